@@ -1,0 +1,180 @@
+//! Coordination recipes: [`ReadLock`], [`WriteLock`] and [`Semaphore`], compatible on the wire
+//! with Kazoo's, and the traits that let users plug in their own lock types.
+//!
+//! [`Client::restrict`](crate::Client::restrict) dispatches on a [`Recipe`] enum (the built-in
+//! [`ZookeeperRecipe`] or one declared with `#[derive(Recipe)]`) to a lock object implementing
+//! [`Restriction`]. Acquiring returns a [`Guard`] that releases the lock when dropped.
+
+mod cancel;
+mod guard;
+mod lock;
+mod semaphore;
+
+use std::time::{Duration, Instant};
+
+use crate::{Client, Result};
+
+pub use cancel::CancelHandle;
+pub use guard::Guard;
+pub use lock::{ReadLock, WriteLock};
+pub use semaphore::Semaphore;
+
+/// How long an acquire may wait.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use zkcluster::Wait;
+/// let w = Wait::Until(Instant::now() + Duration::from_secs(1));
+/// assert!(w.deadline().is_some());
+/// assert_eq!(Wait::Forever.deadline(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Do not wait: acquire only if the lock is free now.
+    No,
+    /// Wait until this instant at the latest.
+    Until(Instant),
+    /// Wait as long as it takes (or until cancelled, or the session is lost).
+    Forever,
+}
+
+impl Wait {
+    /// The deadline, if there is one (`Wait::No` has "now").
+    pub fn deadline(&self) -> Option<Instant> {
+        match self {
+            Wait::No => Some(Instant::now()),
+            Wait::Until(at) => Some(*at),
+            Wait::Forever => None,
+        }
+    }
+}
+
+/// A lock object: something that can be acquired and gives a [`Guard`].
+///
+/// Implemented by the built-in [`ReadLock`], [`WriteLock`] and [`Semaphore`], by users' own lock
+/// types, and by the companion enums `#[derive(Recipe)]` generates. Only [`acquire_with`],
+/// [`contenders`], [`lease_holders`], [`cancel_handle`] and [`path`] must be written; the
+/// other methods are built on them.
+///
+/// [`acquire_with`]: Restriction::acquire_with
+/// [`contenders`]: Restriction::contenders
+/// [`lease_holders`]: Restriction::lease_holders
+/// [`cancel_handle`]: Restriction::cancel_handle
+/// [`path`]: Restriction::path
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use zkcluster::{Client, Restriction, ZookeeperRecipe};
+/// # fn main() -> zkcluster::Result<()> {
+/// let client = Client::connect("127.0.0.1:2181")?;
+/// let lock = client.restrict("/jobs/lock", ZookeeperRecipe::WriteLock, "worker-1", None)?;
+/// if let Some(guard) = lock.try_acquire()? {
+///     // ... exclusive work ...
+///     guard.release()?;
+/// }
+/// let guard = lock.acquire_timeout(Duration::from_secs(3))?;
+/// # drop(guard);
+/// # Ok(())
+/// # }
+/// ```
+pub trait Restriction: Send {
+    /// Acquires, waiting as `wait` allows. `Ok(None)` means the wait ended (`Wait::No` and the
+    /// lock was taken, or the deadline passed) and nothing is left behind on the server.
+    fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>>;
+
+    /// The identifiers of everyone holding or waiting for this lock, in queue order.
+    fn contenders(&self) -> Result<Vec<String>>;
+
+    /// The identifiers of those holding the lock (or a semaphore lease) now.
+    fn lease_holders(&self) -> Result<Vec<String>>;
+
+    /// A handle that aborts a blocked acquire of this object from another thread.
+    fn cancel_handle(&self) -> CancelHandle;
+
+    /// The path this lock lives at.
+    fn path(&self) -> &str;
+
+    /// Acquires, waiting as long as it takes.
+    fn acquire(&self) -> Result<Guard> {
+        match self.acquire_with(Wait::Forever)? {
+            Some(guard) => Ok(guard),
+            None => Err(crate::Error::Cancelled { path: self.path().to_string() }),
+        }
+    }
+
+    /// Acquires only if that is possible without waiting.
+    fn try_acquire(&self) -> Result<Option<Guard>> {
+        self.acquire_with(Wait::No)
+    }
+
+    /// Acquires, waiting at most `timeout` in all (one deadline for the whole acquire).
+    /// Fails with an error for which [`Error::is_timeout`](crate::Error::is_timeout) is true.
+    fn acquire_timeout(&self, timeout: Duration) -> Result<Guard> {
+        let deadline = Instant::now().checked_add(timeout);
+        let wait = deadline.map_or(Wait::Forever, Wait::Until);
+        match self.acquire_with(wait)? {
+            Some(guard) => Ok(guard),
+            None => Err(crate::Error::Timeout {
+                op: "acquire",
+                path: self.path().to_string(),
+                after: timeout,
+            }),
+        }
+    }
+}
+
+/// Construction of a lock type from the arguments of [`Client::restrict`].
+///
+/// Every type a recipe enum names must implement it (and [`Restriction`]).
+///
+/// ```no_run
+/// use zkcluster::{Client, NewRestriction, WriteLock};
+/// # fn main() -> zkcluster::Result<()> {
+/// let client = Client::connect("127.0.0.1:2181")?;
+/// let lock = WriteLock::new_restriction(&client, "/jobs/lock", "worker-1", None)?;
+/// # Ok(())
+/// # }
+/// ```
+pub trait NewRestriction: Restriction + Sized {
+    /// Builds the lock object. Fails with [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// when `max_leases` does not suit the type (given to a lock, missing for a semaphore).
+    fn new_restriction(
+        client: &Client,
+        path: &str,
+        identifier: &str,
+        max_leases: Option<u32>,
+    ) -> Result<Self>;
+}
+
+/// A recipe enum: names a lock type per variant and builds it.
+///
+/// Implement it with `#[derive(Recipe)]` (see the `zkcluster-macros` crate); the built-in
+/// [`ZookeeperRecipe`] is declared that way.
+///
+/// ```
+/// use zkcluster::{Recipe, ZookeeperRecipe};
+/// assert_eq!(ZookeeperRecipe::WriteLock.name(), "WriteLock");
+/// assert_eq!(ZookeeperRecipe::ALL.len(), 3);
+/// ```
+pub trait Recipe: Copy + 'static {
+    /// The companion enum holding whichever lock type a variant names.
+    type Restriction: Restriction;
+
+    /// Every variant, in declaration order.
+    const ALL: &'static [Self];
+
+    /// The name of the lock type this variant dispatches to (the seed's enum value).
+    fn name(&self) -> &'static str;
+
+    /// Builds the lock object for this variant.
+    fn restrict(
+        &self,
+        client: &Client,
+        path: &str,
+        identifier: &str,
+        max_leases: Option<u32>,
+    ) -> Result<Self::Restriction>;
+}
+
+mod builtin;
+pub use builtin::{ZookeeperRecipe, ZookeeperRecipeRestriction};
