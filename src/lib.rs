@@ -32,8 +32,10 @@
 // this crate too, where the built-in `ZookeeperRecipe` is declared with the derive.
 extern crate self as zkcluster;
 
+mod acl;
 mod client;
 mod error;
+mod path;
 
 pub mod proto;
 pub mod recipe;
@@ -41,12 +43,12 @@ mod session;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::Client;
+pub use client::{Client, ClientBuilder, CreateMode, CreateOptions, Pending, ZookeeperNode};
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
 pub use recipe::{
     CancelHandle, Guard, NewRestriction, ReadLock, Recipe, Restriction, Semaphore, Wait,
     WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
-pub use session::{SessionEvent, SessionState};
+pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;

@@ -1,6 +1,367 @@
 //! Sessions: the connection, the reader thread, pings, reconnects, and the session's states
 //! and events.
+//!
+//! A [`Session`] owns one background thread (the driver, see `driver.rs`) that connects,
+//! reads every frame, answers the callers' waiters, sends pings and reconnects. Calling
+//! threads write their own requests (see [`Session::send`]): the request path has no thread hop.
 
+mod connect_string;
+mod driver;
 mod events;
+mod handshake;
+mod life;
+mod request;
+mod watches;
+mod wire;
 
+use std::net::Shutdown;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+pub(crate) use connect_string::ConnectString;
 pub use events::{SessionEvent, SessionState};
+pub(crate) use life::SessionLife;
+pub(crate) use request::{RawReply, ReplyWaiter};
+pub use watches::{WatchEventKind, WatchedEvent};
+pub(crate) use watches::{WatchKind, WatchSender};
+
+use crate::{Error, Result};
+use request::{Failure, InFlight};
+use watches::WatchTable;
+use wire::Wire;
+
+/// Everything a session needs to know before it starts.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionConfig {
+    pub connect: ConnectString,
+    pub session_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Open a fresh session by itself after the old one is lost.
+    pub renew_expired: bool,
+}
+
+/// A session and its driver thread. Dropping it closes it.
+pub(crate) struct Session {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// Disconnected when the driver thread ends.
+    exited: Receiver<()>,
+    close_started: AtomicBool,
+}
+
+/// The state the driver thread and the calling threads share.
+pub(crate) struct Shared {
+    pub config: SessionConfig,
+    wire: Mutex<Wire>,
+    status: Mutex<Status>,
+    status_changed: Condvar,
+    subscribers: Mutex<Vec<Sender<SessionEvent>>>,
+    watches: Mutex<WatchTable>,
+    auths: Mutex<Vec<(String, Vec<u8>)>>,
+    last_zxid: AtomicI64,
+    closing: AtomicBool,
+    /// The socket being handshaken, so `close` can interrupt a handshake with a frozen server.
+    connecting: Mutex<Option<std::net::TcpStream>>,
+    /// Why the last connection attempt failed, for the error of a first connect that times out.
+    last_failure: Mutex<String>,
+}
+
+struct Status {
+    state: SessionState,
+    session_id: i64,
+    passwd: Vec<u8>,
+    negotiated: Duration,
+    server: String,
+    life: Arc<SessionLife>,
+}
+
+/// Poisoning only means another thread panicked while holding the lock; the data under our
+/// locks stays consistent at every await point, so carry on rather than spread the panic.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Session {
+    /// Starts the driver thread and waits until the first session is established.
+    pub fn start(config: SessionConfig) -> Result<Session> {
+        let shared = Arc::new(Shared {
+            wire: Mutex::new(Wire::new()),
+            status: Mutex::new(Status {
+                state: SessionState::Connecting,
+                session_id: 0,
+                passwd: vec![0; 16],
+                negotiated: config.session_timeout,
+                server: String::new(),
+                life: Arc::new(SessionLife::new(0)),
+            }),
+            status_changed: Condvar::new(),
+            subscribers: Mutex::new(Vec::new()),
+            watches: Mutex::new(WatchTable::default()),
+            auths: Mutex::new(Vec::new()),
+            last_zxid: AtomicI64::new(0),
+            closing: AtomicBool::new(false),
+            connecting: Mutex::new(None),
+            last_failure: Mutex::new("no attempt finished".to_string()),
+            config,
+        });
+        let (exit_tx, exited) = crossbeam_channel::bounded::<()>(0);
+        let driver_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("zkcluster-session".to_string())
+            .spawn(move || {
+                driver::run(&driver_shared);
+                drop(exit_tx);
+            })
+            .map_err(|e| Error::Connect {
+                hosts: shared.config.connect.hosts.join(","),
+                timeout: Duration::ZERO,
+                reason: format!("could not start the session thread: {e}"),
+            })?;
+        let session = Session { shared, thread: Mutex::new(Some(thread)), exited, close_started: AtomicBool::new(false) };
+        let deadline = Instant::now() + session.shared.config.connect_timeout;
+        let state = session.shared.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
+        if !state.is_connected() {
+            let reason = lock(&session.shared.last_failure).clone();
+            let _ = session.close();
+            return Err(Error::Connect {
+                hosts: session.shared.config.connect.hosts.join(","),
+                timeout: session.shared.config.connect_timeout,
+                reason: if state == SessionState::AuthFailed { "authentication failed".into() } else { reason },
+            });
+        }
+        Ok(session)
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Closes the session on the server (when connected) and ends the driver thread, within a
+    /// bounded time whatever the server does. Idempotent.
+    pub fn close(&self) -> Result<()> {
+        if self.close_started.swap(true, Ordering::SeqCst) {
+            self.join(self.shared.attempt_timeout());
+            return Ok(());
+        }
+        let shared = &self.shared;
+        if shared.state().is_connected() {
+            // Ask the server to end the session now, so its ephemeral nodes (and locks) go at
+            // once instead of after the session timeout.
+            let limit = shared.config.request_timeout.min(Duration::from_secs(2));
+            let frame = wire::header_frame(crate::proto::opcode::CLOSE_SESSION);
+            if let Ok(waiter) = shared.send_until(frame, None, Instant::now() + limit, true) {
+                let _ = waiter.wait("close", "/", None);
+            }
+        }
+        shared.closing.store(true, Ordering::SeqCst);
+        if let Some(stream) = lock(&shared.wire).stream.as_ref() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        if let Some(stream) = lock(&shared.connecting).as_ref() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        shared.status_changed.notify_all();
+        self.join(shared.attempt_timeout() + Duration::from_secs(1));
+        Ok(())
+    }
+
+    fn join(&self, limit: Duration) {
+        match self.exited.recv_timeout(limit) {
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                if let Some(handle) = lock(&self.thread).take() {
+                    let _ = handle.join();
+                }
+            }
+            _ => log::warn!("session thread still running {limit:?} after close; it ends on its own"),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+impl Shared {
+    pub fn state(&self) -> SessionState {
+        lock(&self.status).state
+    }
+
+    pub fn session_id(&self) -> i64 {
+        lock(&self.status).session_id
+    }
+
+    /// The session's id and password, as needed to attach a second handle to it.
+    pub fn credentials(&self) -> (i64, Vec<u8>) {
+        let status = lock(&self.status);
+        (status.session_id, status.passwd.clone())
+    }
+
+    pub fn negotiated_timeout(&self) -> Duration {
+        lock(&self.status).negotiated
+    }
+
+    pub fn server(&self) -> String {
+        lock(&self.status).server.clone()
+    }
+
+    /// The current session's life (ends when it is lost or the client closes).
+    pub fn life(&self) -> Arc<SessionLife> {
+        lock(&self.status).life.clone()
+    }
+
+    pub fn subscribe(&self) -> Receiver<SessionEvent> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        if self.state() == SessionState::Closed {
+            let _ = tx.send(SessionEvent::Closed);
+        } else {
+            lock(&self.subscribers).push(tx);
+        }
+        rx
+    }
+
+    fn emit(&self, event: SessionEvent) {
+        log::info!("session event: {event:?}");
+        lock(&self.subscribers).retain(|tx| tx.send(event.clone()).is_ok());
+    }
+
+    /// Blocks until `done(state)` or the deadline; returns the state it ended on.
+    fn wait_for(&self, deadline: Instant, done: impl Fn(SessionState) -> bool) -> SessionState {
+        let mut status = lock(&self.status);
+        loop {
+            if done(status.state) {
+                return status.state;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return status.state;
+            }
+            status = self
+                .status_changed
+                .wait_timeout(status, deadline - now)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+    }
+
+    /// Sends a framed request (its xid is filled in here) once the session is connected, and
+    /// returns the waiter for its reply. Waits for a connection until `deadline`.
+    pub fn send(&self, frame: Vec<u8>, watch: Option<(WatchKind, String, WatchSender)>) -> Result<ReplyWaiter, Failure> {
+        self.send_until(frame, watch, Instant::now() + self.config.request_timeout, false)
+    }
+
+    fn send_until(
+        &self,
+        mut frame: Vec<u8>,
+        mut watch: Option<(WatchKind, String, WatchSender)>,
+        deadline: Instant,
+        closing_ok: bool,
+    ) -> Result<ReplyWaiter, Failure> {
+        let sent_at = Instant::now();
+        loop {
+            if self.closing.load(Ordering::SeqCst) && !closing_ok {
+                return Err(Failure::Closed);
+            }
+            let state = self.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
+            match state {
+                SessionState::Closed | SessionState::AuthFailed => return Err(Failure::Closed),
+                SessionState::Expired => return Err(Failure::SessionExpired),
+                s if !s.is_connected() => return Err(Failure::Timeout(sent_at.elapsed())),
+                _ => {}
+            }
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            match lock(&self.wire).write_request(&mut frame, tx, watch.take()) {
+                Ok(()) => return Ok(ReplyWaiter { rx, sent_at, deadline }),
+                // Disconnected between the state check and the write: wait for the next connection.
+                Err(wire::WriteError::NotConnected(w)) => watch = w,
+                Err(wire::WriteError::Broken) => return Err(Failure::ConnectionLoss),
+            }
+        }
+    }
+
+    /// Sends an auth packet and waits for the server's verdict (the scheme is replayed on every
+    /// reconnect from then on).
+    pub fn add_auth(&self, scheme: &str, auth: &[u8]) -> Result<()> {
+        lock(&self.auths).push((scheme.to_string(), auth.to_vec()));
+        let deadline = Instant::now() + self.config.request_timeout;
+        let fail = |f: Failure| f.into_error("add_auth", "/");
+        loop {
+            let state = self.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
+            match state {
+                SessionState::Closed => return Err(Error::Closed),
+                SessionState::AuthFailed => return Err(Error::AuthFailed { scheme: scheme.to_string() }),
+                SessionState::Expired => return Err(fail(Failure::SessionExpired)),
+                s if !s.is_connected() => {
+                    return Err(Error::Timeout { op: "add_auth", path: "/".into(), after: self.config.request_timeout })
+                }
+                _ => {}
+            }
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            match lock(&self.wire).write_auth(scheme, auth, Some(tx)) {
+                Ok(()) => {}
+                Err(wire::WriteError::NotConnected(_)) => continue,
+                Err(wire::WriteError::Broken) => return Err(fail(Failure::ConnectionLoss)),
+            }
+            return match rx.recv_deadline(deadline) {
+                Ok(0) => Ok(()),
+                Ok(_) => Err(Error::AuthFailed { scheme: scheme.to_string() }),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    Err(Error::Timeout { op: "add_auth", path: "/".into(), after: self.config.request_timeout })
+                }
+                // The connection broke before the verdict; the auth is replayed on reconnect.
+                Err(_) => Err(fail(Failure::ConnectionLoss)),
+            };
+        }
+    }
+
+    /// Drops the current connection because its byte stream can no longer be trusted; the
+    /// driver fails what is in flight and reconnects (resuming the session).
+    pub fn reset(&self, reason: &str) {
+        log::warn!("resetting the connection: {reason}");
+        if let Some(stream) = lock(&self.wire).stream.as_ref() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Forgets a watch whose handle was dropped; returns whether none is left on that path.
+    pub fn remove_watch(&self, kind: WatchKind, server_path: &str, tx: &WatchSender) -> bool {
+        lock(&self.watches).remove(kind, server_path, tx)
+    }
+
+    pub fn watch_count(&self) -> usize {
+        lock(&self.watches).len()
+    }
+
+    /// The path the server sees for a user's path (chroot prepended).
+    pub fn server_path(&self, path: &str) -> String {
+        match &self.config.connect.chroot {
+            None => path.to_string(),
+            Some(root) if path == "/" => root.clone(),
+            Some(root) => format!("{root}{path}"),
+        }
+    }
+
+    /// The user's path for a path the server sent (chroot stripped).
+    pub fn user_path(&self, server_path: &str) -> String {
+        match &self.config.connect.chroot {
+            None => server_path.to_string(),
+            Some(root) => match server_path.strip_prefix(root.as_str()) {
+                Some("") => "/".to_string(),
+                Some(rest) if rest.starts_with('/') => rest.to_string(),
+                _ => server_path.to_string(),
+            },
+        }
+    }
+
+    /// How long one connection attempt (TCP connect + handshake) may take.
+    fn attempt_timeout(&self) -> Duration {
+        let third = lock(&self.status).negotiated / 3;
+        third.min(self.config.connect_timeout).max(Duration::from_millis(200))
+    }
+}

@@ -1,0 +1,107 @@
+//! Options for connecting.
+
+use std::time::Duration;
+
+use super::Client;
+use crate::proto::Acl;
+use crate::session::{ConnectString, SessionConfig};
+use crate::Result;
+
+/// Builds a [`Client`] with options other than the defaults.
+///
+/// Defaults: session timeout 10 s, connect timeout 15 s, request timeout 10 s, a lost session is
+/// replaced by a new one, nodes are created with an open ACL (`world:anyone`, all permissions).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # fn main() -> zkcluster::Result<()> {
+/// let client = zkcluster::Client::builder("zk1:2181,zk2:2181,zk3:2181/crawler")
+///     .session_timeout(Duration::from_secs(10))
+///     .connect_timeout(Duration::from_secs(5))
+///     .request_timeout(Duration::from_secs(5))
+///     .connect()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "call .connect() to connect"]
+pub struct ClientBuilder {
+    connect_string: String,
+    session_timeout: Duration,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    renew_expired: bool,
+    auth: Vec<(String, Vec<u8>)>,
+    default_acl: Vec<Acl>,
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(connect_string: &str) -> ClientBuilder {
+        ClientBuilder {
+            connect_string: connect_string.to_string(),
+            session_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(10),
+            renew_expired: true,
+            auth: Vec::new(),
+            default_acl: Acl::open_unsafe(),
+        }
+    }
+
+    /// The session timeout to ask for (the server bounds it; see
+    /// [`Client::negotiated_timeout`]). After this long without contact the server ends the
+    /// session and its ephemeral nodes and locks.
+    pub fn session_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.session_timeout = timeout;
+        self
+    }
+
+    /// How long [`connect`](Self::connect) waits for the first session.
+    pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The deadline of every call, counted from when it is made (waiting for a reconnect
+    /// included).
+    pub fn request_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Whether a lost session is replaced by a new one (default true). When false, the client
+    /// stops at the loss and every call fails with [`Error::SessionExpired`](crate::Error::SessionExpired).
+    pub fn renew_expired_sessions(mut self, renew: bool) -> ClientBuilder {
+        self.renew_expired = renew;
+        self
+    }
+
+    /// Authenticates right after connecting (and after every reconnect), like
+    /// [`Client::add_auth`]. For the `digest` scheme `auth` is `b"user:password"`.
+    pub fn auth(mut self, scheme: &str, auth: impl AsRef<[u8]>) -> ClientBuilder {
+        self.auth.push((scheme.to_string(), auth.as_ref().to_vec()));
+        self
+    }
+
+    /// The ACL for nodes created without one (including the recipes' nodes).
+    pub fn default_acl(mut self, acl: Vec<Acl>) -> ClientBuilder {
+        self.default_acl = acl;
+        self
+    }
+
+    /// Connects and waits until the session is established (at most the connect timeout).
+    pub fn connect(self) -> Result<Client> {
+        let config = SessionConfig {
+            connect: ConnectString::parse(&self.connect_string)?,
+            session_timeout: self.session_timeout,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            renew_expired: self.renew_expired,
+        };
+        let client = Client::start(config, self.default_acl)?;
+        for (scheme, auth) in &self.auth {
+            client.add_auth(scheme, auth)?;
+        }
+        Ok(client)
+    }
+}

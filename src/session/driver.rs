@@ -1,0 +1,386 @@
+//! The session thread: connects, reads and dispatches every frame, pings, detects a dead
+//! connection, reconnects to the next host, and handles expiry and close.
+
+use std::io::Read;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::handshake::{self, OpenError, Opened};
+use super::request::{Failure, RawReply};
+use super::watches::{WatchEventKind, WatchKind};
+use super::{lock, SessionEvent, SessionLife, SessionState, Shared};
+use crate::proto::{
+    opcode, xid, Decode, ErrorCode, EventType, FrameBuffer, Reader, ReplyHeader, SetWatches,
+    SetWatches2, WatcherEvent, MAX_FRAME,
+};
+
+/// Runs until the client closes (or the session ends for good).
+pub(crate) fn run(shared: &Shared) {
+    let mut hosts = shared.config.connect.hosts.clone();
+    shuffle(&mut hosts);
+    let mut next = 0usize;
+    let mut failed_in_row = 0u32;
+    let mut disconnected_since: Option<Instant> = None;
+    while !shared.closing.load(Ordering::SeqCst) {
+        let (session_id, passwd, negotiated) = {
+            let status = lock(&shared.status);
+            (status.session_id, status.passwd.clone(), status.negotiated)
+        };
+        // Nobody could be reached for longer than the session timeout: the server has expired
+        // the session by now, so say so instead of trying to resume it.
+        if session_id != 0 && disconnected_since.is_some_and(|t| t.elapsed() >= negotiated) {
+            disconnected_since = None;
+            if !expire(shared) {
+                return finish(shared, SessionState::Expired);
+            }
+            continue;
+        }
+        let host = hosts[next % hosts.len()].clone();
+        next = next.wrapping_add(1);
+        match handshake::open(shared, &host, session_id, &passwd) {
+            Ok(opened) => {
+                failed_in_row = 0;
+                let Some(stream) = activate(shared, opened) else { continue };
+                let reason = serve(shared, &stream);
+                log::info!("connection to {host} ended: {reason}");
+                let _ = stream.shutdown(Shutdown::Both);
+                disconnect(shared);
+                if lock(&shared.status).state == SessionState::AuthFailed {
+                    return finish(shared, SessionState::AuthFailed);
+                }
+                disconnected_since = Some(Instant::now());
+            }
+            Err(OpenError::Expired) => {
+                disconnected_since = None;
+                if !expire(shared) {
+                    return finish(shared, SessionState::Expired);
+                }
+            }
+            Err(OpenError::Failed(reason)) => {
+                log::debug!("connection attempt failed: {reason}");
+                *lock(&shared.last_failure) = reason;
+                failed_in_row += 1;
+                if failed_in_row as usize % hosts.len() == 0 {
+                    // Every host failed in turn: back off (20 ms doubling to 1 s) before the next
+                    // round, waking at once if the client closes.
+                    let rounds = failed_in_row as usize / hosts.len();
+                    let pause = Duration::from_millis(20u64 << rounds.min(6)).min(Duration::from_secs(1));
+                    let status = lock(&shared.status);
+                    let _ = shared.status_changed.wait_timeout(status, pause);
+                }
+            }
+        }
+    }
+    finish(shared, SessionState::Closed)
+}
+
+/// Installs a fresh connection: replays auth and watches, then opens the gate for callers.
+/// Returns the stream the driver reads from.
+fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
+    let Opened { stream, response, server } = opened;
+    let negotiated = Duration::from_millis(response.timeout_ms.max(1) as u64);
+    let write_half = stream.try_clone().ok()?;
+    let _ = write_half.set_write_timeout(Some(shared.config.request_timeout.max(Duration::from_millis(100))));
+    {
+        let mut wire = lock(&shared.wire);
+        wire.stream = Some(write_half);
+        wire.auth_replays = 0;
+        // Auth and watches go out before any caller's request can (the gate is still shut), so
+        // every request after a reconnect runs with the same identity and watches as before.
+        for (scheme, auth) in lock(&shared.auths).iter() {
+            if wire.write_auth(scheme, auth, None).is_err() {
+                return None;
+            }
+        }
+        let resumed = response.session_id == lock(&shared.status).session_id;
+        if resumed {
+            let paths = lock(&shared.watches).paths();
+            if !paths.is_empty() && !write_set_watches(shared, &mut wire, paths) {
+                return None;
+            }
+        }
+    }
+    let resumed = {
+        let mut status = lock(&shared.status);
+        let resumed = status.session_id == response.session_id;
+        status.session_id = response.session_id;
+        status.passwd = response.passwd.clone();
+        status.negotiated = negotiated;
+        status.server = server.clone();
+        status.state = if response.read_only { SessionState::ConnectedReadOnly } else { SessionState::Connected };
+        if !resumed {
+            status.life = Arc::new(SessionLife::new(response.session_id));
+        }
+        resumed
+    };
+    shared.status_changed.notify_all();
+    let session_id = response.session_id;
+    shared.emit(if resumed {
+        SessionEvent::Reconnected { session_id, server }
+    } else {
+        SessionEvent::Connected { session_id, server }
+    });
+    Some(stream)
+}
+
+/// Re-registers watches after a reconnect, in batches the server accepts, passing the last
+/// zxid seen so changes made while we were away are reported.
+fn write_set_watches(shared: &Shared, wire: &mut super::wire::Wire, paths: super::watches::WatchPaths) -> bool {
+    const BATCH_BYTES: usize = 128 * 1024;
+    let relative_zxid = shared.last_zxid.load(Ordering::SeqCst);
+    let persistent = !paths.persistent.is_empty() || !paths.recursive.is_empty();
+    let lists = [paths.data, paths.exist, paths.child, paths.persistent, paths.recursive];
+    let mut batch: [Vec<String>; 5] = Default::default();
+    let mut size = 0;
+    let mut flush = |batch: &mut [Vec<String>; 5], wire: &mut super::wire::Wire| {
+        let [data, exist, child, pers, rec] = std::mem::take(batch);
+        let result = if persistent {
+            let body = SetWatches2 {
+                relative_zxid,
+                data_watches: data,
+                exist_watches: exist,
+                child_watches: child,
+                persistent_watches: pers,
+                persistent_recursive_watches: rec,
+            };
+            wire.write_special(xid::SET_WATCHES, opcode::SET_WATCHES2, &body)
+        } else {
+            let body = SetWatches { relative_zxid, data_watches: data, exist_watches: exist, child_watches: child };
+            wire.write_special(xid::SET_WATCHES, opcode::SET_WATCHES, &body)
+        };
+        result.is_ok()
+    };
+    for (i, list) in lists.into_iter().enumerate() {
+        for path in list {
+            size += path.len() + 4;
+            batch[i].push(path);
+            if size >= BATCH_BYTES {
+                if !flush(&mut batch, wire) {
+                    return false;
+                }
+                size = 0;
+            }
+        }
+    }
+    size == 0 || flush(&mut batch, wire)
+}
+
+/// Reads and dispatches frames until the connection fails; returns why it ended.
+fn serve(shared: &Shared, stream: &TcpStream) -> String {
+    let negotiated = lock(&shared.status).negotiated;
+    let ping_every = negotiated / 3;
+    let dead_after = negotiated * 2 / 3;
+    let tick = (ping_every / 4).clamp(Duration::from_millis(5), Duration::from_millis(500));
+    if let Err(e) = stream.set_read_timeout(Some(tick)) {
+        return format!("cannot set read timeout: {e}");
+    }
+    let mut reader = stream;
+    let mut frames = FrameBuffer::new(MAX_FRAME);
+    let mut last_recv = Instant::now();
+    loop {
+        loop {
+            match frames.next_frame() {
+                Ok(Some(frame)) => {
+                    last_recv = Instant::now();
+                    if let Err(reason) = handle_frame(shared, frame) {
+                        return reason;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return fail_front(shared, format!("malformed frame: {e}")),
+            }
+        }
+        match reader.read(frames.spare()) {
+            Ok(0) => return "server closed the connection".to_string(),
+            Ok(n) => frames.filled(n),
+            Err(e) if handshake::is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return format!("read failed: {e}"),
+        }
+        if shared.closing.load(Ordering::SeqCst) && lock(&shared.wire).in_flight.is_empty() {
+            return "client closing".to_string();
+        }
+        if last_recv.elapsed() >= dead_after {
+            return format!("nothing heard from the server for {:?}", last_recv.elapsed());
+        }
+        let mut wire = lock(&shared.wire);
+        if wire.last_sent.elapsed() >= ping_every && wire.write_ping().is_err() {
+            return "ping write failed".to_string();
+        }
+    }
+}
+
+/// Decoding failed in the middle of the stream: the request at the front of the queue is the
+/// one whose reply was garbled, so it gets the protocol error; the rest get connection loss.
+fn fail_front(shared: &Shared, reason: String) -> String {
+    if let Some(front) = lock(&shared.wire).in_flight.pop_front() {
+        let _ = front.reply.send(Err(Failure::Protocol(reason.clone())));
+    }
+    reason
+}
+
+fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
+    let mut r = Reader::new(&frame);
+    let header = ReplyHeader::decode(&mut r).map_err(|e| fail_front(shared, format!("bad reply header: {e}")))?;
+    if header.zxid > 0 {
+        shared.last_zxid.fetch_max(header.zxid, Ordering::SeqCst);
+    }
+    match header.xid {
+        xid::WATCH_EVENT => {
+            let event = WatcherEvent::decode(&mut r).map_err(|e| format!("bad watch event: {e}"))?;
+            let user_path = shared.user_path(&event.path);
+            lock(&shared.watches).dispatch(EventType::from_i32(event.event_type), &event.path, &user_path);
+            Ok(())
+        }
+        xid::PING => Ok(()),
+        xid::SET_WATCHES => {
+            if header.err != 0 {
+                log::warn!("re-registering watches failed: {}", ErrorCode::from_i32(header.err));
+            }
+            Ok(())
+        }
+        xid::AUTH => {
+            let waiter = {
+                let mut wire = lock(&shared.wire);
+                if wire.auth_replays > 0 {
+                    wire.auth_replays -= 1;
+                    None
+                } else {
+                    wire.auth_waiters.pop_front()
+                }
+            };
+            if let Some(tx) = waiter {
+                let _ = tx.send(header.err);
+            }
+            if header.err != 0 {
+                // The server closes the session after a failed auth; nothing can be resumed.
+                lock(&shared.status).state = SessionState::AuthFailed;
+                shared.status_changed.notify_all();
+                shared.emit(SessionEvent::AuthFailed);
+                return Err("authentication failed".to_string());
+            }
+            Ok(())
+        }
+        reply_xid => {
+            let body_at = r.position();
+            let Some(request) = lock(&shared.wire).in_flight.pop_front() else {
+                return Err(format!("reply with xid {reply_xid} but no request in flight"));
+            };
+            if request.xid != reply_xid {
+                let reason = format!("reply with xid {reply_xid}, expected {}", request.xid);
+                let _ = request.reply.send(Err(Failure::Protocol(reason.clone())));
+                return Err(reason);
+            }
+            if let Some((kind, path, tx)) = request.watch {
+                // Registered here, before the next frame is read, so a notification that follows
+                // the reply always finds its watch.
+                let table = match (kind, ErrorCode::from_i32(header.err)) {
+                    (WatchKind::Exist, ErrorCode::Ok) => Some(WatchKind::Data),
+                    (WatchKind::Exist, ErrorCode::NoNode) => Some(WatchKind::Exist),
+                    (kind, ErrorCode::Ok) => Some(kind),
+                    _ => None,
+                };
+                if let Some(table) = table {
+                    lock(&shared.watches).add(table, path, tx);
+                }
+            }
+            let _ = request.reply.send(Ok(RawReply { zxid: header.zxid, err: header.err, frame, body_at }));
+            Ok(())
+        }
+    }
+}
+
+/// The connection is gone: fail what was in flight, and tell everyone the session is suspended.
+fn disconnect(shared: &Shared) {
+    let (in_flight, auth_waiters) = {
+        let mut wire = lock(&shared.wire);
+        if let Some(stream) = wire.stream.take() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        wire.auth_replays = 0;
+        (std::mem::take(&mut wire.in_flight), std::mem::take(&mut wire.auth_waiters))
+    };
+    drop(auth_waiters);
+    for request in in_flight {
+        let _ = request.reply.send(Err(Failure::ConnectionLoss));
+    }
+    if shared.closing.load(Ordering::SeqCst) {
+        return;
+    }
+    let session_id = {
+        let mut status = lock(&shared.status);
+        if status.state.is_terminal() {
+            return;
+        }
+        status.state = SessionState::Suspended;
+        status.session_id
+    };
+    shared.status_changed.notify_all();
+    shared.emit(SessionEvent::Suspended { session_id });
+}
+
+/// The session is lost. Completes watches, ends the session's life, and either starts over
+/// with a new session (returns true) or stops (returns false).
+fn expire(shared: &Shared) -> bool {
+    let renew = shared.config.renew_expired;
+    let old = {
+        let mut status = lock(&shared.status);
+        let old = status.session_id;
+        status.session_id = 0;
+        status.passwd = vec![0; 16];
+        status.life.end();
+        status.state = if renew { SessionState::Connecting } else { SessionState::Expired };
+        old
+    };
+    shared.status_changed.notify_all();
+    lock(&shared.watches).complete_all(WatchEventKind::SessionLost, |p| shared.user_path(p));
+    shared.emit(SessionEvent::Lost { session_id: old });
+    renew
+}
+
+/// The end: fail everything still waiting, complete watches, emit the final event.
+fn finish(shared: &Shared, final_state: SessionState) {
+    let in_flight = {
+        let mut wire = lock(&shared.wire);
+        if let Some(stream) = wire.stream.take() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        wire.auth_waiters.clear();
+        std::mem::take(&mut wire.in_flight)
+    };
+    let failure = if final_state == SessionState::Expired { Failure::SessionExpired } else { Failure::Closed };
+    for request in in_flight {
+        let _ = request.reply.send(Err(failure.clone()));
+    }
+    let was = {
+        let mut status = lock(&shared.status);
+        let was = status.state;
+        if !was.is_terminal() || final_state == SessionState::Closed {
+            status.state = final_state;
+        }
+        status.life.end();
+        was
+    };
+    shared.status_changed.notify_all();
+    let kind = if final_state == SessionState::Closed { WatchEventKind::Closed } else { WatchEventKind::SessionLost };
+    lock(&shared.watches).complete_all(kind, |p| shared.user_path(p));
+    if final_state == SessionState::Closed && was != SessionState::Closed {
+        shared.emit(SessionEvent::Closed);
+    }
+    // Dropping the senders ends every `for event in session_events()` loop.
+    lock(&shared.subscribers).clear();
+}
+
+/// Shuffles hosts so a fleet of clients spreads over the ensemble (no `rand` needed: the
+/// standard library's randomly keyed hasher is a fine source for this).
+fn shuffle(hosts: &mut [String]) {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::collections::hash_map::RandomState::new();
+    for i in (1..hosts.len()).rev() {
+        let mut h = state.build_hasher();
+        h.write_usize(i);
+        let j = (h.finish() % (i as u64 + 1)) as usize;
+        hosts.swap(i, j);
+    }
+}

@@ -1,0 +1,119 @@
+//! Opening one connection: TCP connect, ConnectRequest, ConnectResponse.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use super::{lock, Shared};
+use crate::proto::{ConnectRequest, ConnectResponse, Decode, Encode, FrameBuffer, Reader, Writer};
+
+/// A connection whose handshake succeeded.
+pub(crate) struct Opened {
+    pub stream: TcpStream,
+    pub response: ConnectResponse,
+    pub server: String,
+}
+
+pub(crate) enum OpenError {
+    /// The server says the session we tried to resume has expired.
+    Expired,
+    /// Anything else: refused, timed out, not serving, read-only, garbage.
+    Failed(String),
+}
+
+/// Connects to `host` and resumes the session (`session_id` 0 asks for a new one).
+pub(crate) fn open(shared: &Shared, host: &str, session_id: i64, passwd: &[u8]) -> Result<Opened, OpenError> {
+    let limit = shared.attempt_timeout();
+    let deadline = Instant::now() + limit;
+    let failed = |what: &str, e: &dyn std::fmt::Display| OpenError::Failed(format!("{host}: {what}: {e}"));
+    let addrs = host.to_socket_addrs().map_err(|e| failed("cannot resolve", &e))?;
+    let mut last = OpenError::Failed(format!("{host}: resolves to no address"));
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let stream = match TcpStream::connect_timeout(&addr, left) {
+            Ok(stream) => stream,
+            Err(e) => {
+                last = failed("connect", &e);
+                continue;
+            }
+        };
+        *lock(&shared.connecting) = stream.try_clone().ok();
+        let result = handshake(shared, stream, deadline, session_id, passwd);
+        *lock(&shared.connecting) = None;
+        match result {
+            Ok((stream, response)) => return Ok(Opened { stream, response, server: host.to_string() }),
+            Err(HandshakeError::Expired) => return Err(OpenError::Expired),
+            Err(HandshakeError::Io(e)) => last = failed("handshake", &e),
+        }
+    }
+    Err(last)
+}
+
+enum HandshakeError {
+    Expired,
+    Io(String),
+}
+
+fn handshake(
+    shared: &Shared,
+    mut stream: TcpStream,
+    deadline: Instant,
+    session_id: i64,
+    passwd: &[u8],
+) -> Result<(TcpStream, ConnectResponse), HandshakeError> {
+    let io = |e: std::io::Error| HandshakeError::Io(e.to_string());
+    let _ = stream.set_nodelay(true);
+    let request = ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: shared.last_zxid.load(std::sync::atomic::Ordering::SeqCst),
+        timeout_ms: shared.config.session_timeout.as_millis().min(i32::MAX as u128) as i32,
+        session_id,
+        passwd: passwd.to_vec(),
+        read_only: false,
+    };
+    let mut w = Writer::framed();
+    request.encode(&mut w);
+    stream.set_write_timeout(Some(remaining(deadline)?)).map_err(io)?;
+    stream.write_all(&w.into_frame()).map_err(io)?;
+    let mut frames = FrameBuffer::new(4096);
+    let frame = loop {
+        if let Some(frame) = frames.next_frame().map_err(|e| HandshakeError::Io(e.to_string()))? {
+            break frame;
+        }
+        stream.set_read_timeout(Some(remaining(deadline)?)).map_err(io)?;
+        match stream.read(frames.spare()) {
+            // A server that is not serving (or is read-only and we are not) closes at once.
+            Ok(0) => return Err(HandshakeError::Io("server closed the connection (not serving?)".into())),
+            Ok(n) => frames.filled(n),
+            Err(e) if is_timeout(&e) => return Err(HandshakeError::Io("no answer before the deadline".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    };
+    let response = ConnectResponse::decode(&mut Reader::new(&frame))
+        .map_err(|e| HandshakeError::Io(format!("bad connect response: {e}")))?;
+    if response.timeout_ms <= 0 {
+        let _ = stream.shutdown(Shutdown::Both);
+        return Err(HandshakeError::Expired);
+    }
+    if frames.buffered() > 0 {
+        // Servers send nothing unasked after the handshake; bytes here mean we are out of step.
+        return Err(HandshakeError::Io("unexpected bytes after the connect response".into()));
+    }
+    Ok((stream, response))
+}
+
+fn remaining(deadline: Instant) -> Result<Duration, HandshakeError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(HandshakeError::Io("no answer before the deadline".into()));
+    }
+    Ok(left)
+}
+
+pub(crate) fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+}
