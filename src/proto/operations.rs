@@ -226,3 +226,119 @@ record! {
         pub watcher_type: i32,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::jute::encode_request;
+    use crate::proto::opcode::op;
+    use crate::proto::records::tests::{assert_round_trip, sample_acl, sample_stat};
+
+    #[test]
+    fn exists_request_frame_layout() {
+        let exists = PathWatchRequest {
+            path: "/zk".into(),
+            watch: true,
+        };
+        let frame = encode_request(7, op::EXISTS, &exists);
+        #[rustfmt::skip]
+        let expected = [
+            0, 0, 0, 16,          // length of what follows
+            0, 0, 0, 7,           // xid
+            0, 0, 0, 3,           // opcode exists
+            0, 0, 0, 3, b'/', b'z', b'k',
+            1,                    // watch
+        ];
+        assert_eq!(frame, expected);
+        assert_round_trip(&exists);
+    }
+
+    #[test]
+    fn create_request_layout() {
+        let req = CreateRequest {
+            path: "/a".into(),
+            data: b"xy".to_vec(),
+            acl: vec![],
+            flags: 1,
+        };
+        let bytes = assert_round_trip(&req);
+        #[rustfmt::skip]
+        let expected = [
+            0, 0, 0, 2, b'/', b'a',
+            0, 0, 0, 2, b'x', b'y',
+            0, 0, 0, 0,
+            0, 0, 0, 1,
+        ];
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn every_operation_record_round_trips() {
+        let stat = sample_stat();
+        let names = vec!["a".to_string(), "bb".to_string()];
+        assert_round_trip(&CreateRequest {
+            path: "/c".into(),
+            data: vec![1, 2],
+            acl: sample_acl(),
+            flags: 2,
+        });
+        assert_round_trip(&CreateTtlRequest {
+            path: "/t".into(),
+            data: vec![],
+            acl: sample_acl(),
+            flags: 5,
+            ttl: 60_000,
+        });
+        assert_round_trip(&CreateResponse { path: "/c1".into() });
+        assert_round_trip(&Create2Response {
+            path: "/c1".into(),
+            stat,
+        });
+        assert_round_trip(&DeleteRequest {
+            path: "/d".into(),
+            version: -1,
+        });
+        assert_round_trip(&StatResponse { stat });
+        assert_round_trip(&GetDataResponse {
+            data: b"data".to_vec(),
+            stat,
+        });
+        assert_round_trip(&SetDataRequest {
+            path: "/s".into(),
+            data: b"v".to_vec(),
+            version: 4,
+        });
+        assert_round_trip(&GetChildrenResponse {
+            children: names.clone(),
+        });
+        assert_round_trip(&GetChildren2Response {
+            children: names.clone(),
+            stat,
+        });
+        assert_round_trip(&CheckVersionRequest {
+            path: "/k".into(),
+            version: 0,
+        });
+        assert_round_trip(&PathRequest { path: "/p".into() });
+        assert_round_trip(&PathResponse { path: "/p".into() });
+        assert_round_trip(&GetAclResponse {
+            acl: sample_acl(),
+            stat,
+        });
+        assert_round_trip(&SetAclRequest {
+            path: "/x".into(),
+            acl: sample_acl(),
+            version: 1,
+        });
+        assert_round_trip(&GetEphemeralsResponse { ephemerals: names });
+        assert_round_trip(&GetAllChildrenNumberResponse { total_number: 12 });
+        assert_round_trip(&AddWatchRequest {
+            path: "/w".into(),
+            mode: 1,
+        });
+        assert_round_trip(&RemoveWatchesRequest {
+            path: "/w".into(),
+            watcher_type: 3,
+        });
+    }
+}

@@ -323,3 +323,196 @@ record! {
         pub err: i32,
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::fmt::Debug;
+
+    /// Encodes `value`, checks it decodes back exactly, that every strict prefix fails to
+    /// decode, and returns the bytes for layout checks.
+    pub(crate) fn assert_round_trip<T: Encode + Decode + PartialEq + Debug>(value: &T) -> Vec<u8> {
+        let mut w = Writer::new();
+        value.encode(&mut w);
+        let bytes = w.into_bytes();
+        let mut r = Reader::new(&bytes);
+        assert_eq!(T::decode(&mut r).as_ref(), Ok(value));
+        assert_eq!(r.remaining(), 0, "{value:?} left bytes unread");
+        for cut in 0..bytes.len() {
+            assert!(
+                T::decode(&mut Reader::new(&bytes[..cut])).is_err(),
+                "{value:?} decoded from {cut} of {} bytes",
+                bytes.len()
+            );
+        }
+        bytes
+    }
+
+    pub(crate) fn sample_stat() -> Stat {
+        Stat {
+            czxid: 1,
+            mzxid: 2,
+            ctime: 3,
+            mtime: 4,
+            version: 5,
+            cversion: 6,
+            aversion: 7,
+            ephemeral_owner: 8,
+            data_length: 9,
+            num_children: 10,
+            pzxid: 11,
+        }
+    }
+
+    pub(crate) fn sample_acl() -> Vec<Acl> {
+        vec![
+            Acl {
+                perms: 31,
+                id: Id {
+                    scheme: "world".into(),
+                    id: "anyone".into(),
+                },
+            },
+            Acl {
+                perms: 1,
+                id: Id {
+                    scheme: "digest".into(),
+                    id: "u:h".into(),
+                },
+            },
+        ]
+    }
+
+    #[test]
+    fn stat_layout() {
+        let bytes = assert_round_trip(&sample_stat());
+        assert_eq!(bytes.len(), 68);
+        assert_eq!(bytes[..8], 1i64.to_be_bytes());
+        assert_eq!(bytes[32..36], 5i32.to_be_bytes()); // version follows the four longs
+        assert_eq!(bytes[60..], 11i64.to_be_bytes());
+    }
+
+    #[test]
+    fn acl_layout() {
+        let bytes = assert_round_trip(&sample_acl());
+        #[rustfmt::skip]
+        let first = [
+            0, 0, 0, 2, // count
+            0, 0, 0, 31, 0, 0, 0, 5, b'w', b'o', b'r', b'l', b'd',
+            0, 0, 0, 6, b'a', b'n', b'y', b'o', b'n', b'e',
+        ];
+        assert_eq!(bytes[..first.len()], first);
+        assert_round_trip(&Vec::<Acl>::new());
+    }
+
+    #[test]
+    fn connect_request_layout() {
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0x1_0000_0002,
+            timeout_ms: 30_000,
+            session_id: 0,
+            passwd: vec![0; 16],
+            read_only: true,
+        };
+        let bytes = assert_round_trip_prefix_tolerant(&req);
+        let mut expected = vec![0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0x75, 0x30];
+        expected.extend_from_slice(&[0; 8]);
+        expected.extend_from_slice(&[0, 0, 0, 16]);
+        expected.extend_from_slice(&[0; 16]);
+        expected.push(1);
+        assert_eq!(bytes, expected);
+        assert_eq!(bytes.len(), 45);
+    }
+
+    /// Connect records end in an optional byte, so the one-byte-short prefix is valid.
+    fn assert_round_trip_prefix_tolerant<T: Encode + Decode + PartialEq + Debug>(
+        value: &T,
+    ) -> Vec<u8> {
+        let mut w = Writer::new();
+        value.encode(&mut w);
+        let bytes = w.into_bytes();
+        assert_eq!(T::decode(&mut Reader::new(&bytes)).as_ref(), Ok(value));
+        for cut in 0..bytes.len() - 1 {
+            assert!(T::decode(&mut Reader::new(&bytes[..cut])).is_err());
+        }
+        bytes
+    }
+
+    #[test]
+    fn connect_response_without_read_only_byte() {
+        let resp = ConnectResponse {
+            protocol_version: 0,
+            timeout_ms: 4000,
+            session_id: 0x0102_0304_0506_0708,
+            passwd: vec![7; 16],
+            read_only: false,
+        };
+        let bytes = assert_round_trip_prefix_tolerant(&resp);
+        assert_eq!(bytes.len(), 4 + 4 + 8 + 20 + 1);
+        let old_server = &bytes[..bytes.len() - 1];
+        assert_eq!(
+            ConnectResponse::decode(&mut Reader::new(old_server)),
+            Ok(resp.clone())
+        );
+        let mut read_only = bytes.clone();
+        *read_only.last_mut().unwrap() = 1;
+        let decoded = ConnectResponse::decode(&mut Reader::new(&read_only)).unwrap();
+        assert!(decoded.read_only);
+    }
+
+    #[test]
+    fn headers_layout() {
+        let bytes = assert_round_trip(&RequestHeader { xid: 1, opcode: 3 });
+        assert_eq!(bytes, [0, 0, 0, 1, 0, 0, 0, 3]);
+        let reply = ReplyHeader {
+            xid: -1,
+            zxid: 0x10,
+            err: -101,
+        };
+        let bytes = assert_round_trip(&reply);
+        #[rustfmt::skip]
+        let expected = [
+            0xff, 0xff, 0xff, 0xff,
+            0, 0, 0, 0, 0, 0, 0, 0x10,
+            0xff, 0xff, 0xff, 0x9b,
+        ];
+        assert_eq!(bytes, expected);
+        let bytes = assert_round_trip(&MultiHeader {
+            op_type: -1,
+            done: true,
+            err: -1,
+        });
+        assert_eq!(bytes, [0xff, 0xff, 0xff, 0xff, 1, 0xff, 0xff, 0xff, 0xff]);
+        assert_round_trip(&ErrorResponse { err: -110 });
+    }
+
+    #[test]
+    fn session_records_round_trip() {
+        assert_round_trip(&WatcherEvent {
+            event_type: 3,
+            state: 3,
+            path: "/w".into(),
+        });
+        assert_round_trip(&AuthPacket {
+            auth_type: 0,
+            scheme: "digest".into(),
+            auth: b"u:p".to_vec(),
+        });
+        let paths = |p: &str| vec![format!("/{p}1"), format!("/{p}2")];
+        assert_round_trip(&SetWatches {
+            relative_zxid: 99,
+            data_watches: paths("d"),
+            exist_watches: paths("e"),
+            child_watches: vec![],
+        });
+        assert_round_trip(&SetWatches2 {
+            relative_zxid: 99,
+            data_watches: paths("d"),
+            exist_watches: vec![],
+            child_watches: paths("c"),
+            persistent_watches: paths("p"),
+            persistent_recursive_watches: paths("r"),
+        });
+    }
+}
