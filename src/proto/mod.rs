@@ -1,13 +1,37 @@
 //! The ZooKeeper client protocol as bytes: jute encoding, request and response records,
 //! opcodes and error codes. Nothing here does I/O.
+//!
+//! A request frame is `encode_request(xid, opcode, &body)`; a reply frame, split off the
+//! stream by [`FrameBuffer`], is a [`ReplyHeader`] followed (when `err` is 0) by the body
+//! record of the operation.
 
 mod error_code;
+mod frame;
+pub mod jute;
+mod multi;
+mod opcode;
+mod operations;
+mod records;
 
 pub use error_code::ErrorCode;
-
-/// Placeholder until records land.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stat;
-/// Placeholder until records land.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Acl;
+pub use jute::{
+    encode_request, Decode, DecodeError, Encode, FrameBuffer, Reader, Writer, MAX_FRAME,
+};
+pub use multi::{
+    decode_multi, decode_multi_read, encode_multi, encode_multi_read, MultiOp, MultiReadOp,
+    MultiReadResult, MultiResult,
+};
+pub use opcode::{
+    add_watch_mode, create_mode, op, watcher_type, xid, EventType, KeeperState, Perms,
+};
+pub use operations::{
+    AddWatchRequest, CheckVersionRequest, Create2Response, CreateRequest, CreateResponse,
+    CreateTtlRequest, DeleteRequest, GetAclResponse, GetAllChildrenNumberResponse,
+    GetChildren2Response, GetChildrenResponse, GetDataResponse, GetEphemeralsResponse, PathRequest,
+    PathResponse, PathWatchRequest, RemoveWatchesRequest, SetAclRequest, SetDataRequest,
+    StatResponse,
+};
+pub use records::{
+    Acl, AuthPacket, ConnectRequest, ConnectResponse, ErrorResponse, Id, MultiHeader, ReplyHeader,
+    RequestHeader, SetWatches, SetWatches2, Stat, WatcherEvent,
+};
