@@ -341,8 +341,9 @@ impl<'a> Reader<'a> {
 
     /// Reads a `vector` of records; a null vector reads as empty.
     pub fn vector<T: Decode>(&mut self) -> Result<Vec<T>, DecodeError> {
-        // Every record we decode in a vector is at least one `int` long.
-        let count = self.prefix(4)?.unwrap_or(0);
+        // Any record takes at least a byte, so a count beyond the remaining bytes is
+        // rejected before decoding; the vector then only grows as records decode.
+        let count = self.prefix(1)?.unwrap_or(0);
         (0..count).map(|_| T::decode(self)).collect()
     }
 }
