@@ -1,6 +1,6 @@
 //! Ready-made ACLs.
 
-use crate::proto::{perms, Acl, Id};
+use crate::proto::{Acl, Id, Perms};
 
 impl Acl {
     /// Anyone may do anything (`world:anyone`, all permissions): ZooKeeper's `OPEN_ACL_UNSAFE`,
@@ -11,7 +11,7 @@ impl Acl {
     /// assert_eq!(acl[0].id.scheme, "world");
     /// ```
     pub fn open_unsafe() -> Vec<Acl> {
-        vec![Acl { perms: perms::ALL, id: Id { scheme: "world".into(), id: "anyone".into() } }]
+        vec![Acl { perms: Perms::ALL, id: Id { scheme: "world".into(), id: "anyone".into() } }]
     }
 
     /// Anyone may read, nobody may change (`world:anyone`, read): `READ_ACL_UNSAFE`.
@@ -21,7 +21,7 @@ impl Acl {
     /// assert_eq!(acl[0].perms, 1);
     /// ```
     pub fn read_unsafe() -> Vec<Acl> {
-        vec![Acl { perms: perms::READ, id: Id { scheme: "world".into(), id: "anyone".into() } }]
+        vec![Acl { perms: Perms::READ, id: Id { scheme: "world".into(), id: "anyone".into() } }]
     }
 
     /// Only the identities the creating session authenticated as may do anything
@@ -32,6 +32,6 @@ impl Acl {
     /// assert_eq!(acl[0].id.scheme, "auth");
     /// ```
     pub fn creator_all() -> Vec<Acl> {
-        vec![Acl { perms: perms::ALL, id: Id { scheme: "auth".into(), id: String::new() } }]
+        vec![Acl { perms: Perms::ALL, id: Id { scheme: "auth".into(), id: String::new() } }]
     }
 }

@@ -5,7 +5,7 @@ use crossbeam_channel::Receiver;
 use super::{Client, CreateMode, CreateOptions, Pending, ZookeeperNode};
 use crate::path::{self, validate, validate_value};
 use crate::proto::{
-    opcode, CreateRequest, CreateResponse, CreateTtlRequest, Decode, DeleteRequest, Encode, ErrorCode,
+    op, CreateRequest, CreateResponse, CreateTtlRequest, Decode, DeleteRequest, Encode, ErrorCode,
     GetChildrenResponse, GetChildren2Response, GetDataResponse, PathWatchRequest, Reader, SetDataRequest, Stat,
     StatResponse,
 };
@@ -113,17 +113,17 @@ impl Client {
         match options.mode {
             CreateMode::Container => {
                 let body = CreateRequest { path: server_path, data: value.to_vec(), acl, flags };
-                self.call("create", path, opcode::CREATE_CONTAINER, &body, None, finish)
+                self.call("create", path, op::CREATE_CONTAINER, &body, None, finish)
             }
             mode => match mode.ttl() {
                 Some(ttl) => {
                     let ttl = ttl.as_millis().min(i64::MAX as u128) as i64;
                     let body = CreateTtlRequest { path: server_path, data: value.to_vec(), acl, flags, ttl };
-                    self.call("create", path, opcode::CREATE_TTL, &body, None, finish)
+                    self.call("create", path, op::CREATE_TTL, &body, None, finish)
                 }
                 None => {
                     let body = CreateRequest { path: server_path, data: value.to_vec(), acl, flags };
-                    self.call("create", path, opcode::CREATE, &body, None, finish)
+                    self.call("create", path, op::CREATE, &body, None, finish)
                 }
             },
         }
@@ -167,7 +167,7 @@ impl Client {
         let body = PathWatchRequest { path: self.shared().server_path(path), watch };
         let client = self.clone();
         let requested = path.to_string();
-        self.call("get", path, opcode::GET_DATA, &body, watch.then_some(WatchKind::Data), move |reply, rx| {
+        self.call("get", path, op::GET_DATA, &body, watch.then_some(WatchKind::Data), move |reply, rx| {
             check(&reply, "get", &requested)?;
             let data: GetDataResponse = client.decode(&reply, "get", &requested)?;
             Ok((ZookeeperNode { path: requested, value: data.data, stat: data.stat }, rx))
@@ -227,7 +227,7 @@ impl Client {
         let body = PathWatchRequest { path: self.shared().server_path(path), watch };
         let client = self.clone();
         let requested = path.to_string();
-        self.call("exists", path, opcode::EXISTS, &body, watch.then_some(WatchKind::Exist), move |reply, rx| {
+        self.call("exists", path, op::EXISTS, &body, watch.then_some(WatchKind::Exist), move |reply, rx| {
             if reply.err == ErrorCode::NoNode.as_i32() {
                 return Ok((None, rx));
             }
@@ -270,7 +270,7 @@ impl Client {
         let body = SetDataRequest { path: self.shared().server_path(path), data: value.to_vec(), version: version.unwrap_or(-1) };
         let client = self.clone();
         let requested = path.to_string();
-        self.call("set", path, opcode::SET_DATA, &body, None, move |reply, _| {
+        self.call("set", path, op::SET_DATA, &body, None, move |reply, _| {
             check(&reply, "set", &requested)?;
             Ok(client.decode::<StatResponse>(&reply, "set", &requested)?.stat)
         })
@@ -309,7 +309,7 @@ impl Client {
         }
         let body = DeleteRequest { path: self.shared().server_path(path), version: version.unwrap_or(-1) };
         let requested = path.to_string();
-        self.call("delete", path, opcode::DELETE, &body, None, move |reply, _| check(&reply, "delete", &requested))
+        self.call("delete", path, op::DELETE, &body, None, move |reply, _| check(&reply, "delete", &requested))
     }
 
     /// The names (not paths) of a node's children, in no particular order.
@@ -375,7 +375,7 @@ impl Client {
         let body = PathWatchRequest { path: self.shared().server_path(path), watch };
         let client = self.clone();
         let requested = path.to_string();
-        self.call("get_children", path, opcode::GET_CHILDREN, &body, watch.then_some(WatchKind::Child), move |reply, rx| {
+        self.call("get_children", path, op::GET_CHILDREN, &body, watch.then_some(WatchKind::Child), move |reply, rx| {
             check(&reply, "get_children", &requested)?;
             Ok((client.decode::<GetChildrenResponse>(&reply, "get_children", &requested)?.children, rx))
         })
@@ -398,7 +398,7 @@ impl Client {
         let body = PathWatchRequest { path: self.shared().server_path(path), watch: false };
         let client = self.clone();
         let requested = path.to_string();
-        self.call("get_children", path, opcode::GET_CHILDREN2, &body, None, move |reply, _| {
+        self.call("get_children", path, op::GET_CHILDREN2, &body, None, move |reply, _| {
             check(&reply, "get_children", &requested)?;
             let r: GetChildren2Response = client.decode(&reply, "get_children", &requested)?;
             Ok((r.children, r.stat))

@@ -29,7 +29,7 @@ pub enum CreateMode {
 impl CreateMode {
     /// The flags word ZooKeeper expects.
     pub(crate) fn flags(self) -> i32 {
-        use crate::proto::create_flags as f;
+        use crate::proto::create_mode as f;
         match self {
             CreateMode::Persistent => f::PERSISTENT,
             CreateMode::Ephemeral => f::EPHEMERAL,

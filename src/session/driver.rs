@@ -12,7 +12,7 @@ use super::request::{Failure, RawReply};
 use super::watches::{WatchEventKind, WatchKind};
 use super::{lock, SessionEvent, SessionLife, SessionState, Shared};
 use crate::proto::{
-    opcode, xid, Decode, ErrorCode, EventType, FrameBuffer, Reader, ReplyHeader, SetWatches,
+    op, xid, Decode, ErrorCode, EventType, FrameBuffer, Reader, ReplyHeader, SetWatches,
     SetWatches2, WatcherEvent, MAX_FRAME,
 };
 
@@ -134,7 +134,7 @@ fn write_set_watches(shared: &Shared, wire: &mut super::wire::Wire, paths: super
     let lists = [paths.data, paths.exist, paths.child, paths.persistent, paths.recursive];
     let mut batch: [Vec<String>; 5] = Default::default();
     let mut size = 0;
-    let mut flush = |batch: &mut [Vec<String>; 5], wire: &mut super::wire::Wire| {
+    let flush = |batch: &mut [Vec<String>; 5], wire: &mut super::wire::Wire| {
         let [data, exist, child, pers, rec] = std::mem::take(batch);
         let result = if persistent {
             let body = SetWatches2 {
@@ -145,10 +145,10 @@ fn write_set_watches(shared: &Shared, wire: &mut super::wire::Wire, paths: super
                 persistent_watches: pers,
                 persistent_recursive_watches: rec,
             };
-            wire.write_special(xid::SET_WATCHES, opcode::SET_WATCHES2, &body)
+            wire.write_special(xid::SET_WATCHES, op::SET_WATCHES2, &body)
         } else {
             let body = SetWatches { relative_zxid, data_watches: data, exist_watches: exist, child_watches: child };
-            wire.write_special(xid::SET_WATCHES, opcode::SET_WATCHES, &body)
+            wire.write_special(xid::SET_WATCHES, op::SET_WATCHES, &body)
         };
         result.is_ok()
     };

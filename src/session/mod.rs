@@ -30,7 +30,7 @@ pub use watches::{WatchEventKind, WatchedEvent};
 pub(crate) use watches::{WatchKind, WatchSender};
 
 use crate::{Error, Result};
-use request::{Failure, InFlight};
+use request::Failure;
 use watches::WatchTable;
 use wire::Wire;
 
@@ -153,7 +153,7 @@ impl Session {
             // Ask the server to end the session now, so its ephemeral nodes (and locks) go at
             // once instead of after the session timeout.
             let limit = shared.config.request_timeout.min(Duration::from_secs(2));
-            let frame = wire::header_frame(crate::proto::opcode::CLOSE_SESSION);
+            let frame = wire::header_frame(crate::proto::op::CLOSE_SESSION);
             if let Ok(waiter) = shared.send_until(frame, None, Instant::now() + limit, true) {
                 let _ = waiter.wait("close", "/", None);
             }

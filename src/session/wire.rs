@@ -10,7 +10,7 @@ use crossbeam_channel::Sender;
 
 use super::request::{InFlight, ReplySender};
 use super::watches::{WatchKind, WatchSender};
-use crate::proto::{self, opcode, xid, AuthPacket, Encode, Writer};
+use crate::proto::{self, op, xid, AuthPacket, Encode, Writer};
 
 pub(crate) struct Wire {
     pub stream: Option<TcpStream>,
@@ -83,7 +83,7 @@ impl Wire {
             return Err(WriteError::NotConnected(None));
         }
         let packet = AuthPacket { auth_type: 0, scheme: scheme.to_string(), auth: auth.to_vec() };
-        let frame = proto::encode_request(xid::AUTH, opcode::AUTH, &packet);
+        let frame = proto::encode_request(xid::AUTH, op::AUTH, &packet);
         self.write(&frame)?;
         match waiter {
             Some(tx) => self.auth_waiters.push_back(tx),
@@ -99,7 +99,7 @@ impl Wire {
     }
 
     pub fn write_ping(&mut self) -> Result<(), WriteError> {
-        let mut frame = header_frame(opcode::PING);
+        let mut frame = header_frame(op::PING);
         if let Some(bytes) = frame.get_mut(4..8) {
             bytes.copy_from_slice(&xid::PING.to_be_bytes());
         }
