@@ -47,7 +47,7 @@ pub use client::{Client, ClientBuilder, CreateMode, CreateOptions, Pending, Zook
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
 pub use recipe::{
-    CancelHandle, Guard, NewRestriction, ReadLock, Recipe, Restriction, Semaphore, Wait,
+    CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ReadLock, Recipe, Restriction, Semaphore, Wait,
     WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};

@@ -6,18 +6,23 @@
 //! [`Restriction`]. Acquiring returns a [`Guard`] that releases the lock when dropped.
 
 mod cancel;
+mod cleanup;
 mod guard;
 mod lock;
+mod node_name;
+mod read_lock;
 mod semaphore;
+mod write_lock;
 
 use std::time::{Duration, Instant};
 
 use crate::{Client, Result};
 
-pub use cancel::CancelHandle;
-pub use guard::Guard;
-pub use lock::{ReadLock, WriteLock};
+pub use cancel::{CancelHandle, CancelToken};
+pub use guard::{Guard, GuardStatus};
+pub use read_lock::ReadLock;
 pub use semaphore::Semaphore;
+pub use write_lock::WriteLock;
 
 /// How long an acquire may wait.
 ///
