@@ -24,14 +24,16 @@
 
 use std::time::Duration;
 
+mod builder;
 mod cluster;
 mod install;
 mod net;
 mod process;
 mod server;
 
+pub use builder::TestingServerBuilder;
 pub use cluster::TestingCluster;
-pub use server::{TestingServer, TestingServerBuilder};
+pub use server::TestingServer;
 
 /// What can go wrong while running test servers.
 ///

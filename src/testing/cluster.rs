@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::builder::base_config;
 use super::install::Installation;
-use super::server::{base_config, QUORUM_MAIN};
+use super::server::QUORUM_MAIN;
 use super::{net, TestingError, TestingServer};
 
 const TICK: Duration = Duration::from_millis(500);
