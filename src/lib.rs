@@ -45,8 +45,8 @@ pub use client::Client;
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
 pub use recipe::{
-    CancelHandle, Guard, NewRestriction, ReadLock, Recipe, Restriction, Semaphore, Wait,
-    WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
+    CancelHandle, Guard, NewRestriction, ParseRecipeError, ReadLock, Recipe, Restriction,
+    Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 pub use session::{SessionEvent, SessionState};
 pub use zkcluster_macros::Recipe;

@@ -78,9 +78,9 @@ impl Recipe for ZookeeperRecipe {
         max_leases: Option<u32>,
     ) -> Result<Self::Restriction> {
         Ok(match self {
-            Self::ReadLock => ZookeeperRecipeRestriction::ReadLock(NewRestriction::new_restriction(
-                client, path, identifier, max_leases,
-            )?),
+            Self::ReadLock => ZookeeperRecipeRestriction::ReadLock(
+                NewRestriction::new_restriction(client, path, identifier, max_leases)?,
+            ),
             Self::WriteLock => ZookeeperRecipeRestriction::WriteLock(
                 NewRestriction::new_restriction(client, path, identifier, max_leases)?,
             ),
@@ -100,6 +100,10 @@ impl std::fmt::Display for ZookeeperRecipe {
 impl std::str::FromStr for ZookeeperRecipe {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Self::ALL.iter().copied().find(|r| r.name() == s).ok_or_else(|| format!("unknown recipe {s:?}"))
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| format!("unknown recipe {s:?}"))
     }
 }

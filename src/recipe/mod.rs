@@ -8,6 +8,7 @@
 mod cancel;
 mod guard;
 mod lock;
+mod parse_error;
 mod semaphore;
 
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use crate::{Client, Result};
 pub use cancel::CancelHandle;
 pub use guard::Guard;
 pub use lock::{ReadLock, WriteLock};
+pub use parse_error::ParseRecipeError;
 pub use semaphore::Semaphore;
 
 /// How long an acquire may wait.
