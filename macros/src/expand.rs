@@ -15,10 +15,11 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
     let names: Vec<LitStr> =
         variants.iter().map(|v| LitStr::new(&v.name, v.ident.span())).collect();
 
-    // Each type is checked where it is written, so an error points at the attribute.
-    let assertions = types.iter().map(|ty| {
+    // Construction goes through a function whose bound is the check that each lock type
+    // implements `NewRestriction`; spanned at the type, so an error points at the attribute.
+    let constructors = types.iter().map(|ty| {
         quote_spanned! {ty.span()=>
-            __zkcluster_recipe_type_implements_new_restriction::<#ty>();
+            lock_type_must_implement_new_restriction::<#ty>
         }
     });
 
@@ -111,15 +112,22 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
                 identifier: &#str_,
                 max_leases: #option<::core::primitive::u32>,
             ) -> #krate::Result<#restriction> {
-                #result::Ok(match *self {
+                fn lock_type_must_implement_new_restriction<T: #krate::NewRestriction>(
+                    client: &#krate::Client,
+                    path: &#str_,
+                    identifier: &#str_,
+                    max_leases: #option<::core::primitive::u32>,
+                ) -> #krate::Result<T> {
+                    T::new_restriction(client, path, identifier, max_leases)
+                }
+
+                match *self {
                     #(
-                        Self::#idents => #restriction::#idents(
-                            <#types as #krate::NewRestriction>::new_restriction(
-                                client, path, identifier, max_leases,
-                            )?,
-                        ),
+                        Self::#idents => #result::Ok(#restriction::#idents(
+                            #constructors(client, path, identifier, max_leases)?,
+                        )),
                     )*
-                })
+                }
             }
         }
 
@@ -143,13 +151,6 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
             }
         }
 
-        // Every lock type must be constructible by `restrict` (and so be a `Restriction`).
-        const _: () = {
-            const fn __zkcluster_recipe_type_implements_new_restriction<
-                T: #krate::NewRestriction,
-            >() {}
-            #(#assertions)*
-        };
     }
 }
 

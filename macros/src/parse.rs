@@ -64,6 +64,8 @@ pub struct Variant {
     pub fields: Fields,
     /// The lock type from `#[recipe(Type)]`, if given.
     pub ty: Option<Path>,
+    /// Whether the variant has a `#[recipe(...)]`, even one that failed to parse.
+    pub has_attr: bool,
 }
 
 const ENUM_KEYS: &str = "`module`, `restriction` or `crate`";
@@ -95,6 +97,7 @@ pub fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<Input> {
             ident: v.ident.clone(),
             fields: v.fields.clone(),
             ty: parse_variant_attrs(&v.attrs, errors),
+            has_attr: v.attrs.iter().any(|a| a.path().is_ident("recipe")),
         })
         .collect();
     Some(Input {
@@ -238,8 +241,8 @@ fn parse_variant_type(input: ParseStream) -> syn::Result<Path> {
     let path: Path = input.parse()?;
     if !input.is_empty() {
         return Err(input.error(
-            "expected only a lock type, as in `#[recipe(path::to::Type)]`; \
-             enum-wide keys go on the enum",
+            "expected the end of the attribute: a variant names exactly one lock type, as in \
+             `#[recipe(path::to::Type)]`",
         ));
     }
     Ok(path)

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use syn::{parse_quote, Fields, Ident, Path, PathSegment, Visibility};
+use syn::{parse_quote, Fields, Ident, Path, Visibility};
 
 use crate::parse::{Errors, Input};
 
@@ -86,11 +86,9 @@ pub fn validate(input: Input, errors: &mut Errors) -> Option<Recipe> {
         }
         let ty = match (&v.ty, &input.attrs.module) {
             (Some(ty), _) => ty.clone(),
-            (None, Some(module)) => {
-                let mut ty = module.clone();
-                ty.segments.push(PathSegment::from(v.ident.clone()));
-                ty
-            }
+            (None, Some(module)) => resolve_in_module(module, &v.ident),
+            // Its attribute did not parse: that error says enough.
+            (None, None) if v.has_attr => continue,
             (None, None) => {
                 fail(
                     errors,
@@ -137,6 +135,17 @@ pub fn validate(input: Input, errors: &mut Errors) -> Option<Recipe> {
         restriction,
         variants,
     })
+}
+
+/// `module::Variant`, all of it spanned at the variant: errors about the type (not found in the
+/// module, not a `Restriction`) then point at the variant they concern.
+fn resolve_in_module(module: &Path, variant: &Ident) -> Path {
+    let span = variant.span();
+    let tokens = quote::quote!(#module::#variant).into_iter().map(|mut tt| {
+        tt.set_span(span);
+        tt
+    });
+    syn::parse2(tokens.collect()).expect("a module path followed by an identifier is a path")
 }
 
 /// An error at the lock type as written, or at the variant if the type came from `module`.
