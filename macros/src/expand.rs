@@ -96,12 +96,12 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
         impl #krate::Recipe for #ident {
             type Restriction = #restriction;
 
-            const ALL: &'static [Self] = &[#(Self::#idents),*];
+            const ALL: &'static [Self] = &[#(#ident::#idents),*];
 
             #[inline]
             fn name(&self) -> &'static #str_ {
                 match *self {
-                    #(Self::#idents => #names,)*
+                    #(#ident::#idents => #names,)*
                 }
             }
 
@@ -123,7 +123,7 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
 
                 match *self {
                     #(
-                        Self::#idents => #result::Ok(#restriction::#idents(
+                        #ident::#idents => #result::Ok(#restriction::#idents(
                             #constructors(client, path, identifier, max_leases)?,
                         )),
                     )*
@@ -145,7 +145,7 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
             fn from_str(s: &#str_) -> #result<Self, #krate::ParseRecipeError> {
                 const #names_const: &[&#str_] = &[#(#names),*];
                 match s {
-                    #(#names => #result::Ok(Self::#idents),)*
+                    #(#names => #result::Ok(#ident::#idents),)*
                     _ => #result::Err(#krate::ParseRecipeError::new(s, #names_const)),
                 }
             }

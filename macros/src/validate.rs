@@ -155,3 +155,56 @@ fn error_at(written: Option<&Path>, variant: &Ident, message: String) -> syn::Er
         None => syn::Error::new(variant.span(), message),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse;
+
+    fn check(src: &str) -> Result<Recipe, Vec<String>> {
+        let input: syn::DeriveInput = syn::parse_str(src).unwrap();
+        let mut errors = Errors::default();
+        let recipe = parse(&input, &mut errors).and_then(|p| validate(p, &mut errors));
+        match errors.finish() {
+            Ok(()) => Ok(recipe.expect("no errors means a recipe")),
+            Err(e) => Err(e.into_iter().map(|e| e.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn resolves_types_and_names() {
+        let recipe = check(
+            "#[recipe(module = a::b)] pub(crate) enum E { Read, #[recipe(x::y::Lock)] Write }",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(recipe.restriction, "ERestriction");
+        let krate = &recipe.krate;
+        assert_eq!(quote::quote!(#krate).to_string(), ":: zkcluster");
+        let types: Vec<_> = recipe
+            .variants
+            .iter()
+            .map(|v| {
+                let ty = &v.ty;
+                quote::quote!(#ty).to_string()
+            })
+            .collect();
+        assert_eq!(types, ["a :: b :: Read", "x :: y :: Lock"]);
+        let names: Vec<_> = recipe.variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["Read", "Lock"]);
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let errors = check(
+            "#[recipe(restriction = E)] enum E<T> { A, #[recipe(L)] B(T), #[recipe(m::L)] C }",
+        )
+        .err()
+        .unwrap();
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert!(errors[0].contains("generic"));
+        assert!(errors[1].contains("other than"));
+        assert!(errors[2].contains("names no lock type"));
+        assert!(errors[3].contains("has fields"));
+        assert!(errors[4].contains("both name a lock type called `L`"));
+    }
+}

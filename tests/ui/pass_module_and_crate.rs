@@ -75,6 +75,19 @@ pub enum Builtins {
     Exclusive,
 }
 
+/// Variants named like the associated items of the generated impls (`Recipe::Restriction`,
+/// `FromStr::Err`).
+#[derive(Debug, Clone, Copy, PartialEq, Recipe)]
+#[recipe(crate = zk)]
+pub enum Tricky {
+    /// Named like `Recipe::Restriction`.
+    #[recipe(zk::ReadLock)]
+    Restriction,
+    /// Named like `FromStr::Err`.
+    #[recipe(zk::WriteLock)]
+    Err,
+}
+
 /// A private enum with no variants is fine too.
 #[derive(Clone, Copy, Recipe)]
 #[recipe(crate = zk)]
@@ -87,6 +100,8 @@ fn main() {
     assert_eq!(LibRecipe::ALL.len(), 4);
     assert_eq!(Builtins::Exclusive.to_string(), "WriteLock");
     assert!(Nothing::ALL.is_empty());
+    assert_eq!(Tricky::ALL, &[Tricky::Restriction, Tricky::Err]);
+    assert_eq!("WriteLock".parse::<Tricky>(), Ok(Tricky::Err));
     assert!("x".parse::<Nothing>().is_err());
 
     let lock = LibLock::Exclusive(example_zk_lib::Mutex { path: "/m".into() });
