@@ -221,7 +221,6 @@ impl Error {
     }
 
     /// A server error for `path`, mapping connection-loss and expiry codes to their own variants.
-    #[allow(dead_code)] // Used by the protocol layer, still in progress.
     pub(crate) fn from_code(code: ErrorCode, op: &'static str, path: &str) -> Error {
         let path = path.to_string();
         match code {
