@@ -89,17 +89,12 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
         wire.auth_replays = 0;
         // Auth and watches go out before any caller's request can (the gate is still shut), so
         // every request after a reconnect runs with the same identity and watches as before.
-        for (scheme, auth) in lock(&shared.auths).iter() {
-            if wire.write_auth(scheme, auth, None).is_err() {
-                return None;
-            }
-        }
         let resumed = response.session_id == lock(&shared.status).session_id;
-        if resumed {
-            let paths = lock(&shared.watches).paths();
-            if !paths.is_empty() && !write_set_watches(shared, &mut wire, paths) {
-                return None;
+        if !replay(shared, &mut wire, resumed) {
+            if let Some(broken) = wire.stream.take() {
+                let _ = broken.shutdown(Shutdown::Both);
             }
+            return None;
         }
     }
     let resumed = {
@@ -123,6 +118,20 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
         SessionEvent::Connected { session_id, server }
     });
     Some(stream)
+}
+
+/// Writes the auth packets and (for a resumed session) the watches; false if a write failed.
+fn replay(shared: &Shared, wire: &mut super::wire::Wire, resumed: bool) -> bool {
+    for (scheme, auth) in lock(&shared.auths).iter() {
+        if wire.write_auth(scheme, auth, None).is_err() {
+            return false;
+        }
+    }
+    if !resumed {
+        return true;
+    }
+    let paths = lock(&shared.watches).paths();
+    paths.is_empty() || write_set_watches(shared, wire, paths)
 }
 
 /// Re-registers watches after a reconnect, in batches the server accepts, passing the last

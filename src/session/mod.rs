@@ -43,6 +43,8 @@ pub(crate) struct SessionConfig {
     pub request_timeout: Duration,
     /// Open a fresh session by itself after the old one is lost.
     pub renew_expired: bool,
+    /// An existing session to resume instead of starting a new one: (id, password).
+    pub resume: Option<(i64, Vec<u8>)>,
 }
 
 /// A session and its driver thread. Dropping it closes it.
@@ -93,8 +95,8 @@ impl Session {
             wire: Mutex::new(Wire::new()),
             status: Mutex::new(Status {
                 state: SessionState::Connecting,
-                session_id: 0,
-                passwd: vec![0; 16],
+                session_id: config.resume.as_ref().map_or(0, |(id, _)| *id),
+                passwd: config.resume.as_ref().map_or_else(|| vec![0; 16], |(_, pw)| pw.clone()),
                 negotiated: config.session_timeout,
                 server: String::new(),
                 life: Arc::new(SessionLife::new(0)),
