@@ -266,6 +266,9 @@ impl Shared {
         closing_ok: bool,
     ) -> Result<ReplyWaiter, Failure> {
         let sent_at = Instant::now();
+        // A call made in one session must not run in the next: if this session is lost while
+        // the call waits for a connection, it fails with SessionExpired (like in-flight calls).
+        let life = self.life();
         loop {
             if self.closing.load(Ordering::SeqCst) && !closing_ok {
                 return Err(Failure::Closed);
@@ -276,6 +279,9 @@ impl Shared {
                 SessionState::Expired => return Err(Failure::SessionExpired),
                 s if !s.is_connected() => return Err(Failure::Timeout(sent_at.elapsed())),
                 _ => {}
+            }
+            if life.session_id != 0 && life.has_ended() {
+                return Err(Failure::SessionExpired);
             }
             let (tx, rx) = crossbeam_channel::bounded(1);
             match lock(&self.wire).write_request(&mut frame, tx, watch.take()) {
