@@ -124,7 +124,12 @@ impl Session {
                 timeout: Duration::ZERO,
                 reason: format!("could not start the session thread: {e}"),
             })?;
-        let session = Session { shared, thread: Mutex::new(Some(thread)), exited, close_started: AtomicBool::new(false) };
+        let session = Session {
+            shared,
+            thread: Mutex::new(Some(thread)),
+            exited,
+            close_started: AtomicBool::new(false),
+        };
         let deadline = Instant::now() + session.shared.config.connect_timeout;
         let state = session.shared.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
         if !state.is_connected() {
@@ -133,7 +138,11 @@ impl Session {
             return Err(Error::Connect {
                 hosts: session.shared.config.connect.hosts.join(","),
                 timeout: session.shared.config.connect_timeout,
-                reason: if state == SessionState::AuthFailed { "authentication failed".into() } else { reason },
+                reason: if state == SessionState::AuthFailed {
+                    "authentication failed".into()
+                } else {
+                    reason
+                },
             });
         }
         Ok(session)
@@ -179,7 +188,9 @@ impl Session {
                     let _ = handle.join();
                 }
             }
-            _ => log::warn!("session thread still running {limit:?} after close; it ends on its own"),
+            _ => {
+                log::warn!("session thread still running {limit:?} after close; it ends on its own")
+            }
         }
     }
 }
@@ -254,7 +265,11 @@ impl Shared {
 
     /// Sends a framed request (its xid is filled in here) once the session is connected, and
     /// returns the waiter for its reply. Waits for a connection until `deadline`.
-    pub fn send(&self, frame: Vec<u8>, watch: Option<(WatchKind, String, WatchSender)>) -> Result<ReplyWaiter, Failure> {
+    pub fn send(
+        &self,
+        frame: Vec<u8>,
+        watch: Option<(WatchKind, String, WatchSender)>,
+    ) -> Result<ReplyWaiter, Failure> {
         self.send_until(frame, watch, Instant::now() + self.config.request_timeout, false)
     }
 
@@ -303,10 +318,16 @@ impl Shared {
             let state = self.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
             match state {
                 SessionState::Closed => return Err(Error::Closed),
-                SessionState::AuthFailed => return Err(Error::AuthFailed { scheme: scheme.to_string() }),
+                SessionState::AuthFailed => {
+                    return Err(Error::AuthFailed { scheme: scheme.to_string() })
+                }
                 SessionState::Expired => return Err(fail(Failure::SessionExpired)),
                 s if !s.is_connected() => {
-                    return Err(Error::Timeout { op: "add_auth", path: "/".into(), after: self.config.request_timeout })
+                    return Err(Error::Timeout {
+                        op: "add_auth",
+                        path: "/".into(),
+                        after: self.config.request_timeout,
+                    })
                 }
                 _ => {}
             }
@@ -319,9 +340,11 @@ impl Shared {
             return match rx.recv_deadline(deadline) {
                 Ok(0) => Ok(()),
                 Ok(_) => Err(Error::AuthFailed { scheme: scheme.to_string() }),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    Err(Error::Timeout { op: "add_auth", path: "/".into(), after: self.config.request_timeout })
-                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::Timeout {
+                    op: "add_auth",
+                    path: "/".into(),
+                    after: self.config.request_timeout,
+                }),
                 // The connection broke before the verdict; the auth is replayed on reconnect.
                 Err(_) => Err(fail(Failure::ConnectionLoss)),
             };
