@@ -47,8 +47,8 @@ pub use client::{Client, ClientBuilder, CreateMode, CreateOptions, Pending, Zook
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
 pub use recipe::{
-    CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ReadLock, Recipe, Restriction, Semaphore, Wait,
-    WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
+    CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ParseRecipeError, ReadLock,
+    Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;

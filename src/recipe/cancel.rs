@@ -96,6 +96,20 @@ impl CancelHandle {
         *wake = crossbeam_channel::bounded(0);
     }
 
+    /// Whether [`cancel`](Self::cancel) was ever called on this handle (or a clone). It does
+    /// not mean a later acquire will be cancelled: only [`CancelToken`]s taken before a
+    /// `cancel` are.
+    ///
+    /// ```
+    /// let handle = zkcluster::CancelHandle::new();
+    /// assert!(!handle.is_cancelled());
+    /// handle.clone().cancel();
+    /// assert!(handle.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.generation.load(Ordering::SeqCst) > 0
+    }
+
     /// A token for one acquire: take it when the acquire starts and check it while waiting.
     /// Used by lock types, including users' own [`Restriction`](crate::Restriction)s.
     ///

@@ -100,9 +100,8 @@ pub(crate) fn hand_over(client: &Client, life: &Arc<SessionLife>, target: Target
     }
     let client = client.clone();
     let life = life.clone();
-    let spawned = std::thread::Builder::new()
-        .name("zkcluster-cleanup".to_string())
-        .spawn(move || {
+    let spawned =
+        std::thread::Builder::new().name("zkcluster-cleanup".to_string()).spawn(move || {
             let mut pause = Duration::from_millis(50);
             let ended = life.signal();
             loop {

@@ -116,13 +116,7 @@ impl Guard {
         nodes: Vec<String>,
         life: Arc<SessionLife>,
     ) -> Guard {
-        Guard {
-            client: client.clone(),
-            path: path.to_string(),
-            nodes,
-            life,
-            released: false,
-        }
+        Guard { client: client.clone(), path: path.to_string(), nodes, life, released: false }
     }
 
     /// The lock (or semaphore) path.
@@ -267,10 +261,7 @@ impl Guard {
             if self.client.state() == SessionState::Closed {
                 return Ok(());
             }
-            return Err(Error::SessionExpired {
-                op: "release",
-                path: self.path.clone(),
-            });
+            return Err(Error::SessionExpired { op: "release", path: self.path.clone() });
         }
         let mut first_error = None;
         for node in nodes {

@@ -76,10 +76,7 @@ enum Ours {
     /// A create with this prefix was sent, its outcome is unknown.
     Unknown { prefix: String },
     /// This child exists, created by the session of `life`.
-    Created {
-        name: String,
-        life: Arc<SessionLife>,
-    },
+    Created { name: String, life: Arc<SessionLife> },
 }
 
 /// Why a wait ended.
@@ -109,10 +106,9 @@ pub(crate) fn passed(deadline: Option<Instant>) -> bool {
 /// Waits for a reply, no longer than the deadline allows (but at least [`MIN_REPLY_WAIT`]).
 pub(crate) fn reply<T>(pending: Pending<T>, deadline: Option<Instant>) -> Result<T> {
     match deadline {
-        Some(d) => pending.wait_timeout(
-            d.saturating_duration_since(Instant::now())
-                .max(MIN_REPLY_WAIT),
-        ),
+        Some(d) => {
+            pending.wait_timeout(d.saturating_duration_since(Instant::now()).max(MIN_REPLY_WAIT))
+        }
         None => pending.wait(),
     }
 }
@@ -130,10 +126,7 @@ pub(crate) fn wait_connected(
         match client.state() {
             s if s.is_connected() => return Ok(true),
             SessionState::Expired => {
-                return Err(Error::SessionExpired {
-                    op: "acquire",
-                    path: path.to_string(),
-                })
+                return Err(Error::SessionExpired { op: "acquire", path: path.to_string() })
             }
             s if s.is_terminal() => return Err(Error::Closed),
             _ => {}
@@ -198,12 +191,7 @@ impl LockCore {
         let children = self.client.get_children_async(&self.path);
         let after = self.client.shared().life();
         let life = Arc::ptr_eq(&before, &after).then_some(after);
-        Attempt {
-            prefix,
-            life,
-            create,
-            children,
-        }
+        Attempt { prefix, life, create, children }
     }
 
     /// Sends and completes an acquire.
@@ -242,9 +230,7 @@ impl LockCore {
             };
             if token.is_cancelled() {
                 self.give_up(ours);
-                return Err(Error::Cancelled {
-                    path: self.path.clone(),
-                });
+                return Err(Error::Cancelled { path: self.path.clone() });
             }
             let children = match listing {
                 Ok(children) => children,
@@ -299,9 +285,8 @@ impl LockCore {
             }
             // Subscribed before the exists call, so no reconnect between them goes unseen.
             let events = events.get_or_insert_with(|| self.client.session_events());
-            let watched = self
-                .client
-                .exist_node_watch_async(&crate::path::join(&self.path, &predecessor));
+            let watched =
+                self.client.exist_node_watch_async(&crate::path::join(&self.path, &predecessor));
             match reply(watched, deadline) {
                 Ok((None, _)) => continue, // already gone: look again
                 Ok((Some(_), watch)) => {
@@ -309,9 +294,7 @@ impl LockCore {
                         Wake::Recheck => continue,
                         Wake::Cancelled => {
                             self.give_up(ours);
-                            return Err(Error::Cancelled {
-                                path: self.path.clone(),
-                            });
+                            return Err(Error::Cancelled { path: self.path.clone() });
                         }
                         Wake::Deadline => {
                             self.give_up(ours);
@@ -336,19 +319,11 @@ impl LockCore {
         deadline: Option<Instant>,
         ours: &mut Ours,
     ) -> Result<Vec<String>> {
-        let Attempt {
-            prefix,
-            life,
-            create,
-            children,
-        } = attempt;
+        let Attempt { prefix, life, create, children } = attempt;
         match reply(create, deadline) {
             Ok(path) => match life {
                 Some(life) if !life.has_ended() => {
-                    *ours = Ours::Created {
-                        name: name_of(&path).to_string(),
-                        life,
-                    };
+                    *ours = Ours::Created { name: name_of(&path).to_string(), life };
                 }
                 _ => {
                     // The session changed while the create was sent: we cannot tell which
@@ -412,11 +387,7 @@ impl LockCore {
                     .iter()
                     .filter(|c| c.starts_with(prefix.as_str()))
                     .map(|c| {
-                        (
-                            c.clone(),
-                            self.client
-                                .exist_node_async(&crate::path::join(&self.path, c)),
-                        )
+                        (c.clone(), self.client.exist_node_async(&crate::path::join(&self.path, c)))
                     })
                     .collect();
                 let mut found = None;
@@ -428,10 +399,7 @@ impl LockCore {
                     }
                 }
                 if !Arc::ptr_eq(&life, &self.client.shared().life()) || life.has_ended() {
-                    return Err(Error::SessionExpired {
-                        op: "acquire",
-                        path: self.path.clone(),
-                    });
+                    return Err(Error::SessionExpired { op: "acquire", path: self.path.clone() });
                 }
                 *ours = match found {
                     Some(name) => Ours::Created { name, life },
@@ -450,13 +418,9 @@ impl LockCore {
             Ours::Created { name, life } => {
                 (Target::Node(crate::path::join(&self.path, &name)), life)
             }
-            Ours::Unknown { prefix } => (
-                Target::Prefix {
-                    parent: self.path.clone(),
-                    prefix,
-                },
-                self.client.shared().life(),
-            ),
+            Ours::Unknown { prefix } => {
+                (Target::Prefix { parent: self.path.clone(), prefix }, self.client.shared().life())
+            }
         };
         cleanup::delete_soon(&self.client, &life, target);
     }
@@ -510,10 +474,7 @@ impl LockCore {
         let queue = node_name::queue(&children);
         let reads: Vec<_> = pick(&queue)
             .into_iter()
-            .map(|name| {
-                self.client
-                    .get_node_async(&crate::path::join(&self.path, name))
-            })
+            .map(|name| self.client.get_node_async(&crate::path::join(&self.path, name)))
             .collect();
         let mut identifiers = Vec::with_capacity(reads.len());
         for read in reads {

@@ -100,11 +100,7 @@ pub(crate) fn parse(name: &str) -> Option<Contender<'_>> {
         return None;
     };
     let value: i64 = digits.parse().ok()?;
-    Some(Contender {
-        name,
-        kind,
-        sequence: if negative { -value } else { value },
-    })
+    Some(Contender { name, kind, sequence: if negative { -value } else { value } })
 }
 
 /// The queue: every contender among `children`, ordered by sequence number.
@@ -155,11 +151,7 @@ pub(crate) fn holders<'a>(queue: &[Contender<'a>]) -> Vec<&'a str> {
     match queue.first() {
         None => Vec::new(),
         Some(first) if first.kind == LockKind::Write => vec![first.name],
-        Some(_) => queue
-            .iter()
-            .take_while(|c| c.kind == LockKind::Read)
-            .map(|c| c.name)
-            .collect(),
+        Some(_) => queue.iter().take_while(|c| c.kind == LockKind::Read).map(|c| c.name).collect(),
     }
 }
 
@@ -178,9 +170,7 @@ mod tests {
         let a = uuid_hex();
         let b = uuid_hex();
         assert_eq!(a.len(), 32);
-        assert!(a
-            .bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert!(a.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert_ne!(a, b);
     }
 
@@ -188,14 +178,8 @@ mod tests {
     fn parses_kazoo_names() {
         let w = format!("{U}__lock__0000000042");
         let r = format!("{U}__rlock__0000000007");
-        assert_eq!(
-            parse(&w).map(|c| (c.kind, c.sequence)),
-            Some((LockKind::Write, 42))
-        );
-        assert_eq!(
-            parse(&r).map(|c| (c.kind, c.sequence)),
-            Some((LockKind::Read, 7))
-        );
+        assert_eq!(parse(&w).map(|c| (c.kind, c.sequence)), Some((LockKind::Write, 42)));
+        assert_eq!(parse(&r).map(|c| (c.kind, c.sequence)), Some((LockKind::Read, 7)));
         // Kazoo only needs the marker right before the digits.
         assert_eq!(parse("x__lock__0000000001").map(|c| c.sequence), Some(1));
     }
@@ -203,10 +187,7 @@ mod tests {
     #[test]
     fn parses_negative_sequences() {
         let n = format!("{U}__lock__-0000000003");
-        assert_eq!(
-            parse(&n).map(|c| (c.kind, c.sequence)),
-            Some((LockKind::Write, -3))
-        );
+        assert_eq!(parse(&n).map(|c| (c.kind, c.sequence)), Some((LockKind::Write, -3)));
         let r = format!("{U}__rlock__-2147483648");
         assert_eq!(parse(&r).map(|c| c.sequence), Some(-2147483648));
         let children = names(&[&format!("a{U}__lock__0000000001"), &n]);
@@ -238,21 +219,14 @@ mod tests {
 
     #[test]
     fn writer_waits_for_nearest_lower_of_any_kind() {
-        let children = names(&[
-            "a__lock__0000000001",
-            "b__rlock__0000000002",
-            "c__lock__0000000003",
-            "junk",
-        ]);
+        let children =
+            names(&["a__lock__0000000001", "b__rlock__0000000002", "c__lock__0000000003", "junk"]);
         assert_eq!(position(&children, "a__lock__0000000001"), Position::Holder);
         assert_eq!(
             position(&children, "c__lock__0000000003"),
             Position::After("b__rlock__0000000002")
         );
-        assert_eq!(
-            position(&children, "d__lock__0000000004"),
-            Position::Missing
-        );
+        assert_eq!(position(&children, "d__lock__0000000004"), Position::Missing);
     }
 
     #[test]
@@ -264,10 +238,7 @@ mod tests {
             "r3__rlock__0000000004",
             "w2__lock__0000000005",
         ]);
-        assert_eq!(
-            position(&children, "r1__rlock__0000000001"),
-            Position::Holder
-        );
+        assert_eq!(position(&children, "r1__rlock__0000000001"), Position::Holder);
         assert_eq!(
             position(&children, "r2__rlock__0000000003"),
             Position::After("w__lock__0000000002")
@@ -278,10 +249,7 @@ mod tests {
         );
         // Readers never look at higher sequences.
         let readers = names(&["r1__rlock__0000000001", "w__lock__0000000009"]);
-        assert_eq!(
-            position(&readers, "r1__rlock__0000000001"),
-            Position::Holder
-        );
+        assert_eq!(position(&readers, "r1__rlock__0000000001"), Position::Holder);
     }
 
     #[test]
@@ -293,10 +261,7 @@ mod tests {
             "t__rlock__4444444444",
         ]);
         let q = queue(&children);
-        assert_eq!(
-            holders(&q),
-            vec!["r__rlock__0000000001", "s__rlock__0000000002"]
-        );
+        assert_eq!(holders(&q), vec!["r__rlock__0000000001", "s__rlock__0000000002"]);
         let children = names(&["w__lock__0000000003", "r__rlock__0000000004"]);
         assert_eq!(holders(&queue(&children)), vec!["w__lock__0000000003"]);
         assert!(holders(&[]).is_empty());

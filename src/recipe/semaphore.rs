@@ -129,9 +129,8 @@ impl Semaphore {
 
     /// Checks the pool's stored `max_leases` against ours.
     fn check_pool(&self, data: &[u8]) -> Result<()> {
-        let Some(stored) = std::str::from_utf8(data)
-            .ok()
-            .and_then(|t| t.trim().parse::<i64>().ok())
+        let Some(stored) =
+            std::str::from_utf8(data).ok().and_then(|t| t.trim().parse::<i64>().ok())
         else {
             return Ok(()); // not a number: the data is used for something else
         };
@@ -139,11 +138,9 @@ impl Semaphore {
             return Ok(());
         }
         Err(match u32::try_from(stored) {
-            Ok(stored) => Error::LeaseMismatch {
-                path: self.path.clone(),
-                stored,
-                requested: self.max_leases,
-            },
+            Ok(stored) => {
+                Error::LeaseMismatch { path: self.path.clone(), stored, requested: self.max_leases }
+            }
             Err(_) => Error::InvalidArgument {
                 path: self.path.clone(),
                 reason: format!(
@@ -173,11 +170,7 @@ impl Semaphore {
         };
         if let Err(e) = pool.and_then(|data| self.check_pool(&data)) {
             self.inner.abandon(attempt);
-            return if retryable(&e) {
-                Ok(Pass::Retry(e))
-            } else {
-                Err(e)
-            };
+            return if retryable(&e) { Ok(Pass::Retry(e)) } else { Err(e) };
         }
 
         let held = match self.inner.complete(attempt, wait, token)? {
@@ -186,11 +179,7 @@ impl Semaphore {
         };
         // The listing of P went out after our inner create and listing: if those showed the
         // inner lock free, it was taken under the lock and is current.
-        let mut listing = if held.immediate {
-            reply(pool_children, deadline).ok()
-        } else {
-            None
-        };
+        let mut listing = if held.immediate { reply(pool_children, deadline).ok() } else { None };
         let release_inner = |held: &lock::Held| {
             cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone()));
         };
@@ -198,9 +187,7 @@ impl Semaphore {
         loop {
             if token.is_cancelled() {
                 release_inner(&held);
-                return Err(Error::Cancelled {
-                    path: self.path.clone(),
-                });
+                return Err(Error::Cancelled { path: self.path.clone() });
             }
             let (children, watch) = match listing.take() {
                 Some(children) => (children, None),
@@ -216,11 +203,7 @@ impl Semaphore {
                         Ok(listed) => listed,
                         Err(e) => {
                             release_inner(&held);
-                            return if retryable(&e) {
-                                Ok(Pass::Retry(e))
-                            } else {
-                                Err(e)
-                            };
+                            return if retryable(&e) { Ok(Pass::Retry(e)) } else { Err(e) };
                         }
                     }
                 }
@@ -294,10 +277,7 @@ impl Semaphore {
             Ok(_) => {
                 // Created, but the session it belongs to is uncertain: drop it, start over.
                 cleanup::hand_over(client, &client.shared().life(), Target::Node(lease));
-                Ok(Pass::Retry(Error::SessionExpired {
-                    op: "acquire",
-                    path: self.path.clone(),
-                }))
+                Ok(Pass::Retry(Error::SessionExpired { op: "acquire", path: self.path.clone() }))
             }
             Err(e) if retryable(&e) => {
                 // The lease may or may not exist: make sure it does not, start over.
@@ -317,18 +297,13 @@ impl Semaphore {
         };
         let reads: Vec<_> = children
             .iter()
-            .map(|c| {
-                self.client
-                    .get_node_async(&crate::path::join(&self.path, c))
-            })
+            .map(|c| self.client.get_node_async(&crate::path::join(&self.path, c)))
             .collect();
         let mut leases = Vec::with_capacity(reads.len());
         for read in reads {
             match read.wait() {
-                Ok(node) => leases.push((
-                    node.stat.czxid,
-                    String::from_utf8_lossy(&node.value).into_owned(),
-                )),
+                Ok(node) => leases
+                    .push((node.stat.czxid, String::from_utf8_lossy(&node.value).into_owned())),
                 Err(e) if e.is_no_node() => {}
                 Err(e) => return Err(e),
             }
@@ -353,9 +328,7 @@ impl Restriction for Semaphore {
                         return Err(e);
                     }
                     if token.is_cancelled() {
-                        return Err(Error::Cancelled {
-                            path: self.path.clone(),
-                        });
+                        return Err(Error::Cancelled { path: self.path.clone() });
                     }
                     if lock::passed(deadline)
                         || !lock::wait_connected(&self.client, &self.path, deadline, &token)?

@@ -78,12 +78,7 @@ impl Restriction for WriteLock {
     fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>> {
         let token = self.cancel.token();
         Ok(self.core.acquire(wait, &token)?.map(|held| {
-            Guard::held(
-                self.core.client(),
-                self.core.path(),
-                vec![held.node],
-                held.life,
-            )
+            Guard::held(self.core.client(), self.core.path(), vec![held.node], held.life)
         }))
     }
 
