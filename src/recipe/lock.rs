@@ -459,7 +459,7 @@ impl LockCore {
 
     /// The identifiers of the current holders (two round trips).
     pub(crate) fn holders(&self) -> Result<Vec<String>> {
-        self.identifiers(|queue| node_name::holders(queue))
+        self.identifiers(node_name::holders)
     }
 
     fn identifiers(

@@ -115,10 +115,10 @@ impl Semaphore {
     /// The number of leases this object was created with.
     ///
     /// ```no_run
-    /// # use zkcluster::{Client, ZookeeperRecipe};
+    /// # use zkcluster::{Client, NewRestriction, Semaphore};
     /// # fn main() -> zkcluster::Result<()> {
     /// # let client = Client::connect("127.0.0.1:2181")?;
-    /// let sem = client.restrict("/crawler/fetchers", ZookeeperRecipe::Semaphore, "w", Some(4))?;
+    /// let sem = Semaphore::new_restriction(&client, "/crawler/fetchers", "w", Some(4))?;
     /// assert_eq!(sem.max_leases(), 4);
     /// # Ok(())
     /// # }
