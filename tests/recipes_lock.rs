@@ -23,6 +23,18 @@ fn queue_is(lock: &impl Restriction, want: &[&str]) {
 }
 
 #[test]
+fn lock_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<zkcluster::WriteLock>();
+    send_sync::<zkcluster::ReadLock>();
+    send_sync::<zkcluster::Semaphore>();
+    send_sync::<ZookeeperRecipeRestriction>();
+    send_sync::<zkcluster::Guard>();
+    send_sync::<zkcluster::CancelHandle>();
+    send_sync::<zkcluster::CancelToken>();
+}
+
+#[test]
 fn restrict_rejects_wrong_max_leases() {
     let c = client();
     for recipe in [ZookeeperRecipe::WriteLock, ZookeeperRecipe::ReadLock] {
@@ -107,7 +119,8 @@ fn fifo_hand_off_among_six_contenders() {
 
 #[test]
 fn try_acquire_never_waits_and_leaves_nothing() {
-    let path = unique("try");
+    // Missing parents are created on first use.
+    let path = format!("{}/a/b/lock", unique("try"));
     let (a, b) = (client(), client());
     let lock_a = write_lock(&a, &path, "a");
     let lock_b = write_lock(&b, &path, "b");

@@ -23,7 +23,8 @@ fn inner(path: &str) -> String {
 
 #[test]
 fn max_one_lease() {
-    let path = unique("sem1");
+    // Missing parents are created on first use.
+    let path = format!("{}/crawler/fetchers", unique("sem1"));
     let (a, b) = (client(), client());
     let sem_a = semaphore(&a, &path, "a", 1);
     let sem_b = Arc::new(semaphore(&b, &path, "b", 1));

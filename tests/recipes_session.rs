@@ -17,7 +17,8 @@ const LONG: Duration = Duration::from_secs(10);
 #[test]
 fn holder_expiry_lets_the_next_contender_in_and_invalidates_the_guard() {
     let path = unique("expiry");
-    let (holder, waiter) = (client(), client());
+    let proxy = Proxy::start(&server().connect_string());
+    let (holder, waiter) = (client_of(&proxy.connect_string()), client());
     let lock = holder.restrict(&path, ZookeeperRecipe::WriteLock, "holder", None).unwrap();
     let guard = lock.acquire().unwrap();
     assert_eq!(guard.status(), GuardStatus::Held);
@@ -36,7 +37,7 @@ fn holder_expiry_lets_the_next_contender_in_and_invalidates_the_guard() {
     };
     assert!(eventually(LONG, || lock.contenders().unwrap() == ["holder", "next"]));
 
-    expire_session(&server().connect_string(), &holder);
+    expire_session(&proxy, &server().connect_string(), &holder);
     assert!(lost.recv_timeout(Duration::from_secs(1)).is_err(), "lost() did not fire");
     assert_eq!(guard.status(), GuardStatus::Lost);
     assert!(!guard.is_valid());
@@ -57,7 +58,8 @@ fn holder_expiry_lets_the_next_contender_in_and_invalidates_the_guard() {
 #[test]
 fn waiter_requeues_after_its_session_expires() {
     let path = unique("waiter-expiry");
-    let (holder, waiter) = (client(), client());
+    let proxy = Proxy::start(&server().connect_string());
+    let (holder, waiter) = (client(), client_of(&proxy.connect_string()));
     let lock = holder.restrict(&path, ZookeeperRecipe::WriteLock, "holder", None).unwrap();
     let guard = lock.acquire().unwrap();
     let waiting =
@@ -72,7 +74,7 @@ fn waiter_requeues_after_its_session_expires() {
     };
     assert!(eventually(LONG, || lock.contenders().unwrap() == ["holder", "waiter"]));
     let old_session = waiter.session_id();
-    expire_session(&server().connect_string(), &waiter);
+    expire_session(&proxy, &server().connect_string(), &waiter);
     assert!(
         eventually(LONG, || waiter.session_id() != old_session
             && waiter.session_id() != 0

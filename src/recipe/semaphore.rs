@@ -163,9 +163,15 @@ impl Semaphore {
         let attempt = self.inner.begin();
         let pool_children = client.get_children_async(&self.path);
 
+        // When P's parents were missing, the create made them and retried after the read had
+        // already failed with NoNode: read again then.
+        let read_pool = |pending| match reply(pending, deadline) {
+            Err(e) if e.is_no_node() => reply(client.get_node_async(&self.path), deadline),
+            other => other,
+        };
         let pool = match reply(pool_create, deadline) {
-            Ok(_) => reply(pool_read, deadline).map(|node| node.value),
-            Err(e) if e.is_node_exists() => reply(pool_read, deadline).map(|node| node.value),
+            Ok(_) => read_pool(pool_read).map(|node| node.value),
+            Err(e) if e.is_node_exists() => read_pool(pool_read).map(|node| node.value),
             Err(e) => Err(e),
         };
         if let Err(e) = pool.and_then(|data| self.check_pool(&data)) {

@@ -35,22 +35,40 @@ pub fn unique(name: &str) -> String {
 }
 
 /// Ends `client`'s session on the server from outside, as an operator or a long GC pause
-/// would: a second raw connection attaches to the session with its id and password and sends
-/// closeSession. The connect and the close go out in one write, so the client cannot take the
-/// session back in between. Waits until `client` has seen the loss.
-pub fn expire_session(connect_string: &str, client: &Client) {
+/// would: while `proxy` (the client's only way to the server) is cut, a second raw connection
+/// attaches to the session with its id and password and sends closeSession; then the proxy is
+/// restored and the client learns the session is gone. (Without the cut, the client reconnects
+/// at once when the server moves its session, and often wins it back before the close is
+/// processed.) Waits until `client` has seen the loss.
+pub fn expire_session(proxy: &proxy::Proxy, server: &str, client: &Client) {
+    let lost = client.session_events();
+    let (session_id, passwd) = client.session_credentials();
+    proxy.cut();
+    close_session_raw(server, session_id, &passwd);
+    proxy.restore();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lost.recv_timeout(left) {
+            Ok(zkcluster::SessionEvent::Lost { session_id: id }) if id == session_id => return,
+            Ok(_) => {}
+            Err(_) => panic!("the client never saw its session {session_id:#x} end"),
+        }
+    }
+}
+
+/// Sends connect(session_id, passwd) + closeSession on a raw connection and reads the replies.
+fn close_session_raw(connect_string: &str, session_id: i64, passwd: &[u8]) {
     use std::io::{Read, Write};
     use zkcluster::proto::{op, ConnectRequest, Encode, FrameBuffer, RequestHeader, Writer};
 
-    let lost = client.session_events();
-    let (session_id, passwd) = client.session_credentials();
     let mut connect = Writer::framed();
     ConnectRequest {
         protocol_version: 0,
         last_zxid_seen: 0,
         timeout_ms: 6000,
         session_id,
-        passwd,
+        passwd: passwd.to_vec(),
         read_only: false,
     }
     .encode(&mut connect);
@@ -60,7 +78,7 @@ pub fn expire_session(connect_string: &str, client: &Client) {
     bytes.extend(close.into_frame());
 
     let mut stream = std::net::TcpStream::connect(connect_string).expect("raw connection");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
     stream.write_all(&bytes).expect("send connect + closeSession");
     // Read until both replies came or the server hung up (it does after closeSession).
     let mut frames = FrameBuffer::new(1 << 20);
@@ -73,15 +91,6 @@ pub fn expire_session(connect_string: &str, client: &Client) {
         frames.filled(n);
         while let Ok(Some(_)) = frames.next_frame() {
             replies += 1;
-        }
-    }
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match lost.recv_timeout(left) {
-            Ok(zkcluster::SessionEvent::Lost { session_id: id }) if id == session_id => return,
-            Ok(_) => {}
-            Err(_) => panic!("the client never saw its session {session_id:#x} end"),
         }
     }
 }
