@@ -107,3 +107,27 @@ fn suspension_makes_the_guard_uncertain_until_resumed() {
     let observer = client();
     assert_no_nodes_left(&observer, &[&path, &format!("{path}-__lock__")]);
 }
+
+/// A release while disconnected returns at once with a connection loss; the node is deleted in
+/// the background once the session is resumed, so the next contender gets in.
+#[test]
+fn release_while_disconnected_finishes_in_the_background() {
+    let path = unique("release-offline");
+    let proxy = Proxy::start(&server().connect_string());
+    let holder = client_of(&proxy.connect_string());
+    let observer = client();
+    let lock = holder.restrict(&path, ZookeeperRecipe::WriteLock, "holder", None).unwrap();
+    let guard = lock.acquire().unwrap();
+    let other = observer.restrict(&path, ZookeeperRecipe::WriteLock, "other", None).unwrap();
+    proxy.cut();
+    assert!(eventually(LONG, || !holder.state().is_connected()));
+    let started = std::time::Instant::now();
+    let err = guard.release().unwrap_err();
+    assert!(err.is_connection_loss(), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(1), "release blocked {:?}", started.elapsed());
+    assert!(other.try_acquire().unwrap().is_none(), "the session still holds the node");
+    proxy.restore();
+    let next = other.acquire_timeout(LONG).expect("the background deletion never ran");
+    drop(next);
+    assert_no_nodes_left(&observer, &[&path]);
+}

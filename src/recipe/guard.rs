@@ -236,8 +236,9 @@ impl Guard {
     ///
     /// Errors: [`Error::SessionExpired`] if the session had already ended (the lock was lost
     /// before this release, not released by it); a connection loss or timeout if the server
-    /// could not be reached, in which case the deletion goes on in the background until it
-    /// succeeds or the session ends. After the client was closed it returns `Ok` (closing the
+    /// could not be reached (when disconnected it returns at once instead of waiting for a
+    /// reconnect), in which case the deletion goes on in the background until it succeeds or
+    /// the session ends. After the client was closed it returns `Ok` (closing the
     /// session released the lock).
     ///
     /// ```no_run
@@ -262,6 +263,13 @@ impl Guard {
                 return Ok(());
             }
             return Err(Error::SessionExpired { op: "release", path: self.path.clone() });
+        }
+        if !self.client.state().is_connected() {
+            // Do not block waiting for the connection: the deletion goes on in the background.
+            for node in nodes {
+                cleanup::hand_over(&self.client, &self.life, Target::Node(node));
+            }
+            return Err(Error::ConnectionLoss { op: "release", path: self.path.clone() });
         }
         let mut first_error = None;
         for node in nodes {
