@@ -60,7 +60,9 @@ fn parse_options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        let number = |v: String, name: &str| v.parse::<usize>().map_err(|_| format!("{name}: not a number: {v}"));
+        let number = |v: String, name: &str| {
+            v.parse::<usize>().map_err(|_| format!("{name}: not a number: {v}"))
+        };
         match flag.as_str() {
             "--nodes" => o.nodes = number(value("--nodes")?, "--nodes")?,
             "--workers" => o.workers = number(value("--workers")?, "--workers")?,
@@ -132,7 +134,10 @@ fn main() {
 }
 
 fn connect_node(connect: &str) -> zkcluster::Result<Client> {
-    Client::builder(connect).session_timeout(Duration::from_secs(6)).request_timeout(Duration::from_secs(10)).connect()
+    Client::builder(connect)
+        .session_timeout(Duration::from_secs(6))
+        .request_timeout(Duration::from_secs(10))
+        .connect()
 }
 
 /// Runs the crawl; `Ok(false)` if a check failed.
@@ -149,7 +154,11 @@ fn crawl(options: &Options, connect: &str) -> zkcluster::Result<bool> {
     }
     let site = Site::generate(options.pages, options.domains, 42);
     for seed in 0..options.domains.min(options.pages) {
-        match coordinator.create(&Layout::entry(&layout.frontier(), seed), site.url(seed), &CreateOptions::new()) {
+        match coordinator.create(
+            &Layout::entry(&layout.frontier(), seed),
+            site.url(seed),
+            &CreateOptions::new(),
+        ) {
             Ok(_) => {}
             Err(e) if e.is_node_exists() => {}
             Err(e) => return Err(e),
@@ -176,7 +185,12 @@ fn crawl(options: &Options, connect: &str) -> zkcluster::Result<bool> {
         .collect::<zkcluster::Result<_>>()?;
     println!(
         "crawling {} pages on {} domains with {} nodes x {} workers (politeness {}) under {}",
-        options.pages, options.domains, options.nodes, options.workers, options.politeness, crawl.layout.root
+        options.pages,
+        options.domains,
+        options.nodes,
+        options.workers,
+        options.politeness,
+        crawl.layout.root
     );
     let started = Instant::now();
     let threads: Vec<_> = nodes
@@ -196,7 +210,8 @@ fn crawl(options: &Options, connect: &str) -> zkcluster::Result<bool> {
     let mut config_updated = false;
     while threads.iter().any(|t| !t.is_finished()) {
         std::thread::sleep(Duration::from_millis(100));
-        let done = coordinator.exist_node(&crawl.layout.done())?.map_or(0, |s| s.num_children as usize);
+        let done =
+            coordinator.exist_node(&crawl.layout.done())?.map_or(0, |s| s.num_children as usize);
         progress.update(done as u64, &nodes, started.elapsed());
         if options.kill && !killed && done * 10 >= options.pages * 3 {
             killed = true;
@@ -204,11 +219,19 @@ fn crawl(options: &Options, connect: &str) -> zkcluster::Result<bool> {
             victim.killed.store(true, Ordering::SeqCst);
             // Abrupt: its workers may hold claims, leases and locks right now.
             let _ = victim.client.close();
-            progress.println(format!("killed {} at {done} pages: its claims go back to the frontier", victim.name));
+            progress.println(format!(
+                "killed {} at {done} pages: its claims go back to the frontier",
+                victim.name
+            ));
         }
         if !config_updated && done * 2 >= options.pages {
             config_updated = true;
-            let lock = coordinator.restrict(&crawl.layout.config_lock(), ZookeeperRecipe::WriteLock, "coordinator", None)?;
+            let lock = coordinator.restrict(
+                &crawl.layout.config_lock(),
+                ZookeeperRecipe::WriteLock,
+                "coordinator",
+                None,
+            )?;
             let guard = lock.acquire_timeout(Duration::from_secs(10))?;
             coordinator.set_value_to_node(&crawl.layout.config(), "latency_ms=5,updated")?;
             guard.release()?;

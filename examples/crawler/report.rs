@@ -32,7 +32,11 @@ impl Progress {
             .iter()
             .map(|n| {
                 let mark = if n.killed.load(Ordering::SeqCst) { " (killed)" } else { "" };
-                format!("{} {:.0}/s{mark}", n.name, n.pages_done.load(Ordering::SeqCst) as f64 / secs)
+                format!(
+                    "{} {:.0}/s{mark}",
+                    n.name,
+                    n.pages_done.load(Ordering::SeqCst) as f64 / secs
+                )
             })
             .collect();
         self.bar.set_message(rates.join(", "));
@@ -70,7 +74,9 @@ pub fn summarize(
     }
     let abandoned = crawl.abandoned.load(Ordering::SeqCst);
     let fetches: u64 = (0..pages).map(|p| u64::from(crawl.site.fetch_count(p))).sum();
-    println!("  fetches: {fetches} ({abandoned} abandoned by the killed node and redone by others)");
+    println!(
+        "  fetches: {fetches} ({abandoned} abandoned by the killed node and redone by others)"
+    );
 
     let mut checks: Vec<(String, bool)> = Vec::new();
     let recorded = client.get_children(&layout.done())?.len();
@@ -78,11 +84,18 @@ pub fn summarize(
     let duplicates = crawl.duplicates.load(Ordering::SeqCst);
     checks.push((format!("every page recorded exactly once ({recorded}/{pages} recorded, {once} once, {duplicates} twice)"),
         recorded == pages && once == pages && duplicates == 0));
-    checks.push((format!("every fetch accounted for ({fetches} = {pages} + {abandoned} abandoned)"),
-        fetches == (pages + abandoned) as u64));
+    checks.push((
+        format!("every fetch accounted for ({fetches} = {pages} + {abandoned} abandoned)"),
+        fetches == (pages + abandoned) as u64,
+    ));
     let worst = (0..crawl.site.domains).map(|d| crawl.site.max_concurrency(d)).max().unwrap_or(0);
-    checks.push((format!("politeness: at most {worst} concurrent fetches per domain (limit {})", options.politeness),
-        worst <= options.politeness && worst > 0));
+    checks.push((
+        format!(
+            "politeness: at most {worst} concurrent fetches per domain (limit {})",
+            options.politeness
+        ),
+        worst <= options.politeness && worst > 0,
+    ));
     if options.kill {
         let victim_claims = nodes.first().map_or(0, |n| n.pages_done.load(Ordering::SeqCst));
         checks.push((format!("the killed node's work was recovered (it recorded {victim_claims}, others the rest)"),
@@ -90,7 +103,10 @@ pub fn summarize(
     }
     if config_updated {
         let reads = crawl.updated_config_reads.load(Ordering::SeqCst);
-        checks.push((format!("the mid-run configuration update was read by the workers ({reads} reads)"), reads > 0));
+        checks.push((
+            format!("the mid-run configuration update was read by the workers ({reads} reads)"),
+            reads > 0,
+        ));
     }
     let mut leftovers = Vec::new();
     let mut dirs = vec![layout.frontier_lock(), layout.config_lock(), layout.claims()];
@@ -105,7 +121,10 @@ pub fn summarize(
             Err(e) => return Err(e),
         }
     }
-    checks.push((format!("no lock, lease or claim node left behind ({} found)", leftovers.len()), leftovers.is_empty()));
+    checks.push((
+        format!("no lock, lease or claim node left behind ({} found)", leftovers.len()),
+        leftovers.is_empty(),
+    ));
     for leftover in leftovers.iter().take(5) {
         println!("    left behind: {leftover}");
     }

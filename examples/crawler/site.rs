@@ -31,11 +31,12 @@ impl Site {
             rng ^= rng << 17;
             rng
         };
-        let pages = (0..pages)
+        let pages: Vec<Page> = (0..pages)
             .map(|i| {
                 // Page i links to page i + 1 (so all are reachable from page 0 onwards) and to a
                 // few random others, as real sites do.
-                let mut links: Vec<usize> = (0..3).map(|_| (next() % pages as u64) as usize).collect();
+                let mut links: Vec<usize> =
+                    (0..3).map(|_| (next() % pages as u64) as usize).collect();
                 if i + 1 < pages {
                     links.push(i + 1);
                 }
@@ -45,7 +46,7 @@ impl Site {
                 Page { domain: i % domains, links }
             })
             .collect();
-        let counters = |n| (0..n).map(|_| AtomicU32::new(0)).collect();
+        let counters = |n: usize| -> Vec<AtomicU32> { (0..n).map(|_| AtomicU32::new(0)).collect() };
         Site {
             fetches: counters(pages.len()),
             in_flight: counters(domains),

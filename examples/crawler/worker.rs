@@ -79,7 +79,8 @@ fn work_once(crawl: &Crawl, node: &Node) -> zkcluster::Result<bool> {
 fn claim(crawl: &Crawl, node: &Node) -> zkcluster::Result<Claim> {
     let client = &node.client;
     let layout = &crawl.layout;
-    let lock = client.restrict(&layout.frontier_lock(), ZookeeperRecipe::WriteLock, &node.name, None)?;
+    let lock =
+        client.restrict(&layout.frontier_lock(), ZookeeperRecipe::WriteLock, &node.name, None)?;
     let _guard = lock.acquire_timeout(Duration::from_secs(10))?;
     // Claims are read before done pages (ZooKeeper answers in order): a page recorded between
     // the two reads is then seen as done, never as unclaimed-and-not-done.
@@ -137,7 +138,13 @@ fn fetch_and_record(crawl: &Crawl, node: &Node, page: usize) -> zkcluster::Resul
     // New URLs first (pipelined: one round trip), then the record, then the cleanup.
     let adds: Vec<_> = links
         .iter()
-        .map(|&l| client.create_async(&Layout::entry(&layout.frontier(), l), crawl.site.url(l), &CreateOptions::new()))
+        .map(|&l| {
+            client.create_async(
+                &Layout::entry(&layout.frontier(), l),
+                crawl.site.url(l),
+                &CreateOptions::new(),
+            )
+        })
         .collect();
     for add in adds {
         match add.wait() {
@@ -175,7 +182,12 @@ fn fetch_and_record(crawl: &Crawl, node: &Node, page: usize) -> zkcluster::Resul
 /// takes the write lock and waits for them).
 fn read_latency(crawl: &Crawl, node: &Node) -> zkcluster::Result<Duration> {
     let client = &node.client;
-    let lock = client.restrict(&crawl.layout.config_lock(), ZookeeperRecipe::ReadLock, &node.name, None)?;
+    let lock = client.restrict(
+        &crawl.layout.config_lock(),
+        ZookeeperRecipe::ReadLock,
+        &node.name,
+        None,
+    )?;
     let _guard = lock.acquire_timeout(Duration::from_secs(10))?;
     let config = client.get_node(&crawl.layout.config())?;
     let text = config.value_str()?;

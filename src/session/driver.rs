@@ -99,8 +99,7 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
             return None;
         }
     }
-    let resumed = {
-        let mut status = lock(&shared.status);
+    shared.transition(|status| {
         let resumed = status.session_id == response.session_id;
         status.session_id = response.session_id;
         status.passwd = response.passwd.clone();
@@ -111,17 +110,14 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
         } else {
             SessionState::Connected
         };
-        if !resumed {
-            status.life = Arc::new(SessionLife::new(response.session_id));
-        }
-        resumed
-    };
-    shared.status_changed.notify_all();
-    let session_id = response.session_id;
-    shared.emit(if resumed {
-        SessionEvent::Reconnected { session_id, server }
-    } else {
-        SessionEvent::Connected { session_id, server }
+        let session_id = response.session_id;
+        let event = if resumed {
+            SessionEvent::Reconnected { session_id, server }
+        } else {
+            status.life = Arc::new(SessionLife::new(session_id));
+            SessionEvent::Connected { session_id, server }
+        };
+        ((), Some(event))
     });
     Some(stream)
 }
@@ -285,9 +281,10 @@ fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
             }
             if header.err != 0 {
                 // The server closes the session after a failed auth; nothing can be resumed.
-                lock(&shared.status).state = SessionState::AuthFailed;
-                shared.status_changed.notify_all();
-                shared.emit(SessionEvent::AuthFailed);
+                shared.transition(|status| {
+                    status.state = SessionState::AuthFailed;
+                    ((), Some(SessionEvent::AuthFailed))
+                });
                 return Err("authentication failed".to_string());
             }
             Ok(())
@@ -315,11 +312,7 @@ fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
                     lock(&shared.watches).add(table, path, tx);
                 }
             }
-            let _ = request.reply.send(Ok(RawReply {
-                err: header.err,
-                frame,
-                body_at,
-            }));
+            let _ = request.reply.send(Ok(RawReply { err: header.err, frame, body_at }));
             Ok(())
         }
     }
@@ -342,34 +335,28 @@ fn disconnect(shared: &Shared) {
     if shared.closing.load(Ordering::SeqCst) {
         return;
     }
-    let session_id = {
-        let mut status = lock(&shared.status);
+    shared.transition(|status| {
         if status.state.is_terminal() {
-            return;
+            return ((), None);
         }
         status.state = SessionState::Suspended;
-        status.session_id
-    };
-    shared.status_changed.notify_all();
-    shared.emit(SessionEvent::Suspended { session_id });
+        ((), Some(SessionEvent::Suspended { session_id: status.session_id }))
+    });
 }
 
 /// The session is lost. Completes watches, ends the session's life, and either starts over
 /// with a new session (returns true) or stops (returns false).
 fn expire(shared: &Shared) -> bool {
     let renew = shared.config.renew_expired;
-    let old = {
-        let mut status = lock(&shared.status);
+    shared.transition(|status| {
         let old = status.session_id;
         status.session_id = 0;
         status.passwd = vec![0; 16];
         status.life.end();
         status.state = if renew { SessionState::Connecting } else { SessionState::Expired };
-        old
-    };
-    shared.status_changed.notify_all();
+        ((), Some(SessionEvent::Lost { session_id: old }))
+    });
     lock(&shared.watches).complete_all(WatchEventKind::SessionLost, |p| shared.user_path(p));
-    shared.emit(SessionEvent::Lost { session_id: old });
     renew
 }
 
@@ -391,25 +378,21 @@ fn finish(shared: &Shared, final_state: SessionState) {
     for request in in_flight {
         let _ = request.reply.send(Err(failure.clone()));
     }
-    let was = {
-        let mut status = lock(&shared.status);
+    shared.transition(|status| {
         let was = status.state;
         if !was.is_terminal() || final_state == SessionState::Closed {
             status.state = final_state;
         }
         status.life.end();
-        was
-    };
-    shared.status_changed.notify_all();
+        let closed = final_state == SessionState::Closed && was != SessionState::Closed;
+        ((), closed.then_some(SessionEvent::Closed))
+    });
     let kind = if final_state == SessionState::Closed {
         WatchEventKind::Closed
     } else {
         WatchEventKind::SessionLost
     };
     lock(&shared.watches).complete_all(kind, |p| shared.user_path(p));
-    if final_state == SessionState::Closed && was != SessionState::Closed {
-        shared.emit(SessionEvent::Closed);
-    }
     // Dropping the senders ends every `for event in session_events()` loop.
     lock(&shared.subscribers).clear();
 }

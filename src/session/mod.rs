@@ -231,17 +231,29 @@ impl Shared {
 
     pub fn subscribe(&self) -> Receiver<SessionEvent> {
         let (tx, rx) = crossbeam_channel::unbounded();
+        // Under the subscribers lock, like every transition: a subscriber sees exactly the
+        // events of the transitions after the state it could observe when subscribing.
+        let mut subscribers = lock(&self.subscribers);
         if self.state() == SessionState::Closed {
             let _ = tx.send(SessionEvent::Closed);
         } else {
-            lock(&self.subscribers).push(tx);
+            subscribers.push(tx);
         }
         rx
     }
 
-    fn emit(&self, event: SessionEvent) {
-        log::info!("session event: {event:?}");
-        lock(&self.subscribers).retain(|tx| tx.send(event.clone()).is_ok());
+    /// Changes the status and announces it as one step: nobody can observe the new state and
+    /// then receive the event of the old transition (or miss it).
+    fn transition<T>(&self, update: impl FnOnce(&mut Status) -> (T, Option<SessionEvent>)) -> T {
+        let mut subscribers = lock(&self.subscribers);
+        let (out, event) = update(&mut lock(&self.status));
+        if let Some(event) = event {
+            log::info!("session event: {event:?}");
+            subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+        }
+        drop(subscribers);
+        self.status_changed.notify_all();
+        out
     }
 
     /// Blocks until `done(state)` or the deadline; returns the state it ended on.
