@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs the real ZooKeeper the tests run against, then runs every test of the workspace.
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test testing_kit -- --nocapture`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-zookeeper.sh
+cargo test --workspace --all-features "$@"

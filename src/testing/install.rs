@@ -1,0 +1,67 @@
+//! Finding the `java` binary and the ZooKeeper jar that Debian's `zookeeper` package installs.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::TestingError;
+
+const DEBIAN_JAVA: &str = "/usr/bin/java";
+const DEBIAN_JAR: &str = "/usr/share/java/zookeeper.jar";
+/// Gives the server a logger that writes to stderr (our log file); without it slf4j drops
+/// every line and a failed start leaves nothing to read. Optional: absent, logs are just empty.
+const DEBIAN_SLF4J_SIMPLE: &str = "/usr/share/java/slf4j-simple.jar";
+const INSTALL_HINT: &str =
+    "run `bash scripts/install-zookeeper.sh` (it runs `apt-get install -y zookeeper`, \
+     which brings a Java runtime too)";
+
+/// The programs a server needs: the JVM and the class path holding ZooKeeper.
+#[derive(Debug, Clone)]
+pub(super) struct Installation {
+    pub(super) java: PathBuf,
+    pub(super) class_path: OsString,
+}
+
+impl Installation {
+    /// Looks for `java` (`$ZKCLUSTER_JAVA`, `/usr/bin/java`, `$JAVA_HOME/bin/java`, `$PATH`) and
+    /// the jar (`$ZKCLUSTER_ZOOKEEPER_JAR`, else Debian's).
+    pub(super) fn locate() -> Result<Installation, TestingError> {
+        let java = find_java().ok_or_else(|| TestingError::NotInstalled {
+            what: format!(
+                "java (looked at $ZKCLUSTER_JAVA, {DEBIAN_JAVA}, $JAVA_HOME/bin and $PATH)"
+            ),
+            install: INSTALL_HINT.to_string(),
+        })?;
+        let jar = env::var_os("ZKCLUSTER_ZOOKEEPER_JAR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEBIAN_JAR));
+        if !jar.is_file() {
+            return Err(TestingError::NotInstalled {
+                what: format!("the ZooKeeper jar {}", jar.display()),
+                install: INSTALL_HINT.to_string(),
+            });
+        }
+        let mut parts = vec![jar];
+        if Path::new(DEBIAN_SLF4J_SIMPLE).is_file() {
+            parts.push(PathBuf::from(DEBIAN_SLF4J_SIMPLE));
+        }
+        let class_path = env::join_paths(parts).map_err(|e| TestingError::InvalidSetup {
+            what: format!("class path: {e}"),
+        })?;
+        Ok(Installation { java, class_path })
+    }
+}
+
+fn find_java() -> Option<PathBuf> {
+    if let Some(java) = env::var_os("ZKCLUSTER_JAVA") {
+        return Some(PathBuf::from(java)).filter(|p| p.is_file());
+    }
+    let mut candidates = vec![PathBuf::from(DEBIAN_JAVA)];
+    if let Some(home) = env::var_os("JAVA_HOME") {
+        candidates.push(Path::new(&home).join("bin").join("java"));
+    }
+    if let Some(path) = env::var_os("PATH") {
+        candidates.extend(env::split_paths(&path).map(|dir| dir.join("java")));
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}
