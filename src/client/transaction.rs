@@ -72,12 +72,14 @@ impl TxOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OpResult {
-    /// A create: the node's path (with its sequence number, if any; without the chroot) and metadata.
+    /// A create: the node's path (with its sequence number, if any; without the chroot) and,
+    /// when the server reports it, its metadata. (ZooKeeper 3.8 reports it for containers and
+    /// TTL nodes, not for the other modes, even though the request asks for it.)
     Created {
         /// The created node's path.
         path: String,
-        /// Its metadata.
-        stat: Stat,
+        /// Its metadata, when the server sent it.
+        stat: Option<Stat>,
     },
     /// A delete.
     Deleted,
@@ -340,11 +342,10 @@ fn finish_multi(client: &Client, reply: &RawReply, paths: &[String]) -> Result<V
         .zip(paths)
         .map(|(result, path)| match result {
             MultiResult::Create { path: created } => {
-                // Only sent for plain creates, which we do not send; no stat to report.
-                Ok(OpResult::Created { path: client.shared().user_path(&created), stat: Stat::default() })
+                Ok(OpResult::Created { path: client.shared().user_path(&created), stat: None })
             }
             MultiResult::Create2 { path: created, stat } => {
-                Ok(OpResult::Created { path: client.shared().user_path(&created), stat })
+                Ok(OpResult::Created { path: client.shared().user_path(&created), stat: Some(stat) })
             }
             MultiResult::Delete => Ok(OpResult::Deleted),
             MultiResult::SetData { stat } => Ok(OpResult::DataSet { stat }),
