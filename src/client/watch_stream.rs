@@ -77,6 +77,9 @@ impl<T: Send + 'static> WatchStream<T> {
         Ok(WatchStream { path: path.to_string(), updates, stop: Some(stop), thread: Some(thread) })
     }
 
+}
+
+impl<T> WatchStream<T> {
     /// The watched path.
     ///
     /// ```no_run
@@ -386,7 +389,8 @@ impl Client {
 /// A persistent watch (addWatch, ZooKeeper 3.6+), from [`Client::watch_persistent`] or
 /// [`Client::watch_persistent_recursive`]: yields a [`WatchedEvent`] for every change, and stays
 /// registered (also across reconnects of the same session) until the handle is dropped, which
-/// removes it on the server as well.
+/// removes it on the server as well (on servers before 3.9, only when the client has no other
+/// watch on the path; otherwise the server keeps it until the connection ends, unseen).
 ///
 /// Events carry what happened and where, not the new state: read the node for that. When the
 /// session is lost the watch is gone: it yields one [`WatchEventKind::SessionLost`] event and
@@ -556,8 +560,11 @@ impl Drop for PersistentWatch {
         if !none_left || self.ended.load(Ordering::SeqCst) || !shared.state().is_connected() {
             return;
         }
-        // ZooKeeper before 3.9 knows only the Children/Data/Any watcher types, and Any also
-        // removes one-shot watches: use it only when this client has no other watch on the path.
+        // ZooKeeper before 3.9 knows only the Children/Data/Any watcher types (it answers the
+        // persistent types with MarshallingError), and Any also removes one-shot watches: use it
+        // only when this client has no other watch on the path. Otherwise, on such a server the
+        // watch stays on the server until the connection ends; its events then reach only the
+        // local watches they concern, so nothing wrong is delivered.
         let kind = if shared.has_watch_on(&self.server_path) {
             if self.is_recursive() {
                 watcher_type::PERSISTENT_RECURSIVE
