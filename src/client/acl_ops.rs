@@ -8,8 +8,8 @@ use crate::session::RawReply;
 use crate::{Error, Result};
 
 impl Client {
-    /// A node's ACL and metadata (`stat.aversion` is the ACL's version). Servers since 3.6
-    /// show the hash of a `digest` id as `x` to sessions without ADMIN on the node.
+    /// A node's ACL and metadata (`stat.aversion` is the ACL's version). ZooKeeper 3.8 (at
+    /// least) shows the hash of a `digest` id as `x` to sessions without ADMIN on the node.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
