@@ -32,7 +32,12 @@ fn server_removes_empty_containers_and_expired_ttl_nodes() {
     client.create("/box", "", &container).unwrap();
     client.create_node("/box/item", "").unwrap();
     // A container made in a transaction, too.
-    client.transaction().create("/box2", "", &container).create("/box2/item", "", &CreateOptions::new()).commit().unwrap();
+    client
+        .transaction()
+        .create("/box2", "", &container)
+        .create("/box2/item", "", &CreateOptions::new())
+        .commit()
+        .unwrap();
     // A plain node with the same history stays.
     client.create_node("/plain", "").unwrap();
     client.create_node("/plain/item", "").unwrap();
@@ -41,14 +46,21 @@ fn server_removes_empty_containers_and_expired_ttl_nodes() {
     for p in ["/box/item", "/box2/item", "/plain/item"] {
         client.delete_node(p).unwrap();
     }
-    assert!(wait_until(Duration::from_secs(10), || !exists("/box") && !exists("/box2")), "empty containers removed");
+    assert!(
+        wait_until(Duration::from_secs(10), || !exists("/box") && !exists("/box2")),
+        "empty containers removed"
+    );
     assert!(exists("/plain"));
 
-    let short = CreateOptions::new().mode(CreateMode::PersistentWithTtl(Duration::from_millis(300)));
+    let short =
+        CreateOptions::new().mode(CreateMode::PersistentWithTtl(Duration::from_millis(300)));
     let long = CreateOptions::new().mode(CreateMode::PersistentWithTtl(Duration::from_secs(3600)));
     client.create("/ttl-short", "", &short).unwrap();
     client.transaction().create("/ttl-short-tx", "", &short).commit().unwrap();
     client.create("/ttl-long", "", &long).unwrap();
-    assert!(wait_until(Duration::from_secs(10), || !exists("/ttl-short") && !exists("/ttl-short-tx")), "expired TTL nodes removed");
+    assert!(
+        wait_until(Duration::from_secs(10), || !exists("/ttl-short") && !exists("/ttl-short-tx")),
+        "expired TTL nodes removed"
+    );
     assert!(exists("/ttl-long"));
 }

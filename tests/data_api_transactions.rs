@@ -4,10 +4,13 @@ use std::time::Duration;
 
 use zkcluster::proto::Perms;
 use zkcluster::testing::TestingServer;
-use zkcluster::{Acl, Client, CreateMode, CreateOptions, Error, ErrorCode, OpResult, ReadOp, ReadResult};
+use zkcluster::{
+    Acl, Client, CreateMode, CreateOptions, Error, ErrorCode, OpResult, ReadOp, ReadResult,
+};
 
 fn server() -> &'static TestingServer {
-    TestingServer::shared().expect("these tests need a real ZooKeeper server (see scripts/install-zookeeper.sh)")
+    TestingServer::shared()
+        .expect("these tests need a real ZooKeeper server (see scripts/install-zookeeper.sh)")
 }
 
 fn connect() -> Client {
@@ -16,7 +19,8 @@ fn connect() -> Client {
 
 /// A fresh, existing directory for one test.
 fn test_root(client: &Client, name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let root = format!("/data_api_tx/{name}-{}-{nanos}", std::process::id());
     client.ensure_path(&root).expect("ensure test root");
     root
@@ -109,14 +113,21 @@ fn failed_commit_names_the_failing_operation_and_applies_nothing() {
         .create(&format!("{root}/b"), "", &CreateOptions::new())
         .commit()
         .unwrap_err();
-    assert!(matches!(err, Error::Transaction { index: 1, code: ErrorCode::NodeExists, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Transaction { index: 1, code: ErrorCode::NodeExists, .. }),
+        "{err:?}"
+    );
     assert!(client.exist_node(&format!("{root}/b")).unwrap().is_none());
 }
 
 #[test]
 fn invalid_operations_are_refused_before_sending() {
     let client = connect();
-    let err = client.transaction().create("/ok", "", &CreateOptions::new()).delete("no-slash", None).commit();
+    let err = client
+        .transaction()
+        .create("/ok", "", &CreateOptions::new())
+        .delete("no-slash", None)
+        .commit();
     assert!(matches!(err, Err(Error::InvalidPath { .. })), "{err:?}");
     assert!(client.exist_node("/ok").unwrap().is_none());
     let err = client.transaction().create("/a/b", "", &CreateOptions::new().parents()).commit();
@@ -143,7 +154,10 @@ fn chroot_applies_to_every_operation_and_is_stripped_from_created_paths() {
         .delete("/y", None)
         .commit()
         .unwrap();
-    assert!(matches!(&results[2], OpResult::Created { path, .. } if path == "/q-0000000001"), "{results:?}");
+    assert!(
+        matches!(&results[2], OpResult::Created { path, .. } if path == "/q-0000000001"),
+        "{results:?}"
+    );
     assert!(matches!(&results[3], OpResult::Created { path, .. } if path == "/y"), "{results:?}");
     assert_eq!(plain.get_node(&format!("{root}/x")).unwrap().value, b"x1");
     assert!(plain.exist_node(&format!("{root}/q-0000000001")).unwrap().is_some());
@@ -180,7 +194,8 @@ fn transaction_creates_every_node_type_with_its_acl() {
         .commit()
         .expect("commit");
     assert_eq!(results.len(), 4);
-    let owner = |name: &str| client.exist_node(&format!("{root}/{name}")).unwrap().unwrap().ephemeral_owner;
+    let owner =
+        |name: &str| client.exist_node(&format!("{root}/{name}")).unwrap().unwrap().ephemeral_owner;
     assert_eq!(owner("eph"), client.session_id());
     // Containers and TTL nodes look like persistent nodes to clients (ephemeralOwner 0); that
     // the server removes them is tested in data_api_containers.rs. Their results carry a stat.

@@ -9,7 +9,8 @@ use zkcluster::{Client, CreateOptions, WatchEventKind, WatchStream};
 const WAIT: Duration = Duration::from_secs(5);
 
 fn server() -> &'static TestingServer {
-    TestingServer::shared().expect("these tests need a real ZooKeeper server (see scripts/install-zookeeper.sh)")
+    TestingServer::shared()
+        .expect("these tests need a real ZooKeeper server (see scripts/install-zookeeper.sh)")
 }
 
 fn connect() -> Client {
@@ -17,7 +18,8 @@ fn connect() -> Client {
 }
 
 fn test_root(client: &Client, name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let root = format!("/data_api_watch/{name}-{}-{nanos}", std::process::id());
     client.ensure_path(&root).expect("ensure test root");
     root
@@ -116,7 +118,10 @@ fn dropping_a_stream_stops_rearming_and_closing_the_client_ends_it() {
     let watch = client.watch_data(&path).unwrap();
     assert!(next(&watch).is_some());
     client.close().unwrap();
-    assert!(matches!(watch.recv_timeout(WAIT), Err(RecvTimeoutError::Disconnected)), "the stream ends with the client");
+    assert!(
+        matches!(watch.recv_timeout(WAIT), Err(RecvTimeoutError::Disconnected)),
+        "the stream ends with the client"
+    );
     assert!(client.watch_data(&path).unwrap_err().is_closed());
 }
 
@@ -138,10 +143,20 @@ fn persistent_watch_sees_every_change_until_dropped() {
     use WatchEventKind::*;
     assert_eq!(
         kinds.iter().map(|e| e.kind).collect::<Vec<_>>(),
-        [NodeCreated, NodeDataChanged, NodeDataChanged, NodeChildrenChanged, NodeChildrenChanged, NodeDeleted]
+        [
+            NodeCreated,
+            NodeDataChanged,
+            NodeDataChanged,
+            NodeChildrenChanged,
+            NodeChildrenChanged,
+            NodeDeleted
+        ]
     );
     assert!(kinds.iter().all(|e| e.path == path));
-    assert!(watch.recv_timeout(Duration::from_millis(200)).is_err(), "the grandchild is not watched");
+    assert!(
+        watch.recv_timeout(Duration::from_millis(200)).is_err(),
+        "the grandchild is not watched"
+    );
 
     // Dropped: gone locally and on the server (`wchc` lists watches by session).
     let session = format!("{:#x}", client.session_id());
@@ -189,8 +204,10 @@ fn recursive_watch_sees_the_whole_subtree_with_chroot_stripped() {
     plain.set_value_to_node(&format!("{root}/tree/a/b"), "x").unwrap();
     plain.delete_node(&format!("{root}/tree/a/b")).unwrap();
     plain.create_node(&format!("{root}/outside"), "").unwrap();
-    let mut seen: Vec<(WatchEventKind, String)> =
-        (0..4).map(|_| watch.recv_timeout(WAIT).expect("event")).map(|e| (e.kind, e.path)).collect();
+    let mut seen: Vec<(WatchEventKind, String)> = (0..4)
+        .map(|_| watch.recv_timeout(WAIT).expect("event"))
+        .map(|e| (e.kind, e.path))
+        .collect();
     seen.sort_by(|a, b| a.1.cmp(&b.1).then(format!("{:?}", a.0).cmp(&format!("{:?}", b.0))));
     use WatchEventKind::*;
     let expected = [
@@ -202,7 +219,10 @@ fn recursive_watch_sees_the_whole_subtree_with_chroot_stripped() {
     let mut expected: Vec<_> = expected.iter().map(|(k, p)| (*k, p.to_string())).collect();
     expected.sort_by(|a, b| a.1.cmp(&b.1).then(format!("{:?}", a.0).cmp(&format!("{:?}", b.0))));
     assert_eq!(seen, expected);
-    assert_eq!(watch.recv_timeout(WAIT).unwrap(), zkcluster::WatchedEvent { kind: NodeDeleted, path: "/tree/a/b".into() });
+    assert_eq!(
+        watch.recv_timeout(WAIT).unwrap(),
+        zkcluster::WatchedEvent { kind: NodeDeleted, path: "/tree/a/b".into() }
+    );
     assert!(watch.recv_timeout(Duration::from_millis(200)).is_err(), "/outside is not below /tree");
 }
 
@@ -220,7 +240,8 @@ fn watches_survive_reconnects_and_report_session_loss() {
     other.create_node("/w", "0").unwrap();
 
     // Reconnect within the session: the persistent watch is re-registered.
-    let patient = Client::builder(&connect).session_timeout(Duration::from_secs(15)).connect().unwrap();
+    let patient =
+        Client::builder(&connect).session_timeout(Duration::from_secs(15)).connect().unwrap();
     let persistent = patient.watch_persistent("/w").unwrap();
     let session = patient.session_id();
     let events = patient.session_events();
@@ -237,18 +258,21 @@ fn watches_survive_reconnects_and_report_session_loss() {
     }
     let other = Client::connect(&connect).unwrap();
     other.set_value_to_node("/w", "1").unwrap();
-    let event = persistent.recv_timeout(Duration::from_secs(15)).expect("event after the reconnect");
+    let event =
+        persistent.recv_timeout(Duration::from_secs(15)).expect("event after the reconnect");
     assert_eq!(event.kind, WatchEventKind::NodeDataChanged);
     assert_eq!(patient.session_id(), session, "same session");
 
     // Lose the session: stop the server for longer than the session timeout.
-    let short = Client::builder(&connect).session_timeout(Duration::from_millis(800)).connect().unwrap();
+    let short =
+        Client::builder(&connect).session_timeout(Duration::from_millis(800)).connect().unwrap();
     let data = short.watch_data("/w").unwrap();
     assert_eq!(next(&data).unwrap().value, b"1");
     let lost_persistent = short.watch_persistent("/w").unwrap();
     let lost_session = short.session_id();
     server.stop().expect("stop");
-    let err = data.recv_timeout(Duration::from_secs(10)).expect("a report").expect_err("session loss");
+    let err =
+        data.recv_timeout(Duration::from_secs(10)).expect("a report").expect_err("session loss");
     assert!(err.is_session_expired(), "{err:?}");
     assert_eq!(lost_persistent.recv_timeout(WAIT).unwrap().kind, WatchEventKind::SessionLost);
     assert!(matches!(lost_persistent.recv_timeout(WAIT), Err(RecvTimeoutError::Disconnected)));

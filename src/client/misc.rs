@@ -84,24 +84,34 @@ impl Client {
         let body = PathRequest { path: server_prefix.clone() };
         let client = self.clone();
         let requested = prefix.to_string();
-        self.call("get_ephemerals", prefix, op::GET_EPHEMERALS, &body, None, move |reply: RawReply, _| {
-            check(&reply, "get_ephemerals", &requested)?;
-            let found: GetEphemeralsResponse = client.decode(&reply, "get_ephemerals", &requested)?;
-            let chroot = client.shared().server_path("/");
-            let mut paths: Vec<String> = found
-                .ephemerals
-                .iter()
-                // With a chroot, the prefix "/" is the chroot itself as a string, which would
-                // also match siblings such as "/app2/x" for chroot "/app": keep only our tree.
-                .filter(|p| {
-                    chroot == "/" || p.as_str() == chroot || p.starts_with(&format!("{chroot}/"))
-                })
-                .filter(|p| p.starts_with(&server_prefix))
-                .map(|p| client.shared().user_path(p))
-                .collect();
-            paths.sort();
-            Ok(paths)
-        })
+        self.call(
+            "get_ephemerals",
+            prefix,
+            op::GET_EPHEMERALS,
+            &body,
+            None,
+            move |reply: RawReply, _| {
+                check(&reply, "get_ephemerals", &requested)?;
+                let found: GetEphemeralsResponse =
+                    client.decode(&reply, "get_ephemerals", &requested)?;
+                let chroot = client.shared().server_path("/");
+                let mut paths: Vec<String> = found
+                    .ephemerals
+                    .iter()
+                    // With a chroot, the prefix "/" is the chroot itself as a string, which would
+                    // also match siblings such as "/app2/x" for chroot "/app": keep only our tree.
+                    .filter(|p| {
+                        chroot == "/"
+                            || p.as_str() == chroot
+                            || p.starts_with(&format!("{chroot}/"))
+                    })
+                    .filter(|p| p.starts_with(&server_prefix))
+                    .map(|p| client.shared().user_path(p))
+                    .collect();
+                paths.sort();
+                Ok(paths)
+            },
+        )
     }
 
     /// [`create_node`](Self::create_node) without waiting.
@@ -148,8 +158,13 @@ impl Client {
     /// # }
     /// ```
     pub fn delete_node_async(&self, path: &str) -> Pending<bool> {
-        Pending::then(self.delete_async(path, None), |()| Ok(true))
-            .recover(|e| if e.is_no_node() { Ok(false) } else { Err(e) })
+        Pending::then(self.delete_async(path, None), |()| Ok(true)).recover(|e| {
+            if e.is_no_node() {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        })
     }
 
     /// How many watches this client has registered and not yet seen fire (one-shot watches,

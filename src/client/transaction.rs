@@ -4,8 +4,9 @@ use super::data::check;
 use super::{Client, CreateMode, CreateOptions, Pending, ZookeeperNode};
 use crate::path::{validate, validate_value};
 use crate::proto::{
-    decode_multi, decode_multi_read, op, CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest,
-    ErrorCode, MultiOp, MultiReadOp, MultiReadResult, MultiResult, Reader, SetDataRequest, Stat,
+    decode_multi, decode_multi_read, op, CheckVersionRequest, CreateRequest, CreateTtlRequest,
+    DeleteRequest, ErrorCode, MultiOp, MultiReadOp, MultiReadResult, MultiResult, Reader,
+    SetDataRequest, Stat,
 };
 use crate::session::RawReply;
 use crate::{Error, Result};
@@ -132,7 +133,11 @@ impl<'a> Transaction<'a> {
     /// # }
     /// ```
     pub fn create(mut self, path: &str, value: impl AsRef<[u8]>, options: &CreateOptions) -> Self {
-        self.ops.push(TxOp::Create { path: path.to_string(), value: value.as_ref().to_vec(), options: options.clone() });
+        self.ops.push(TxOp::Create {
+            path: path.to_string(),
+            value: value.as_ref().to_vec(),
+            options: options.clone(),
+        });
         self
     }
 
@@ -160,7 +165,11 @@ impl<'a> Transaction<'a> {
     /// # }
     /// ```
     pub fn set_data(mut self, path: &str, value: impl AsRef<[u8]>, version: Option<i32>) -> Self {
-        self.ops.push(TxOp::SetData { path: path.to_string(), value: value.as_ref().to_vec(), version });
+        self.ops.push(TxOp::SetData {
+            path: path.to_string(),
+            value: value.as_ref().to_vec(),
+            version,
+        });
         self
     }
 
@@ -263,18 +272,27 @@ fn to_wire(client: &Client, tx_op: &TxOp) -> Result<MultiOp> {
             if options.parents {
                 return Err(Error::InvalidArgument {
                     path: path.clone(),
-                    reason: "a transaction cannot create missing parents; add their creates before it".into(),
+                    reason:
+                        "a transaction cannot create missing parents; add their creates before it"
+                            .into(),
                 });
             }
             let acl = options.acl.clone().unwrap_or_else(|| client.default_acl().to_vec());
-            let (server_path, data, flags) = (shared.server_path(path), value.clone(), options.mode.flags());
+            let (server_path, data, flags) =
+                (shared.server_path(path), value.clone(), options.mode.flags());
             match (options.mode, options.mode.ttl()) {
                 (CreateMode::Container, _) => {
                     MultiOp::CreateContainer(CreateRequest { path: server_path, data, acl, flags })
                 }
                 (_, Some(ttl)) => {
                     let ttl = ttl.as_millis().min(i64::MAX as u128) as i64;
-                    MultiOp::CreateTtl(CreateTtlRequest { path: server_path, data, acl, flags, ttl })
+                    MultiOp::CreateTtl(CreateTtlRequest {
+                        path: server_path,
+                        data,
+                        acl,
+                        flags,
+                        ttl,
+                    })
                 }
                 _ => MultiOp::Create2(CreateRequest { path: server_path, data, acl, flags }),
             }
@@ -282,9 +300,15 @@ fn to_wire(client: &Client, tx_op: &TxOp) -> Result<MultiOp> {
         TxOp::Delete { path, version } => {
             validate(path, false)?;
             if path == "/" {
-                return Err(Error::InvalidPath { path: path.clone(), reason: "the root cannot be deleted".into() });
+                return Err(Error::InvalidPath {
+                    path: path.clone(),
+                    reason: "the root cannot be deleted".into(),
+                });
             }
-            MultiOp::Delete(DeleteRequest { path: shared.server_path(path), version: version.unwrap_or(-1) })
+            MultiOp::Delete(DeleteRequest {
+                path: shared.server_path(path),
+                version: version.unwrap_or(-1),
+            })
         }
         TxOp::SetData { path, value, version } => {
             validate(path, false)?;
@@ -297,7 +321,10 @@ fn to_wire(client: &Client, tx_op: &TxOp) -> Result<MultiOp> {
         }
         TxOp::Check { path, version } => {
             validate(path, false)?;
-            MultiOp::Check(CheckVersionRequest { path: shared.server_path(path), version: *version })
+            MultiOp::Check(CheckVersionRequest {
+                path: shared.server_path(path),
+                version: *version,
+            })
         }
     })
 }
@@ -326,7 +353,8 @@ fn finish_multi(client: &Client, reply: &RawReply, paths: &[String]) -> Result<V
         results.iter().enumerate().find_map(|(i, r)| match r {
             MultiResult::Error { err } if *err != 0 => {
                 let code = ErrorCode::from_i32(*err);
-                (!(skip_inconsistency && code == ErrorCode::RuntimeInconsistency)).then_some((i, code))
+                (!(skip_inconsistency && code == ErrorCode::RuntimeInconsistency))
+                    .then_some((i, code))
             }
             _ => None,
         })
@@ -344,15 +372,19 @@ fn finish_multi(client: &Client, reply: &RawReply, paths: &[String]) -> Result<V
             MultiResult::Create { path: created } => {
                 Ok(OpResult::Created { path: client.shared().user_path(&created), stat: None })
             }
-            MultiResult::Create2 { path: created, stat } => {
-                Ok(OpResult::Created { path: client.shared().user_path(&created), stat: Some(stat) })
-            }
+            MultiResult::Create2 { path: created, stat } => Ok(OpResult::Created {
+                path: client.shared().user_path(&created),
+                stat: Some(stat),
+            }),
             MultiResult::Delete => Ok(OpResult::Deleted),
             MultiResult::SetData { stat } => Ok(OpResult::DataSet { stat }),
             MultiResult::Check => Ok(OpResult::Checked),
-            MultiResult::Error { .. } => {
-                Err(protocol_error(client, "multi", path, "error result with code 0 in a transaction".into()))
-            }
+            MultiResult::Error { .. } => Err(protocol_error(
+                client,
+                "multi",
+                path,
+                "error result with code 0 in a transaction".into(),
+            )),
         })
         .collect()
 }
@@ -449,32 +481,43 @@ impl Client {
         let reads = reads.to_vec();
         let first = reads.first().map_or("/", ReadOp::path).to_string();
         let client = self.clone();
-        self.call("multi_read", &first.clone(), op::MULTI_READ, &wire, None, move |reply: RawReply, _| {
-            check(&reply, "multi_read", &first)?;
-            let results = decode_multi_read(&mut Reader::new(reply.body()))
-                .map_err(|e| protocol_error(&client, "multi_read", &first, e.to_string()))?;
-            if results.len() != reads.len() {
-                let reason = format!("{} results for {} reads", results.len(), reads.len());
-                return Err(protocol_error(&client, "multi_read", &first, reason));
-            }
-            Ok(results
-                .into_iter()
-                .zip(reads)
-                .map(|(result, read)| match (result, read) {
-                    (MultiReadResult::Data { data, stat }, ReadOp::Data(path)) => {
-                        Ok(ReadResult::Node(ZookeeperNode { path, value: data, stat }))
-                    }
-                    (MultiReadResult::Children { children }, ReadOp::Children(_)) => Ok(ReadResult::Children(children)),
-                    (MultiReadResult::Error { err }, read) => {
-                        Err(Error::from_code(ErrorCode::from_i32(err), "multi_read", read.path()))
-                    }
-                    (_, read) => Err(Error::Protocol {
-                        op: "multi_read",
-                        path: read.path().to_string(),
-                        reason: "result of another kind than the read".into(),
-                    }),
-                })
-                .collect())
-        })
+        self.call(
+            "multi_read",
+            &first.clone(),
+            op::MULTI_READ,
+            &wire,
+            None,
+            move |reply: RawReply, _| {
+                check(&reply, "multi_read", &first)?;
+                let results = decode_multi_read(&mut Reader::new(reply.body()))
+                    .map_err(|e| protocol_error(&client, "multi_read", &first, e.to_string()))?;
+                if results.len() != reads.len() {
+                    let reason = format!("{} results for {} reads", results.len(), reads.len());
+                    return Err(protocol_error(&client, "multi_read", &first, reason));
+                }
+                Ok(results
+                    .into_iter()
+                    .zip(reads)
+                    .map(|(result, read)| match (result, read) {
+                        (MultiReadResult::Data { data, stat }, ReadOp::Data(path)) => {
+                            Ok(ReadResult::Node(ZookeeperNode { path, value: data, stat }))
+                        }
+                        (MultiReadResult::Children { children }, ReadOp::Children(_)) => {
+                            Ok(ReadResult::Children(children))
+                        }
+                        (MultiReadResult::Error { err }, read) => Err(Error::from_code(
+                            ErrorCode::from_i32(err),
+                            "multi_read",
+                            read.path(),
+                        )),
+                        (_, read) => Err(Error::Protocol {
+                            op: "multi_read",
+                            path: read.path().to_string(),
+                            reason: "result of another kind than the read".into(),
+                        }),
+                    })
+                    .collect())
+            },
+        )
     }
 }

@@ -76,7 +76,6 @@ impl<T: Send + 'static> WatchStream<T> {
             })?;
         Ok(WatchStream { path: path.to_string(), updates, stop: Some(stop), thread: Some(thread) })
     }
-
 }
 
 impl<T> WatchStream<T> {
@@ -105,7 +104,10 @@ impl<T> WatchStream<T> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn recv_timeout(&self, timeout: Duration) -> std::result::Result<Result<Option<T>>, RecvTimeoutError> {
+    pub fn recv_timeout(
+        &self,
+        timeout: Duration,
+    ) -> std::result::Result<Result<Option<T>>, RecvTimeoutError> {
         self.updates.recv_timeout(timeout)
     }
 
@@ -236,7 +238,10 @@ fn run<T>(
 }
 
 /// The node with a data watch, or `None` with an exists watch that fires on its creation.
-fn read_data(client: &Client, path: &str) -> Result<(Option<ZookeeperNode>, Receiver<WatchedEvent>)> {
+fn read_data(
+    client: &Client,
+    path: &str,
+) -> Result<(Option<ZookeeperNode>, Receiver<WatchedEvent>)> {
     loop {
         match client.get_node_watch(path) {
             Ok((node, fired)) => return Ok((Some(node), fired)),
@@ -251,7 +256,10 @@ fn read_data(client: &Client, path: &str) -> Result<(Option<ZookeeperNode>, Rece
 }
 
 /// The children with a child watch, or `None` with an exists watch while the node is missing.
-fn read_children(client: &Client, path: &str) -> Result<(Option<Vec<String>>, Receiver<WatchedEvent>)> {
+fn read_children(
+    client: &Client,
+    path: &str,
+) -> Result<(Option<Vec<String>>, Receiver<WatchedEvent>)> {
     loop {
         match client.get_children_watch(path) {
             Ok((children, fired)) => return Ok((Some(children), fired)),
@@ -361,7 +369,11 @@ impl Client {
             (WatchKind::Persistent, crate::proto::add_watch_mode::PERSISTENT)
         };
         let server_path = self.shared().server_path(path);
-        let frame = crate::proto::encode_request(0, op::ADD_WATCH, &AddWatchRequest { path: server_path.clone(), mode });
+        let frame = crate::proto::encode_request(
+            0,
+            op::ADD_WATCH,
+            &AddWatchRequest { path: server_path.clone(), mode },
+        );
         // Unbounded: a persistent watch fires any number of times, and the session's reader
         // thread must never block on a slow consumer.
         let (tx, rx) = crossbeam_channel::unbounded();
@@ -369,18 +381,20 @@ impl Client {
         let client = self.clone();
         let requested = path.to_string();
         match self.shared().send(frame, registration) {
-            Ok(waiter) => Pending::sent(waiter, "add_watch", path.to_string(), move |reply: RawReply| {
-                check(&reply, "add_watch", &requested)?;
-                Ok(PersistentWatch {
-                    client,
-                    path: requested,
-                    server_path,
-                    kind,
-                    tx,
-                    rx,
-                    ended: AtomicBool::new(false),
+            Ok(waiter) => {
+                Pending::sent(waiter, "add_watch", path.to_string(), move |reply: RawReply| {
+                    check(&reply, "add_watch", &requested)?;
+                    Ok(PersistentWatch {
+                        client,
+                        path: requested,
+                        server_path,
+                        kind,
+                        tx,
+                        rx,
+                        ended: AtomicBool::new(false),
+                    })
                 })
-            }),
+            }
             Err(failure) => Pending::failed(failure.into_error("add_watch", path)),
         }
     }
@@ -488,7 +502,10 @@ impl PersistentWatch {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn recv_timeout(&self, timeout: Duration) -> std::result::Result<WatchedEvent, RecvTimeoutError> {
+    pub fn recv_timeout(
+        &self,
+        timeout: Duration,
+    ) -> std::result::Result<WatchedEvent, RecvTimeoutError> {
         if self.ended.load(Ordering::SeqCst) {
             return Err(RecvTimeoutError::Disconnected);
         }
@@ -577,6 +594,13 @@ impl Drop for PersistentWatch {
         let body = RemoveWatchesRequest { path: self.server_path.clone(), watcher_type: kind };
         // Not waited for: dropping must not block. The request is on the wire before the
         // handle is gone, so a later addWatch on the path is applied after it.
-        let _removal = self.client.call("remove_watches", &self.path, op::REMOVE_WATCHES, &body, None, |_, _| Ok(()));
+        let _removal = self.client.call(
+            "remove_watches",
+            &self.path,
+            op::REMOVE_WATCHES,
+            &body,
+            None,
+            |_, _| Ok(()),
+        );
     }
 }
