@@ -141,6 +141,21 @@ impl Client {
         self.shared().server()
     }
 
+    /// How many watches the client has registered and not yet seen fire (one-shot and
+    /// persistent); they are re-registered after every reconnect.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let _event = client.exist_node_watch("/a")?;
+    /// assert_eq!(client.watch_count(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn watch_count(&self) -> usize {
+        self.shared().watch_count()
+    }
+
     /// A new receiver of every session transition from now on (each call gets its own; the
     /// channel ends when the client is closed).
     ///

@@ -45,14 +45,14 @@ pub mod testing;
 
 pub use acl::digest_id;
 pub use client::{
-    ChildrenWatch, Client, ClientBuilder, CreateMode, CreateOptions, DataWatch, OpResult, Pending, PersistentWatch,
-    ReadOp, ReadResult, Transaction, WatchStream, ZookeeperNode,
+    ChildrenWatch, Client, ClientBuilder, CreateMode, CreateOptions, DataWatch, OpResult, Pending,
+    PersistentWatch, ReadOp, ReadResult, Transaction, WatchStream, ZookeeperNode,
 };
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
 pub use recipe::{
-    CancelHandle, Guard, NewRestriction, ReadLock, Recipe, Restriction, Semaphore, Wait,
-    WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
+    CancelHandle, Guard, NewRestriction, ParseRecipeError, ReadLock, Recipe, Restriction,
+    Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;

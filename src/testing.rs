@@ -120,9 +120,6 @@ pub enum TestingError {
 
 impl TestingError {
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> TestingError {
-        TestingError::Io {
-            what: what.into(),
-            source,
-        }
+        TestingError::Io { what: what.into(), source }
     }
 }

@@ -102,13 +102,13 @@ fn dropping_a_stream_stops_rearming_and_closing_the_client_ends_it() {
 
     let watch = client.watch_data(&path).unwrap();
     assert!(next(&watch).is_some());
-    assert_eq!(client.registered_watches(), 1);
+    assert_eq!(client.watch_count(), 1);
     drop(watch);
     other.set_value_to_node(&path, "1").unwrap();
     // The fired watch is gone and nobody re-arms it.
-    assert!(wait_until(WAIT, || client.registered_watches() == 0));
+    assert!(wait_until(WAIT, || client.watch_count() == 0));
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(client.registered_watches(), 0);
+    assert_eq!(client.watch_count(), 0);
 
     let watch = client.watch_children(&path).unwrap();
     let started = Instant::now();
@@ -174,7 +174,7 @@ fn persistent_watch_sees_every_change_until_dropped() {
     };
     assert!(watched_by_session(), "{}", server().four_letter("wchc").unwrap());
     drop(watch);
-    assert_eq!(client.registered_watches(), 0);
+    assert_eq!(client.watch_count(), 0);
     assert!(wait_until(WAIT, || !watched_by_session()), "the server still has the watch");
 }
 

@@ -20,10 +20,7 @@ fn process_gone(pid: u32) -> bool {
         Err(_) => true,
         // Format: "pid (comm) STATE ..."; comm may hold spaces, so split after the last ')'.
         Ok(stat) => {
-            stat.rsplit(')')
-                .next()
-                .and_then(|rest| rest.split_whitespace().next())
-                == Some("Z")
+            stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) == Some("Z")
         }
     }
 }
@@ -48,37 +45,23 @@ fn srvr_field(server: &TestingServer, field: &str) -> String {
 }
 
 fn connect_other_client(connect: &str) -> zookeeper::ZooKeeper {
-    zookeeper::ZooKeeper::connect(
-        connect,
-        Duration::from_secs(10),
-        |_: zookeeper::WatchedEvent| {},
-    )
-    .expect("connect with the zookeeper crate")
+    zookeeper::ZooKeeper::connect(connect, Duration::from_secs(10), |_: zookeeper::WatchedEvent| {})
+        .expect("connect with the zookeeper crate")
 }
 
 #[test]
 fn start_serves_on_a_loopback_port_with_test_defaults() {
     let server = TestingServer::start().expect("start");
-    assert_eq!(
-        server.connect_string(),
-        format!("127.0.0.1:{}", server.port())
-    );
+    assert_eq!(server.connect_string(), format!("127.0.0.1:{}", server.port()));
     assert_eq!(srvr_field(&server, "Mode"), "standalone");
     assert!(server.is_running());
     assert!(server.pid().is_some());
     assert!(server.data_dir().join("zoo.cfg").is_file());
     let conf = server.four_letter("conf").expect("conf");
-    for expected in [
-        "tickTime=500",
-        "minSessionTimeout=1000",
-        "maxSessionTimeout=60000",
-    ] {
+    for expected in ["tickTime=500", "minSessionTimeout=1000", "maxSessionTimeout=60000"] {
         assert!(conf.contains(expected), "{expected} missing from {conf}");
     }
-    assert!(server
-        .four_letter("mntr")
-        .expect("mntr")
-        .contains("zk_znode_count"));
+    assert!(server.four_letter("mntr").expect("mntr").contains("zk_znode_count"));
 }
 
 #[test]
@@ -90,12 +73,9 @@ fn builder_options_reach_the_server_config() {
         .start()
         .expect("start");
     let conf = server.four_letter("conf").expect("conf");
-    for expected in [
-        "tickTime=200",
-        "minSessionTimeout=400",
-        "maxSessionTimeout=5000",
-        "maxClientCnxns=7",
-    ] {
+    for expected in
+        ["tickTime=200", "minSessionTimeout=400", "maxSessionTimeout=5000", "maxClientCnxns=7"]
+    {
         assert!(conf.contains(expected), "{expected} missing from {conf}");
     }
 }
@@ -103,10 +83,18 @@ fn builder_options_reach_the_server_config() {
 #[test]
 fn builder_rejects_a_config_line_without_equals() {
     let result = TestingServer::builder().config_line("nonsense").start();
-    assert!(
-        matches!(result, Err(TestingError::InvalidSetup { .. })),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(TestingError::InvalidSetup { .. })), "{result:?}");
+}
+
+#[test]
+fn a_server_that_cannot_start_reports_its_log() {
+    let result = TestingServer::builder().config_line("tickTime=soon").start();
+    match result {
+        Err(TestingError::Exited { log_tail, .. }) => {
+            assert!(log_tail.contains("Invalid config"), "log tail shows the cause: {log_tail}")
+        }
+        other => panic!("expected Exited, got {other:?}"),
+    }
 }
 
 #[test]
@@ -162,10 +150,7 @@ fn freeze_silences_the_server_until_thaw() {
     let started = Instant::now();
     let frozen = server.four_letter("srvr");
     assert!(matches!(frozen, Err(TestingError::Io { .. })), "{frozen:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "four_letter must time out"
-    );
+    assert!(started.elapsed() < Duration::from_secs(10), "four_letter must time out");
     assert!(server.is_running(), "a frozen server is still alive");
     server.thaw().expect("thaw");
     assert_eq!(srvr_field(&server, "Mode"), "standalone");
@@ -181,10 +166,7 @@ fn kill_and_stop_end_the_process_and_restart_revives_it() {
     assert!(server.pid().is_none());
     assert!(process_gone(pid));
     assert!(server.four_letter("srvr").is_err());
-    assert!(matches!(
-        server.freeze(),
-        Err(TestingError::NotRunning { .. })
-    ));
+    assert!(matches!(server.freeze(), Err(TestingError::NotRunning { .. })));
     server.kill().expect("kill of a dead server is a no-op");
 
     server.restart().expect("restart after kill");
@@ -203,30 +185,17 @@ fn cluster_elects_a_new_leader_after_the_leader_dies() {
     let mut cluster = TestingCluster::start(3).expect("start cluster");
     assert_eq!(cluster.len(), 3);
     assert_eq!(cluster.connect_string().split(',').count(), 3);
-    let leader = cluster
-        .wait_for_leader(Duration::from_secs(30))
-        .expect("leader");
+    let leader = cluster.wait_for_leader(Duration::from_secs(30)).expect("leader");
     assert_eq!(cluster.leader(), Some(leader));
-    let modes: Vec<String> = (0..3)
-        .map(|i| srvr_field(cluster.member(i), "Mode"))
-        .collect();
-    assert_eq!(
-        modes.iter().filter(|m| *m == "follower").count(),
-        2,
-        "{modes:?}"
-    );
+    let modes: Vec<String> = (0..3).map(|i| srvr_field(cluster.member(i), "Mode")).collect();
+    assert_eq!(modes.iter().filter(|m| *m == "follower").count(), 2, "{modes:?}");
     assert_eq!(cluster.member_of_port(cluster.member(2).port()), Some(2));
     assert_eq!(cluster.member_of_port(1), None);
 
     cluster.member_mut(leader).kill().expect("kill leader");
-    let new_leader = cluster
-        .wait_for_leader(Duration::from_secs(30))
-        .expect("new leader");
+    let new_leader = cluster.wait_for_leader(Duration::from_secs(30)).expect("new leader");
     assert_ne!(new_leader, leader);
-    cluster
-        .member_mut(leader)
-        .restart()
-        .expect("old leader rejoins");
+    cluster.member_mut(leader).restart().expect("old leader rejoins");
     assert_eq!(srvr_field(cluster.member(leader), "Mode"), "follower");
 }
 
@@ -234,13 +203,7 @@ fn cluster_elects_a_new_leader_after_the_leader_dies() {
 fn run_helper(role: &str, extra_env: &[(&str, &str)]) -> String {
     let exe = std::env::current_exe().expect("current_exe");
     let output = Command::new(exe)
-        .args([
-            "helper_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["helper_process", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(HELPER_ENV, role)
         .envs(extra_env.iter().copied())
         .output()
@@ -291,10 +254,7 @@ fn watchdog_kills_servers_when_the_test_process_is_killed() {
 fn missing_java_reports_the_install_script() {
     let stdout = run_helper("not-installed", &[("ZKCLUSTER_JAVA", "/nonexistent/java")]);
     assert!(stdout.contains("NOT-INSTALLED"), "helper output: {stdout}");
-    assert!(
-        stdout.contains("scripts/install-zookeeper.sh"),
-        "helper output: {stdout}"
-    );
+    assert!(stdout.contains("scripts/install-zookeeper.sh"), "helper output: {stdout}");
 }
 
 /// Not a test of its own: the body of the helper processes above, selected by `HELPER_ENV`.
@@ -315,11 +275,7 @@ fn helper_process() {
     let shared = TestingServer::shared().expect("shared");
     let forgotten = TestingServer::start().expect("start");
     for server in [shared, &forgotten] {
-        println!(
-            "ZKSERVER {} {}",
-            server.pid().expect("pid"),
-            server.data_dir().display()
-        );
+        println!("ZKSERVER {} {}", server.pid().expect("pid"), server.data_dir().display());
     }
     std::mem::forget(forgotten);
     if role == "sigkill" {

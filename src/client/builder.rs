@@ -33,6 +33,7 @@ pub struct ClientBuilder {
     renew_expired: bool,
     auth: Vec<(String, Vec<u8>)>,
     default_acl: Vec<Acl>,
+    resume: Option<(i64, Vec<u8>)>,
 }
 
 impl ClientBuilder {
@@ -45,6 +46,7 @@ impl ClientBuilder {
             renew_expired: true,
             auth: Vec::new(),
             default_acl: Acl::open_unsafe(),
+            resume: None,
         }
     }
 
@@ -89,6 +91,29 @@ impl ClientBuilder {
         self
     }
 
+    /// Resumes an existing session (from [`Client::session_credentials`], possibly of another
+    /// process) instead of starting a new one; the first event is then `Reconnected`. The
+    /// session's previous connection is closed by the server. If the session has expired, the
+    /// client reports `Lost` and (by default) starts a new one.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let first = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let (id, password) = first.session_credentials();
+    /// let second = zkcluster::Client::builder("127.0.0.1:2181").session_credentials(id, password).connect()?;
+    /// assert_eq!(second.session_id(), id);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn session_credentials(
+        mut self,
+        session_id: i64,
+        password: impl Into<Vec<u8>>,
+    ) -> ClientBuilder {
+        self.resume = Some((session_id, password.into()));
+        self
+    }
+
     /// Connects and waits until the session is established (at most the connect timeout).
     pub fn connect(self) -> Result<Client> {
         let config = SessionConfig {
@@ -97,6 +122,7 @@ impl ClientBuilder {
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
             renew_expired: self.renew_expired,
+            resume: self.resume,
         };
         let client = Client::start(config, self.default_acl)?;
         for (scheme, auth) in &self.auth {

@@ -1,4 +1,4 @@
-//! Sync, ephemeral listing, the seed calls' `*_async` forms, and the watch count.
+//! Sync, ephemeral listing, and the seed calls' missing `*_async` forms.
 
 use super::{Client, CreateOptions, Pending};
 use crate::path::validate;
@@ -165,22 +165,5 @@ impl Client {
                 Err(e)
             }
         })
-    }
-
-    /// How many watches this client has registered and not yet seen fire (one-shot watches,
-    /// and persistent watches until their handle is dropped). Mostly for tests and diagnostics.
-    ///
-    /// ```no_run
-    /// # fn main() -> zkcluster::Result<()> {
-    /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
-    /// let watch = client.watch_persistent("/config")?;
-    /// assert_eq!(client.registered_watches(), 1);
-    /// drop(watch);
-    /// assert_eq!(client.registered_watches(), 0);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn registered_watches(&self) -> usize {
-        self.shared().watch_count()
     }
 }

@@ -58,9 +58,14 @@ impl<T> Pending<T> {
     {
         match self.state {
             State::Failed(e) => Pending::failed(e),
-            State::Sent { waiter, op, path, finish } => {
-                Pending { state: State::Sent { waiter, op, path, finish: Box::new(move |reply| f(finish(reply)?)) } }
-            }
+            State::Sent { waiter, op, path, finish } => Pending {
+                state: State::Sent {
+                    waiter,
+                    op,
+                    path,
+                    finish: Box::new(move |reply| f(finish(reply)?)),
+                },
+            },
         }
     }
 
@@ -106,7 +111,9 @@ impl<T> std::fmt::Debug for Pending<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.state {
             State::Failed(e) => f.debug_tuple("Pending::Failed").field(e).finish(),
-            State::Sent { op, path, .. } => f.debug_struct("Pending").field("op", op).field("path", path).finish(),
+            State::Sent { op, path, .. } => {
+                f.debug_struct("Pending").field("op", op).field("path", path).finish()
+            }
         }
     }
 }

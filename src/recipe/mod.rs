@@ -4,10 +4,58 @@
 //! [`Client::restrict`](crate::Client::restrict) dispatches on a [`Recipe`] enum (the built-in
 //! [`ZookeeperRecipe`] or one declared with `#[derive(Recipe)]`) to a lock object implementing
 //! [`Restriction`]. Acquiring returns a [`Guard`] that releases the lock when dropped.
+//!
+//! # Recipe enums of your own
+//!
+//! `#[derive(Recipe)]` declares a recipe enum whose variants name lock types (any type
+//! implementing [`NewRestriction`]), each by path or through a module. Mistakes (a type that is
+//! not a lock, two variants with the same name, ...) are compile errors. The derive generates
+//! the [`Recipe`] impl, a companion enum `<Enum>Restriction` holding whichever lock a variant
+//! names (dispatching statically), and `Display`/`FromStr` by lock type name:
+//!
+//! ```
+//! use zkcluster::{Client, ParseRecipeError, ReadLock, Recipe, Restriction, WriteLock};
+//!
+//! mod example_zk_lib {
+//!     pub use zkcluster::{ReadLock, Semaphore, WriteLock};
+//! }
+//!
+//! #[derive(Debug, Clone, Copy, PartialEq, Eq, Recipe)]
+//! pub enum NewZKRecipe {
+//!     #[recipe(ReadLock)]
+//!     Shared,
+//!     #[recipe(zkcluster::WriteLock)]
+//!     Exclusive,
+//! }
+//!
+//! // Each variant resolves to `example_zk_lib::<VariantName>`, like `getattr(module, name)`.
+//! #[derive(Debug, Clone, Copy, PartialEq, Eq, Recipe)]
+//! #[recipe(module = example_zk_lib, restriction = LibLock)]
+//! pub enum LibRecipe {
+//!     ReadLock,
+//!     WriteLock,
+//!     Semaphore,
+//! }
+//!
+//! fn work(client: &Client, recipe: NewZKRecipe) -> zkcluster::Result<()> {
+//!     let lock: NewZKRecipeRestriction = client.restrict("/p", recipe, "worker-1", None)?;
+//!     let _guard = lock.acquire()?;
+//!     Ok(())
+//! }
+//!
+//! assert_eq!(NewZKRecipe::Exclusive.name(), "WriteLock");
+//! assert_eq!("ReadLock".parse(), Ok(NewZKRecipe::Shared));
+//! assert_eq!(LibRecipe::ALL.len(), 3);
+//! let err: ParseRecipeError = "Mutex".parse::<LibRecipe>().unwrap_err();
+//! assert_eq!(err.to_string(), r#"unknown recipe "Mutex"; expected one of: ReadLock, WriteLock, Semaphore"#);
+//! # let _ = work;
+//! # let _: Option<LibLock> = None;
+//! ```
 
 mod cancel;
 mod guard;
 mod lock;
+mod parse_error;
 mod semaphore;
 
 use std::time::{Duration, Instant};
@@ -17,6 +65,7 @@ use crate::{Client, Result};
 pub use cancel::CancelHandle;
 pub use guard::Guard;
 pub use lock::{ReadLock, WriteLock};
+pub use parse_error::ParseRecipeError;
 pub use semaphore::Semaphore;
 
 /// How long an acquire may wait.

@@ -66,7 +66,8 @@ pub(crate) fn run(shared: &Shared) {
                     // Every host failed in turn: back off (20 ms doubling to 1 s) before the next
                     // round, waking at once if the client closes.
                     let rounds = failed_in_row as usize / hosts.len();
-                    let pause = Duration::from_millis(20u64 << rounds.min(6)).min(Duration::from_secs(1));
+                    let pause =
+                        Duration::from_millis(20u64 << rounds.min(6)).min(Duration::from_secs(1));
                     let status = lock(&shared.status);
                     let _ = shared.status_changed.wait_timeout(status, pause);
                 }
@@ -82,24 +83,20 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
     let Opened { stream, response, server } = opened;
     let negotiated = Duration::from_millis(response.timeout_ms.max(1) as u64);
     let write_half = stream.try_clone().ok()?;
-    let _ = write_half.set_write_timeout(Some(shared.config.request_timeout.max(Duration::from_millis(100))));
+    let _ = write_half
+        .set_write_timeout(Some(shared.config.request_timeout.max(Duration::from_millis(100))));
     {
         let mut wire = lock(&shared.wire);
         wire.stream = Some(write_half);
         wire.auth_replays = 0;
         // Auth and watches go out before any caller's request can (the gate is still shut), so
         // every request after a reconnect runs with the same identity and watches as before.
-        for (scheme, auth) in lock(&shared.auths).iter() {
-            if wire.write_auth(scheme, auth, None).is_err() {
-                return None;
-            }
-        }
         let resumed = response.session_id == lock(&shared.status).session_id;
-        if resumed {
-            let paths = lock(&shared.watches).paths();
-            if !paths.is_empty() && !write_set_watches(shared, &mut wire, paths) {
-                return None;
+        if !replay(shared, &mut wire, resumed) {
+            if let Some(broken) = wire.stream.take() {
+                let _ = broken.shutdown(Shutdown::Both);
             }
+            return None;
         }
     }
     let resumed = {
@@ -109,7 +106,11 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
         status.passwd = response.passwd.clone();
         status.negotiated = negotiated;
         status.server = server.clone();
-        status.state = if response.read_only { SessionState::ConnectedReadOnly } else { SessionState::Connected };
+        status.state = if response.read_only {
+            SessionState::ConnectedReadOnly
+        } else {
+            SessionState::Connected
+        };
         if !resumed {
             status.life = Arc::new(SessionLife::new(response.session_id));
         }
@@ -125,9 +126,27 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
     Some(stream)
 }
 
+/// Writes the auth packets and (for a resumed session) the watches; false if a write failed.
+fn replay(shared: &Shared, wire: &mut super::wire::Wire, resumed: bool) -> bool {
+    for (scheme, auth) in lock(&shared.auths).iter() {
+        if wire.write_auth(scheme, auth, None).is_err() {
+            return false;
+        }
+    }
+    if !resumed {
+        return true;
+    }
+    let paths = lock(&shared.watches).paths();
+    paths.is_empty() || write_set_watches(shared, wire, paths)
+}
+
 /// Re-registers watches after a reconnect, in batches the server accepts, passing the last
 /// zxid seen so changes made while we were away are reported.
-fn write_set_watches(shared: &Shared, wire: &mut super::wire::Wire, paths: super::watches::WatchPaths) -> bool {
+fn write_set_watches(
+    shared: &Shared,
+    wire: &mut super::wire::Wire,
+    paths: super::watches::WatchPaths,
+) -> bool {
     const BATCH_BYTES: usize = 128 * 1024;
     let relative_zxid = shared.last_zxid.load(Ordering::SeqCst);
     let persistent = !paths.persistent.is_empty() || !paths.recursive.is_empty();
@@ -147,7 +166,12 @@ fn write_set_watches(shared: &Shared, wire: &mut super::wire::Wire, paths: super
             };
             wire.write_special(xid::SET_WATCHES, op::SET_WATCHES2, &body)
         } else {
-            let body = SetWatches { relative_zxid, data_watches: data, exist_watches: exist, child_watches: child };
+            let body = SetWatches {
+                relative_zxid,
+                data_watches: data,
+                exist_watches: exist,
+                child_watches: child,
+            };
             wire.write_special(xid::SET_WATCHES, op::SET_WATCHES, &body)
         };
         result.is_ok()
@@ -222,15 +246,21 @@ fn fail_front(shared: &Shared, reason: String) -> String {
 
 fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
     let mut r = Reader::new(&frame);
-    let header = ReplyHeader::decode(&mut r).map_err(|e| fail_front(shared, format!("bad reply header: {e}")))?;
+    let header = ReplyHeader::decode(&mut r)
+        .map_err(|e| fail_front(shared, format!("bad reply header: {e}")))?;
     if header.zxid > 0 {
         shared.last_zxid.fetch_max(header.zxid, Ordering::SeqCst);
     }
     match header.xid {
         xid::WATCH_EVENT => {
-            let event = WatcherEvent::decode(&mut r).map_err(|e| format!("bad watch event: {e}"))?;
+            let event =
+                WatcherEvent::decode(&mut r).map_err(|e| format!("bad watch event: {e}"))?;
             let user_path = shared.user_path(&event.path);
-            lock(&shared.watches).dispatch(EventType::from_i32(event.event_type), &event.path, &user_path);
+            lock(&shared.watches).dispatch(
+                EventType::from_i32(event.event_type),
+                &event.path,
+                &user_path,
+            );
             Ok(())
         }
         xid::PING => Ok(()),
@@ -285,7 +315,7 @@ fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
                     lock(&shared.watches).add(table, path, tx);
                 }
             }
-            let _ = request.reply.send(Ok(RawReply { zxid: header.zxid, err: header.err, frame, body_at }));
+            let _ = request.reply.send(Ok(RawReply { err: header.err, frame, body_at }));
             Ok(())
         }
     }
@@ -349,7 +379,11 @@ fn finish(shared: &Shared, final_state: SessionState) {
         wire.auth_waiters.clear();
         std::mem::take(&mut wire.in_flight)
     };
-    let failure = if final_state == SessionState::Expired { Failure::SessionExpired } else { Failure::Closed };
+    let failure = if final_state == SessionState::Expired {
+        Failure::SessionExpired
+    } else {
+        Failure::Closed
+    };
     for request in in_flight {
         let _ = request.reply.send(Err(failure.clone()));
     }
@@ -363,7 +397,11 @@ fn finish(shared: &Shared, final_state: SessionState) {
         was
     };
     shared.status_changed.notify_all();
-    let kind = if final_state == SessionState::Closed { WatchEventKind::Closed } else { WatchEventKind::SessionLost };
+    let kind = if final_state == SessionState::Closed {
+        WatchEventKind::Closed
+    } else {
+        WatchEventKind::SessionLost
+    };
     lock(&shared.watches).complete_all(kind, |p| shared.user_path(p));
     if final_state == SessionState::Closed && was != SessionState::Closed {
         shared.emit(SessionEvent::Closed);

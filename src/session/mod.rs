@@ -43,6 +43,8 @@ pub(crate) struct SessionConfig {
     pub request_timeout: Duration,
     /// Open a fresh session by itself after the old one is lost.
     pub renew_expired: bool,
+    /// An existing session to resume instead of starting a new one: (id, password).
+    pub resume: Option<(i64, Vec<u8>)>,
 }
 
 /// A session and its driver thread. Dropping it closes it.
@@ -93,8 +95,8 @@ impl Session {
             wire: Mutex::new(Wire::new()),
             status: Mutex::new(Status {
                 state: SessionState::Connecting,
-                session_id: 0,
-                passwd: vec![0; 16],
+                session_id: config.resume.as_ref().map_or(0, |(id, _)| *id),
+                passwd: config.resume.as_ref().map_or_else(|| vec![0; 16], |(_, pw)| pw.clone()),
                 negotiated: config.session_timeout,
                 server: String::new(),
                 life: Arc::new(SessionLife::new(0)),
@@ -122,7 +124,12 @@ impl Session {
                 timeout: Duration::ZERO,
                 reason: format!("could not start the session thread: {e}"),
             })?;
-        let session = Session { shared, thread: Mutex::new(Some(thread)), exited, close_started: AtomicBool::new(false) };
+        let session = Session {
+            shared,
+            thread: Mutex::new(Some(thread)),
+            exited,
+            close_started: AtomicBool::new(false),
+        };
         let deadline = Instant::now() + session.shared.config.connect_timeout;
         let state = session.shared.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
         if !state.is_connected() {
@@ -131,7 +138,11 @@ impl Session {
             return Err(Error::Connect {
                 hosts: session.shared.config.connect.hosts.join(","),
                 timeout: session.shared.config.connect_timeout,
-                reason: if state == SessionState::AuthFailed { "authentication failed".into() } else { reason },
+                reason: if state == SessionState::AuthFailed {
+                    "authentication failed".into()
+                } else {
+                    reason
+                },
             });
         }
         Ok(session)
@@ -177,7 +188,9 @@ impl Session {
                     let _ = handle.join();
                 }
             }
-            _ => log::warn!("session thread still running {limit:?} after close; it ends on its own"),
+            _ => {
+                log::warn!("session thread still running {limit:?} after close; it ends on its own")
+            }
         }
     }
 }
@@ -252,7 +265,11 @@ impl Shared {
 
     /// Sends a framed request (its xid is filled in here) once the session is connected, and
     /// returns the waiter for its reply. Waits for a connection until `deadline`.
-    pub fn send(&self, frame: Vec<u8>, watch: Option<(WatchKind, String, WatchSender)>) -> Result<ReplyWaiter, Failure> {
+    pub fn send(
+        &self,
+        frame: Vec<u8>,
+        watch: Option<(WatchKind, String, WatchSender)>,
+    ) -> Result<ReplyWaiter, Failure> {
         self.send_until(frame, watch, Instant::now() + self.config.request_timeout, false)
     }
 
@@ -264,6 +281,9 @@ impl Shared {
         closing_ok: bool,
     ) -> Result<ReplyWaiter, Failure> {
         let sent_at = Instant::now();
+        // A call made in one session must not run in the next: if this session is lost while
+        // the call waits for a connection, it fails with SessionExpired (like in-flight calls).
+        let life = self.life();
         loop {
             if self.closing.load(Ordering::SeqCst) && !closing_ok {
                 return Err(Failure::Closed);
@@ -274,6 +294,9 @@ impl Shared {
                 SessionState::Expired => return Err(Failure::SessionExpired),
                 s if !s.is_connected() => return Err(Failure::Timeout(sent_at.elapsed())),
                 _ => {}
+            }
+            if life.session_id != 0 && life.has_ended() {
+                return Err(Failure::SessionExpired);
             }
             let (tx, rx) = crossbeam_channel::bounded(1);
             match lock(&self.wire).write_request(&mut frame, tx, watch.take()) {
@@ -295,10 +318,16 @@ impl Shared {
             let state = self.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
             match state {
                 SessionState::Closed => return Err(Error::Closed),
-                SessionState::AuthFailed => return Err(Error::AuthFailed { scheme: scheme.to_string() }),
+                SessionState::AuthFailed => {
+                    return Err(Error::AuthFailed { scheme: scheme.to_string() })
+                }
                 SessionState::Expired => return Err(fail(Failure::SessionExpired)),
                 s if !s.is_connected() => {
-                    return Err(Error::Timeout { op: "add_auth", path: "/".into(), after: self.config.request_timeout })
+                    return Err(Error::Timeout {
+                        op: "add_auth",
+                        path: "/".into(),
+                        after: self.config.request_timeout,
+                    })
                 }
                 _ => {}
             }
@@ -311,9 +340,11 @@ impl Shared {
             return match rx.recv_deadline(deadline) {
                 Ok(0) => Ok(()),
                 Ok(_) => Err(Error::AuthFailed { scheme: scheme.to_string() }),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    Err(Error::Timeout { op: "add_auth", path: "/".into(), after: self.config.request_timeout })
-                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::Timeout {
+                    op: "add_auth",
+                    path: "/".into(),
+                    after: self.config.request_timeout,
+                }),
                 // The connection broke before the verdict; the auth is replayed on reconnect.
                 Err(_) => Err(fail(Failure::ConnectionLoss)),
             };

@@ -152,14 +152,8 @@ impl TestingServerBuilder {
 
     fn config_lines(&self, port: u16) -> Vec<String> {
         let mut lines = base_config(self.tick_time, port);
-        lines.push(format!(
-            "minSessionTimeout={}",
-            self.min_session_timeout.as_millis()
-        ));
-        lines.push(format!(
-            "maxSessionTimeout={}",
-            self.max_session_timeout.as_millis()
-        ));
+        lines.push(format!("minSessionTimeout={}", self.min_session_timeout.as_millis()));
+        lines.push(format!("maxSessionTimeout={}", self.max_session_timeout.as_millis()));
         lines.extend(self.extra_lines.iter().cloned());
         lines
     }

@@ -55,12 +55,7 @@ impl TestingCluster {
         let ports = net::free_ports(3 * n)?;
         let server_lines: Vec<String> = (0..n)
             .map(|i| {
-                format!(
-                    "server.{}=127.0.0.1:{}:{}",
-                    i + 1,
-                    ports[3 * i + 1],
-                    ports[3 * i + 2]
-                )
+                format!("server.{}=127.0.0.1:{}:{}", i + 1, ports[3 * i + 1], ports[3 * i + 2])
             })
             .collect();
         let mut members = Vec::with_capacity(n);
@@ -110,11 +105,7 @@ impl TestingCluster {
     /// # }
     /// ```
     pub fn connect_string(&self) -> String {
-        let members: Vec<String> = self
-            .members
-            .iter()
-            .map(TestingServer::connect_string)
-            .collect();
+        let members: Vec<String> = self.members.iter().map(TestingServer::connect_string).collect();
         members.join(",")
     }
 

@@ -45,9 +45,8 @@ impl Installation {
         if Path::new(DEBIAN_SLF4J_SIMPLE).is_file() {
             parts.push(PathBuf::from(DEBIAN_SLF4J_SIMPLE));
         }
-        let class_path = env::join_paths(parts).map_err(|e| TestingError::InvalidSetup {
-            what: format!("class path: {e}"),
-        })?;
+        let class_path = env::join_paths(parts)
+            .map_err(|e| TestingError::InvalidSetup { what: format!("class path: {e}") })?;
         Ok(Installation { java, class_path })
     }
 }

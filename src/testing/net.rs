@@ -13,9 +13,7 @@ use super::TestingError;
 pub(super) fn free_port() -> Result<u16, TestingError> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| TestingError::io("binding 127.0.0.1:0 to find a free port", e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| TestingError::io("reading a free port", e))?;
+    let addr = listener.local_addr().map_err(|e| TestingError::io("reading a free port", e))?;
     Ok(addr.port())
 }
 
@@ -37,10 +35,7 @@ pub(super) fn free_ports(count: usize) -> Result<Vec<u16>, TestingError> {
 /// across threads, test processes and runs.
 pub(super) fn create_temp_dir(label: &str) -> Result<PathBuf, TestingError> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let name = format!(
         "zkcluster-{label}-{}-{}-{nanos}",
         std::process::id(),
@@ -70,7 +65,8 @@ pub(super) fn four_letter(port: u16, cmd: &str, timeout: Duration) -> Result<Str
     exchange().map_err(|e| TestingError::io(what(), e))
 }
 
-/// The last `max_lines` lines of a log file (at most its last 16 KiB), or a note why not.
+/// The last `max_lines` lines of a server log (from its last 16 KiB, without our `srvr` probes),
+/// or a note why it cannot be read.
 pub(super) fn log_tail(path: &Path, max_lines: usize) -> String {
     const MAX_BYTES: u64 = 16 * 1024;
     let read = || -> std::io::Result<String> {
@@ -83,7 +79,9 @@ pub(super) fn log_tail(path: &Path, max_lines: usize) -> String {
     };
     match read() {
         Ok(text) => {
-            let lines: Vec<&str> = text.lines().collect();
+            // Our own readiness polling logs a line per probe; it would crowd out the cause.
+            let lines: Vec<&str> =
+                text.lines().filter(|l| !l.contains("Processing srvr command")).collect();
             lines[lines.len().saturating_sub(max_lines)..].join("\n")
         }
         Err(e) => format!("(cannot read {}: {e})", path.display()),

@@ -88,11 +88,7 @@ impl WatchedProcess {
             None => Ok(0),
         };
         match read.map(|_| first_line.trim().parse::<u32>()) {
-            Ok(Ok(server_pid)) => Ok(WatchedProcess {
-                supervisor,
-                lifeline,
-                server_pid,
-            }),
+            Ok(Ok(server_pid)) => Ok(WatchedProcess { supervisor, lifeline, server_pid }),
             failed => {
                 let _ = supervisor.kill();
                 let _ = supervisor.wait();
@@ -102,10 +98,7 @@ impl WatchedProcess {
                         "supervisor printed {first_line:?}, not a pid"
                     )),
                 };
-                Err(TestingError::io(
-                    "reading the server pid from its supervisor",
-                    detail,
-                ))
+                Err(TestingError::io("reading the server pid from its supervisor", detail))
             }
         }
     }
@@ -171,12 +164,11 @@ impl WatchedProcess {
     pub(super) fn kill_and_wait(&mut self) -> Result<ExitStatus, TestingError> {
         self.signal("CONT")?;
         self.signal("KILL")?;
-        self.wait_timeout(Duration::from_secs(30))
-            .ok_or_else(|| TestingError::Signal {
-                signal: "KILL",
-                pid: self.server_pid,
-                detail: "the server was still running 30 s later".to_string(),
-            })
+        self.wait_timeout(Duration::from_secs(30)).ok_or_else(|| TestingError::Signal {
+            signal: "KILL",
+            pid: self.server_pid,
+            detail: "the server was still running 30 s later".to_string(),
+        })
     }
 }
 

@@ -22,6 +22,9 @@ const JVM_FLAGS: &[&str] = &[
     "-XX:-UsePerfData",
     "-Djava.net.preferIPv4Stack=true",
     "-Dzookeeper.admin.enableServer=false",
+    // Timestamps in server.log, to line it up with a failing test's own output.
+    "-Dorg.slf4j.simpleLogger.showDateTime=true",
+    "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
 ];
 const CONFIG_FILE: &str = "zoo.cfg";
 const LOG_FILE: &str = "server.log";
@@ -154,10 +157,7 @@ impl TestingServer {
     pub fn pid(&self) -> Option<u32> {
         let mut process = self.process();
         let running = process.as_mut()?;
-        running
-            .exit_status()
-            .is_none()
-            .then(|| running.server_pid())
+        running.exit_status().is_none().then(|| running.server_pid())
     }
 
     /// The server's directory: ZooKeeper's `dataDir`, also holding `zoo.cfg` and `server.log`.
@@ -342,12 +342,8 @@ impl TestingServer {
         args.push(self.install.class_path.clone());
         args.push(self.main_class.into());
         args.push(self.dir.join(CONFIG_FILE).into());
-        let process = WatchedProcess::spawn(
-            &self.dir,
-            &self.dir.join(LOG_FILE),
-            &self.install.java,
-            args,
-        )?;
+        let process =
+            WatchedProcess::spawn(&self.dir, &self.dir.join(LOG_FILE), &self.install.java, args)?;
         *self.process() = Some(process);
         Ok(())
     }
@@ -401,9 +397,7 @@ impl TestingServer {
         let alive = process.as_mut().is_some_and(|p| p.exit_status().is_none());
         match process.as_mut() {
             Some(running) if alive => running.signal(signal),
-            _ => Err(TestingError::NotRunning {
-                addr: self.connect_string(),
-            }),
+            _ => Err(TestingError::NotRunning { addr: self.connect_string() }),
         }
     }
 
