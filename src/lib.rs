@@ -51,8 +51,8 @@ pub use client::{
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
 pub use recipe::{
-    CancelHandle, Guard, NewRestriction, ParseRecipeError, ReadLock, Recipe, Restriction,
-    Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
+    CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ParseRecipeError, ReadLock,
+    Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;
