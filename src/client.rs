@@ -1,10 +1,14 @@
 //! [`Client`]: the seed API (`create_node`, `get_node`, `set_value_to_node`, `delete_node`,
 //! `exist_node`, `restrict`) and the rest of the data API.
 
+mod acl_ops;
 mod builder;
 mod data;
+mod misc;
 mod options;
 mod pending;
+mod transaction;
+mod watch_stream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +18,8 @@ use crossbeam_channel::Receiver;
 pub use builder::ClientBuilder;
 pub use options::{CreateMode, CreateOptions, ZookeeperNode};
 pub use pending::Pending;
+pub use transaction::{OpResult, ReadOp, ReadResult, Transaction};
+pub use watch_stream::{ChildrenWatch, DataWatch, PersistentWatch, WatchStream};
 
 use crate::proto::{Acl, Stat};
 use crate::recipe::Recipe;

@@ -43,7 +43,11 @@ mod session;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{Client, ClientBuilder, CreateMode, CreateOptions, Pending, ZookeeperNode};
+pub use acl::digest_id;
+pub use client::{
+    ChildrenWatch, Client, ClientBuilder, CreateMode, CreateOptions, DataWatch, OpResult, Pending,
+    PersistentWatch, ReadOp, ReadResult, Transaction, WatchStream, ZookeeperNode,
+};
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
 pub use recipe::{

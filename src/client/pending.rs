@@ -69,6 +69,25 @@ impl<T> Pending<T> {
         }
     }
 
+    /// A pending call whose error from the server's reply may be turned into a value by `f`;
+    /// failures to send or to get a reply (timeout, connection loss) are kept.
+    pub(crate) fn recover(self, f: impl FnOnce(Error) -> Result<T> + Send + 'static) -> Pending<T>
+    where
+        T: 'static,
+    {
+        match self.state {
+            State::Failed(e) => Pending::failed(e),
+            State::Sent { waiter, op, path, finish } => Pending {
+                state: State::Sent {
+                    waiter,
+                    op,
+                    path,
+                    finish: Box::new(move |reply| finish(reply).or_else(f)),
+                },
+            },
+        }
+    }
+
     /// Waits for the reply until the client's request timeout has passed since the call was made.
     pub fn wait(self) -> Result<T> {
         self.wait_inner(None)

@@ -377,6 +377,11 @@ impl Shared {
         lock(&self.watches).remove(kind, server_path, tx)
     }
 
+    /// Whether this session has any watch registered on `server_path`.
+    pub fn has_watch_on(&self, server_path: &str) -> bool {
+        lock(&self.watches).has_any(server_path)
+    }
+
     pub fn watch_count(&self) -> usize {
         lock(&self.watches).len()
     }

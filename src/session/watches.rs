@@ -118,6 +118,13 @@ impl WatchTable {
         true
     }
 
+    /// Whether any watch (of any kind) is registered on `server_path`.
+    pub fn has_any(&self, server_path: &str) -> bool {
+        [&self.data, &self.exist, &self.child, &self.persistent, &self.recursive]
+            .iter()
+            .any(|t| t.contains_key(server_path))
+    }
+
     pub fn len(&self) -> usize {
         [&self.data, &self.exist, &self.child, &self.persistent, &self.recursive]
             .iter()
