@@ -204,7 +204,7 @@ fn chroot_is_applied_and_stripped() {
     let rooted = common::client_of(&format!("{}{root}", server().connect_string()));
     assert_eq!(rooted.create_node("/a", "x").unwrap(), "/a");
     assert_eq!(
-        rooted.create(&"/s-".to_string(), "", &CreateOptions::new().sequential()).unwrap().len(),
+        rooted.create("/s-", "", &CreateOptions::new().sequential()).unwrap().len(),
         "/s-".len() + 10
     );
     assert_eq!(plain.get_node(&format!("{root}/a")).unwrap().value, b"x");
