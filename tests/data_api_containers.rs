@@ -1,7 +1,6 @@
 //! The server removes empty containers and expired TTL nodes. Its container manager runs once a
-//! minute unless the JVM property `znode.container.checkIntervalMs` says otherwise, and the test
-//! kit has no option for JVM properties yet, so this binary (one test, nothing else running)
-//! passes it through `JAVA_TOOL_OPTIONS` to a server of its own.
+//! minute unless the JVM property `znode.container.checkIntervalMs` says otherwise, so this test
+//! starts a server of its own with that property.
 
 use std::time::{Duration, Instant};
 
@@ -21,10 +20,10 @@ fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn server_removes_empty_containers_and_expired_ttl_nodes() {
-    // Set before any thread or server exists in this process: the only test of this binary.
-    std::env::set_var("JAVA_TOOL_OPTIONS", "-Dznode.container.checkIntervalMs=200");
-    let server = TestingServer::start().expect("a dedicated ZooKeeper server");
-    std::env::remove_var("JAVA_TOOL_OPTIONS");
+    let server = TestingServer::builder()
+        .jvm_property("znode.container.checkIntervalMs", "200")
+        .start()
+        .expect("a dedicated ZooKeeper server");
     let client = Client::connect(&server.connect_string()).unwrap();
     let exists = |p: &str| client.exist_node(p).unwrap().is_some();
 
