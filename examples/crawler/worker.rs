@@ -135,7 +135,24 @@ fn fetch_and_record(crawl: &Crawl, node: &Node, page: usize) -> zkcluster::Resul
         }
         links
     };
-    // New URLs first (pipelined: one round trip), then the record, then the cleanup.
+    match record(crawl, node, page, &links) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // Fetched but not recorded: someone must fetch it again. Our claim goes with our
+            // session if the node was killed; otherwise give it back now.
+            crawl.abandoned.fetch_add(1, Ordering::SeqCst);
+            if !node.killed.load(Ordering::SeqCst) {
+                let _ = client.delete_node(&Layout::entry(&layout.claims(), page));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Adds the new URLs (pipelined: one round trip), records the page, then cleans up.
+fn record(crawl: &Crawl, node: &Node, page: usize, links: &[usize]) -> zkcluster::Result<()> {
+    let client = &node.client;
+    let layout = &crawl.layout;
     let adds: Vec<_> = links
         .iter()
         .map(|&l| {
@@ -164,16 +181,13 @@ fn fetch_and_record(crawl: &Crawl, node: &Node, page: usize) -> zkcluster::Resul
         }
         Err(e) => return Err(e),
     }
+    // Recorded: from here on a failure only leaves a stale entry the next claim cleans up.
     let cleanup = [
         client.delete_async(&Layout::entry(&layout.frontier(), page), None),
         client.delete_async(&Layout::entry(&layout.claims(), page), None),
     ];
     for pending in cleanup {
-        match pending.wait() {
-            Ok(()) => {}
-            Err(e) if e.is_no_node() => {}
-            Err(e) => return Err(e),
-        }
+        let _ = pending.wait();
     }
     Ok(())
 }
