@@ -58,7 +58,8 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
 
     quote! {
         #[doc = #enum_doc]
-        #[allow(clippy::large_enum_variant)]
+        // Variant names are the user's (often lock type names sharing a prefix).
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
         #vis enum #restriction {
             #(
                 #[doc = #variant_docs]
