@@ -11,7 +11,6 @@ use std::path::Path;
 use common::mem::{self, Mem};
 use common::peers::{Crate, Floor, Zk};
 use common::{kazoo, rate, times, Cfg, LockKind, Peer, Results, Workload, R};
-use zkcluster::testing::TestingServer;
 
 const SERIAL: [&str; 5] = ["create", "get", "set", "exists", "delete"];
 const PEERS: [(&str, &str); 3] = [("crate", "crate"), ("kazoo", "Kazoo"), ("floor", "floor")];
@@ -47,7 +46,7 @@ fn workloads() -> Vec<Workload> {
 fn run(args: &[String]) -> R<()> {
     let cfg = Cfg::from_args(args);
     let python = if args.iter().any(|a| a == "--no-kazoo") { None } else { kazoo::python() };
-    let server = TestingServer::start()?;
+    let (server, fsync) = common::server(args)?;
     let connect = server.connect_string();
     let zk_version = server.four_letter("srvr")?.lines().next().unwrap_or("").trim().to_string();
     let admin = zkcluster::Client::connect(&connect)?;
@@ -83,7 +82,7 @@ fn run(args: &[String]) -> R<()> {
     }
     admin.close()?;
 
-    let report = render(&cfg, &results, &memory, &zk_version, kazoo_version.as_deref());
+    let report = render(&cfg, &results, &memory, &zk_version, kazoo_version.as_deref(), fsync);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-report.md");
     std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
     std::fs::write(&path, &report)?;
@@ -195,6 +194,11 @@ fn render(
                 let _ = writeln!(out, "| {peer} | {mode} | failed: {e} | | | | |");
             }
         }
+    }
+    let _ = writeln!(out, "\n## Per-round figures (ops/s)\n");
+    for (row, peer, series) in res.all_series() {
+        let figures: Vec<String> = series.iter().map(|v| rate(*v)).collect();
+        let _ = writeln!(out, "- {row} / {peer}: {}", figures.join(", "));
     }
     if !res.errors.is_empty() {
         let _ = writeln!(out, "\n## Failures\n");

@@ -6,7 +6,6 @@ mod common;
 
 use common::peers::{Crate, Zk};
 use common::{rate, times, Cfg, Peer, Workload, R};
-use zkcluster::testing::TestingServer;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,7 +21,7 @@ fn main() {
 
 fn run(args: &[String]) -> R<()> {
     let cfg = Cfg::from_args(args);
-    let server = TestingServer::start()?;
+    let (server, fsync) = common::server(args)?;
     let connect = server.connect_string();
     let admin = zkcluster::Client::connect(&connect)?;
     common::prepare(&admin)?;
@@ -32,10 +31,12 @@ fn run(args: &[String]) -> R<()> {
     let workloads = [Workload::Serial, Workload::Exists(8)];
     let res = common::run_rounds(&cfg, &mut peers, &workloads, &admin);
     println!(
-        "{}; {} rounds, {} nodes per serial phase\n",
+        "{}; {} rounds, {} nodes per serial phase, {:?} slices; server {}\n",
         common::machine(),
         cfg.rounds,
-        cfg.serial_n
+        cfg.serial_n,
+        cfg.slice,
+        if fsync { "syncing every write" } else { "with forceSync=no" }
     );
     println!("| op | zkcluster ops/s | crate ops/s | zkcluster ÷ crate | target ≥ 1.1× |");
     println!("|---|---:|---:|---:|---|");

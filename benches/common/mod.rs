@@ -75,7 +75,7 @@ pub struct Cfg {
 
 impl Cfg {
     pub fn full() -> Cfg {
-        Cfg { serial_n: 1000, slice: Duration::from_millis(1000), rounds: 5 }
+        Cfg { serial_n: 500, slice: Duration::from_millis(500), rounds: 9 }
     }
 
     pub fn quick() -> Cfg {
@@ -173,9 +173,30 @@ impl Results {
         self.paired((row, a), (row, b), |x, y| x / y)
     }
 
+    /// Every (row, peer) series, for the raw-figures appendix.
+    pub fn all_series(&self) -> Vec<(&str, &str, &[Option<f64>])> {
+        let mut all: Vec<_> =
+            self.values.iter().map(|((r, p), v)| (r.as_str(), p.as_str(), v.as_slice())).collect();
+        let pos = |row: &str| self.rows.iter().position(|r| r == row).unwrap_or(usize::MAX);
+        all.sort_by_key(|(r, p, _)| (pos(r), *p));
+        all
+    }
+
     pub fn has_peer(&self, peer: &str) -> bool {
         self.values.keys().any(|(_, p)| p == peer)
     }
+}
+
+/// The benchmark server: the test kit's standalone ZooKeeper. Unless `--fsync` is given it runs
+/// with `forceSync=no`: every peer would pay the same fsync per write, and on this shared disk
+/// that cost is large and erratic enough to drown the clients' differences.
+pub fn server(args: &[String]) -> R<(zkcluster::testing::TestingServer, bool)> {
+    let fsync = args.iter().any(|a| a == "--fsync");
+    let mut builder = zkcluster::testing::TestingServer::builder();
+    if !fsync {
+        builder = builder.config_line("forceSync=no");
+    }
+    Ok((builder.start()?, fsync))
 }
 
 /// Creates `/bench` and the read target.
