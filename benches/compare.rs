@@ -99,13 +99,20 @@ fn render(
     memory: &[MemRow<'_>],
     zk_version: &str,
     kazoo: Option<&str>,
+    fsync: bool,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# zkcluster benchmark report\n");
     let _ = writeln!(out, "- machine: {}", common::machine());
     let _ = writeln!(
         out,
-        "- server: one standalone ZooKeeper from the test kit (`{zk_version}`) on loopback"
+        "- server: one standalone ZooKeeper from the test kit (`{zk_version}`) on loopback, {}",
+        if fsync {
+            "syncing its log to disk on every write"
+        } else {
+            "with `forceSync=no` (no fsync per write: the same for every peer, and on this shared \
+             disk too erratic to compare clients through; `--fsync` turns it back on)"
+        }
     );
     let _ = writeln!(
         out,

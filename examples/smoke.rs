@@ -16,11 +16,15 @@ fn main() -> zkcluster::Result<()> {
     println!("deleted {:?}", client.delete_recursive("/smoke")?);
     println!("delete missing {:?}", client.delete_node("/smoke")?);
     let t = std::time::Instant::now();
-    for _ in 0..2000 { client.exist_node("/")?; }
+    for _ in 0..2000 {
+        client.exist_node("/")?;
+    }
     println!("2000 exists in {:?}", t.elapsed());
     let t = std::time::Instant::now();
     let p: Vec<_> = (0..2000).map(|_| client.exist_node_async("/")).collect();
-    for x in p { x.wait()?; }
+    for x in p {
+        x.wait()?;
+    }
     println!("2000 pipelined exists in {:?}", t.elapsed());
     client.close()?;
     println!("after close: {:?}", client.get_node("/").map(|_| ()));

@@ -1,10 +1,14 @@
 //! [`Client`]: the seed API (`create_node`, `get_node`, `set_value_to_node`, `delete_node`,
 //! `exist_node`, `restrict`) and the rest of the data API.
 
+mod acl_ops;
 mod builder;
 mod data;
+mod misc;
 mod options;
 mod pending;
+mod transaction;
+mod watch_stream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +18,8 @@ use crossbeam_channel::Receiver;
 pub use builder::ClientBuilder;
 pub use options::{CreateMode, CreateOptions, ZookeeperNode};
 pub use pending::Pending;
+pub use transaction::{OpResult, ReadOp, ReadResult, Transaction};
+pub use watch_stream::{ChildrenWatch, DataWatch, PersistentWatch, WatchStream};
 
 use crate::proto::{Acl, Stat};
 use crate::recipe::Recipe;
@@ -133,6 +139,21 @@ impl Client {
     /// The `host:port` of the server the client is (or was last) connected to.
     pub fn server(&self) -> String {
         self.shared().server()
+    }
+
+    /// How many watches the client has registered and not yet seen fire (one-shot and
+    /// persistent); they are re-registered after every reconnect.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let _event = client.exist_node_watch("/a")?;
+    /// assert_eq!(client.watch_count(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn watch_count(&self) -> usize {
+        self.shared().watch_count()
     }
 
     /// A new receiver of every session transition from now on (each call gets its own; the

@@ -26,7 +26,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The server refused the operation on `path` with `code` (NoNode, NodeExists, BadVersion, ...).
-    #[error("{code} on {path}")]
+    #[error("{code} on {path}{}", server_hint(*code))]
     Server {
         /// ZooKeeper's error code.
         code: ErrorCode,
@@ -158,6 +158,18 @@ pub enum Error {
         /// Its path.
         path: String,
     },
+}
+
+/// A sentence after the code for errors whose name alone does not say what to do.
+fn server_hint(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NoAuth => {
+            ": not authorized (the node's ACL grants this operation to none of the session's identities; \
+             add credentials with Client::add_auth or ClientBuilder::auth)"
+        }
+        ErrorCode::InvalidAcl => ": invalid ACL (empty, or an id its scheme does not accept)",
+        _ => "",
+    }
 }
 
 impl Error {

@@ -43,12 +43,16 @@ mod session;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{Client, ClientBuilder, CreateMode, CreateOptions, Pending, ZookeeperNode};
+pub use acl::digest_id;
+pub use client::{
+    ChildrenWatch, Client, ClientBuilder, CreateMode, CreateOptions, DataWatch, OpResult, Pending,
+    PersistentWatch, ReadOp, ReadResult, Transaction, WatchStream, ZookeeperNode,
+};
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
 pub use recipe::{
-    CancelHandle, Guard, NewRestriction, ParseRecipeError, ReadLock, Recipe, Restriction,
-    Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
+    CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ParseRecipeError, ReadLock,
+    Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;

@@ -9,7 +9,9 @@ pub(crate) const MAX_VALUE_LEN: usize = 1024 * 1024 - 1024;
 /// Checks `path` with the rules ZooKeeper's server applies. A sequential create may end in `/`
 /// (the server appends the sequence number), so `sequential` relaxes that one rule.
 pub(crate) fn validate(path: &str, sequential: bool) -> Result<()> {
-    let fail = |reason: &str| Err(Error::InvalidPath { path: path.to_string(), reason: reason.to_string() });
+    let fail = |reason: &str| {
+        Err(Error::InvalidPath { path: path.to_string(), reason: reason.to_string() })
+    };
     if path.is_empty() {
         return fail("path must not be empty");
     }
@@ -17,7 +19,11 @@ pub(crate) fn validate(path: &str, sequential: bool) -> Result<()> {
         return fail("path must start with '/'");
     }
     if path.len() == 1 {
-        return if sequential { fail("a sequential node needs a name below the root") } else { Ok(()) };
+        return if sequential {
+            fail("a sequential node needs a name below the root")
+        } else {
+            Ok(())
+        };
     }
     if path.ends_with('/') && !sequential {
         return fail("path must not end with '/'");
@@ -53,7 +59,11 @@ fn is_disallowed(c: char) -> bool {
 /// Checks a value's size.
 pub(crate) fn validate_value(path: &str, value: &[u8]) -> Result<()> {
     if value.len() > MAX_VALUE_LEN {
-        return Err(Error::ValueTooLarge { path: path.to_string(), len: value.len(), limit: MAX_VALUE_LEN });
+        return Err(Error::ValueTooLarge {
+            path: path.to_string(),
+            len: value.len(),
+            limit: MAX_VALUE_LEN,
+        });
     }
     Ok(())
 }

@@ -59,12 +59,24 @@ fn versions_guard_set_and_delete() {
 fn create_modes_and_parents() {
     let client = client();
     let root = unique("modes");
-    let seq = client.create(&format!("{root}/q/item-"), "a", &CreateOptions::new().sequential().parents()).unwrap();
-    assert!(seq.starts_with(&format!("{root}/q/item-")) && seq.len() == format!("{root}/q/item-").len() + 10, "{seq}");
+    let seq = client
+        .create(&format!("{root}/q/item-"), "a", &CreateOptions::new().sequential().parents())
+        .unwrap();
+    assert!(
+        seq.starts_with(&format!("{root}/q/item-"))
+            && seq.len() == format!("{root}/q/item-").len() + 10,
+        "{seq}"
+    );
     let eph = client.create(&format!("{root}/eph"), "", &CreateOptions::new().ephemeral()).unwrap();
     let stat = client.exist_node(&eph).unwrap().unwrap();
     assert_eq!(stat.ephemeral_owner, client.session_id());
-    let both = client.create(&format!("{root}/e-"), "", &CreateOptions::new().mode(CreateMode::EphemeralSequential)).unwrap();
+    let both = client
+        .create(
+            &format!("{root}/e-"),
+            "",
+            &CreateOptions::new().mode(CreateMode::EphemeralSequential),
+        )
+        .unwrap();
     assert_eq!(client.exist_node(&both).unwrap().unwrap().ephemeral_owner, client.session_id());
     let mut children = client.get_children(&root).unwrap();
     children.sort();
@@ -74,7 +86,8 @@ fn create_modes_and_parents() {
     assert_eq!(names.len() as i32, stat.num_children);
     // Ephemerals go with their session.
     let other = common::client();
-    let gone = other.create(&format!("{root}/other"), "", &CreateOptions::new().ephemeral()).unwrap();
+    let gone =
+        other.create(&format!("{root}/other"), "", &CreateOptions::new().ephemeral()).unwrap();
     other.close().unwrap();
     assert_eq!(client.exist_node(&gone).unwrap(), None);
     assert!(client.delete_recursive(&root).unwrap());
@@ -108,17 +121,29 @@ fn data_and_exists_watches_fire_once() {
     let (_, changed) = client.get_node_watch(&path).unwrap();
     let writer = common::client();
     writer.set_value_to_node(&path, "2").unwrap();
-    assert_eq!(changed.recv_timeout(Duration::from_secs(5)).unwrap().kind, WatchEventKind::NodeDataChanged);
+    assert_eq!(
+        changed.recv_timeout(Duration::from_secs(5)).unwrap().kind,
+        WatchEventKind::NodeDataChanged
+    );
     writer.set_value_to_node(&path, "3").unwrap();
-    assert!(changed.recv_timeout(Duration::from_millis(300)).is_err(), "a one-shot watch fired twice");
+    assert!(
+        changed.recv_timeout(Duration::from_millis(300)).is_err(),
+        "a one-shot watch fired twice"
+    );
 
     let (_, children) = client.get_children_watch(&path).unwrap();
     writer.create_node(&format!("{path}/c"), "").unwrap();
-    assert_eq!(children.recv_timeout(Duration::from_secs(5)).unwrap().kind, WatchEventKind::NodeChildrenChanged);
+    assert_eq!(
+        children.recv_timeout(Duration::from_secs(5)).unwrap().kind,
+        WatchEventKind::NodeChildrenChanged
+    );
 
     let (_, deleted) = client.exist_node_watch(&path).unwrap();
     writer.delete_recursive(&path).unwrap();
-    assert_eq!(deleted.recv_timeout(Duration::from_secs(5)).unwrap().kind, WatchEventKind::NodeDeleted);
+    assert_eq!(
+        deleted.recv_timeout(Duration::from_secs(5)).unwrap().kind,
+        WatchEventKind::NodeDeleted
+    );
 }
 
 #[test]
@@ -134,7 +159,10 @@ fn eight_threads_share_one_client() {
                 for i in 0..50 {
                     let path = format!("{root}/t{t}-{i}");
                     client.create_node(&path, format!("{t}:{i}")).unwrap();
-                    assert_eq!(client.get_node(&path).unwrap().value_str().unwrap(), format!("{t}:{i}"));
+                    assert_eq!(
+                        client.get_node(&path).unwrap().value_str().unwrap(),
+                        format!("{t}:{i}")
+                    );
                     assert!(client.exist_node(&path).unwrap().is_some());
                 }
             })
@@ -152,12 +180,16 @@ fn pipelined_calls_from_one_thread_complete_in_order() {
     let client = client();
     let root = unique("pipeline");
     client.create_node(&root, "").unwrap();
-    let creates: Vec<_> =
-        (0..200).map(|i| client.create_async(&format!("{root}/n{i:03}"), format!("{i}"), &Default::default())).collect();
+    let creates: Vec<_> = (0..200)
+        .map(|i| {
+            client.create_async(&format!("{root}/n{i:03}"), format!("{i}"), &Default::default())
+        })
+        .collect();
     for (i, p) in creates.into_iter().enumerate() {
         assert_eq!(p.wait().unwrap(), format!("{root}/n{i:03}"));
     }
-    let gets: Vec<_> = (0..200).map(|i| client.get_node_async(&format!("{root}/n{i:03}"))).collect();
+    let gets: Vec<_> =
+        (0..200).map(|i| client.get_node_async(&format!("{root}/n{i:03}"))).collect();
     for (i, p) in gets.into_iter().enumerate() {
         assert_eq!(p.wait().unwrap().value, i.to_string().into_bytes());
     }
@@ -171,7 +203,10 @@ fn chroot_is_applied_and_stripped() {
     plain.ensure_path(&root).unwrap();
     let rooted = common::client_of(&format!("{}{root}", server().connect_string()));
     assert_eq!(rooted.create_node("/a", "x").unwrap(), "/a");
-    assert_eq!(rooted.create(&"/s-".to_string(), "", &CreateOptions::new().sequential()).unwrap().len(), "/s-".len() + 10);
+    assert_eq!(
+        rooted.create("/s-", "", &CreateOptions::new().sequential()).unwrap().len(),
+        "/s-".len() + 10
+    );
     assert_eq!(plain.get_node(&format!("{root}/a")).unwrap().value, b"x");
     assert_eq!(rooted.get_node("/a").unwrap().path, "/a");
     let mut children = rooted.get_children("/").unwrap();
@@ -179,7 +214,11 @@ fn chroot_is_applied_and_stripped() {
     assert_eq!(children.len(), 2);
     let (_, watch) = rooted.get_node_watch("/a").unwrap();
     plain.set_value_to_node(&format!("{root}/a"), "y").unwrap();
-    assert_eq!(watch.recv_timeout(Duration::from_secs(5)).unwrap().path, "/a", "event path keeps the chroot stripped");
+    assert_eq!(
+        watch.recv_timeout(Duration::from_secs(5)).unwrap().path,
+        "/a",
+        "event path keeps the chroot stripped"
+    );
     plain.delete_recursive(&root).unwrap();
 }
 
@@ -224,7 +263,10 @@ fn bad_inputs_get_specific_errors() {
             match &err {
                 Error::InvalidPath { path: p, reason } => {
                     assert_eq!(p, path);
-                    assert!(reason.contains(rule), "{path:?}: reason {reason:?} should mention {rule:?}");
+                    assert!(
+                        reason.contains(rule),
+                        "{path:?}: reason {reason:?} should mention {rule:?}"
+                    );
                 }
                 other => panic!("{path:?}: expected InvalidPath, got {other:?}"),
             }
@@ -232,7 +274,9 @@ fn bad_inputs_get_specific_errors() {
     }
     let big = vec![b'x'; 1024 * 1024 + 1];
     let path = unique("big");
-    assert!(matches!(client.create_node(&path, &big), Err(Error::ValueTooLarge { len, .. }) if len == big.len()));
+    assert!(
+        matches!(client.create_node(&path, &big), Err(Error::ValueTooLarge { len, .. }) if len == big.len())
+    );
     client.create_node(&path, "").unwrap();
     assert!(matches!(client.set_value_to_node(&path, &big), Err(Error::ValueTooLarge { .. })));
     assert!(matches!(client.delete_node("/"), Err(Error::InvalidPath { .. })));
@@ -253,7 +297,10 @@ fn bad_inputs_get_specific_errors() {
 fn connect_to_nothing_fails_within_the_timeout() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let started = std::time::Instant::now();
-    let err = Client::builder(&format!("127.0.0.1:{port}")).connect_timeout(Duration::from_millis(800)).connect().unwrap_err();
+    let err = Client::builder(&format!("127.0.0.1:{port}"))
+        .connect_timeout(Duration::from_millis(800))
+        .connect()
+        .unwrap_err();
     assert!(matches!(err, Error::Connect { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
 }

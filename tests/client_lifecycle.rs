@@ -44,6 +44,10 @@ fn close_and_drop_end_every_thread_the_client_started() {
     assert_eq!(sessions_running(), 1, "close() returned before its thread ended");
     drop(dropped);
     assert_eq!(sessions_running(), 0, "drop returned before its thread ended");
-    assert!(wait_until(Duration::from_secs(2), || thread_names().len() <= baseline), "{:?}", thread_names());
+    assert!(
+        wait_until(Duration::from_secs(2), || thread_names().len() <= baseline),
+        "{:?}",
+        thread_names()
+    );
     let _ = server;
 }

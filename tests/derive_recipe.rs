@@ -189,7 +189,7 @@ fn companion_delegates_to_user_types() -> Result<()> {
     assert!(lock.try_acquire()?.is_none());
     assert!(!lock.cancel_handle().is_cancelled());
     // A provided method, built on the delegated ones.
-    let err = lock.acquire().err().expect("the dummy never grants");
+    let err = lock.acquire().expect_err("the dummy never grants");
     assert!(err.to_string().contains("/p"), "{err}");
 
     let locks = [

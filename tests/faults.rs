@@ -79,13 +79,17 @@ fn frozen_server_past_session_timeout() {
     let thawed_at = Instant::now();
 
     let worst = results.iter().map(|r| r.0).max().unwrap();
-    eprintln!("FIGURE worst call latency under freeze: {worst:?} (request timeout {request_timeout:?})");
+    eprintln!(
+        "FIGURE worst call latency under freeze: {worst:?} (request timeout {request_timeout:?})"
+    );
     assert!(worst <= request_timeout + Duration::from_secs(1), "a call blocked {worst:?}");
     assert!(results.iter().all(|r| r.1 > 0), "calls to a frozen server should fail: {results:?}");
 
     let (lost, lost_at) =
         wait_event(&events, Duration::from_secs(1), |e| matches!(e, SessionEvent::Lost { .. }))
-            .or_else(|| wait_event(&events, session_timeout * 2, |e| matches!(e, SessionEvent::Lost { .. })))
+            .or_else(|| {
+                wait_event(&events, session_timeout * 2, |e| matches!(e, SessionEvent::Lost { .. }))
+            })
             .expect("no Lost event");
     assert_eq!(lost, SessionEvent::Lost { session_id: old_id });
     let (connected, connected_at) =
@@ -116,8 +120,10 @@ fn restart_within_session_timeout_keeps_session() {
 
     let restarted = Instant::now();
     server.restart().unwrap();
-    let (event, at) = wait_event(&events, Duration::from_secs(10), |e| matches!(e, SessionEvent::Reconnected { .. }))
-        .expect("no Reconnected event");
+    let (event, at) = wait_event(&events, Duration::from_secs(10), |e| {
+        matches!(e, SessionEvent::Reconnected { .. })
+    })
+    .expect("no Reconnected event");
     eprintln!("FIGURE reconnected {:?} after the restart began", at - restarted);
     assert!(matches!(event, SessionEvent::Reconnected { session_id, .. } if session_id == id));
     assert_eq!(client.session_id(), id);
@@ -125,7 +131,9 @@ fn restart_within_session_timeout_keeps_session() {
 
     let other = connect(&server.connect_string(), Duration::from_secs(10), Duration::from_secs(5));
     other.set_value_to_node("/watched", "2").unwrap();
-    let fired = watch.recv_timeout(Duration::from_secs(5)).expect("watch set before the restart did not fire");
+    let fired = watch
+        .recv_timeout(Duration::from_secs(5))
+        .expect("watch set before the restart did not fire");
     assert_eq!(fired.kind, WatchEventKind::NodeDataChanged);
 }
 
@@ -145,7 +153,8 @@ fn change_while_disconnected_fires_after_reconnect() {
     let (_, exist_watch) = client.exist_node_watch("/later").unwrap();
 
     proxy.cut();
-    wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Suspended { .. })).expect("no Suspended");
+    wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Suspended { .. }))
+        .expect("no Suspended");
     server.restart().unwrap();
     let other = connect(&server.connect_string(), Duration::from_secs(10), Duration::from_secs(5));
     other.set_value_to_node("/node", "2").unwrap();
@@ -154,11 +163,21 @@ fn change_while_disconnected_fires_after_reconnect() {
     assert!(data_watch.try_recv().is_err(), "nothing can arrive while cut off");
     proxy.restore();
 
-    wait_event(&events, Duration::from_secs(10), |e| matches!(e, SessionEvent::Reconnected { .. })).expect("no Reconnected");
+    wait_event(&events, Duration::from_secs(10), |e| matches!(e, SessionEvent::Reconnected { .. }))
+        .expect("no Reconnected");
     let limit = Duration::from_secs(5);
-    assert_eq!(data_watch.recv_timeout(limit).expect("data watch lost").kind, WatchEventKind::NodeDataChanged);
-    assert_eq!(child_watch.recv_timeout(limit).expect("child watch lost").kind, WatchEventKind::NodeChildrenChanged);
-    assert_eq!(exist_watch.recv_timeout(limit).expect("exists watch lost").kind, WatchEventKind::NodeCreated);
+    assert_eq!(
+        data_watch.recv_timeout(limit).expect("data watch lost").kind,
+        WatchEventKind::NodeDataChanged
+    );
+    assert_eq!(
+        child_watch.recv_timeout(limit).expect("child watch lost").kind,
+        WatchEventKind::NodeChildrenChanged
+    );
+    assert_eq!(
+        exist_watch.recv_timeout(limit).expect("exists watch lost").kind,
+        WatchEventKind::NodeCreated
+    );
 }
 
 /// Fault 5: the server expires the session (a second handle on the same session closes it
@@ -178,24 +197,38 @@ fn expiry_forced_by_the_server() {
     let (_, exist_watch) = client.exist_node_watch("/never").unwrap();
 
     proxy.cut();
-    wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Suspended { .. })).expect("no Suspended");
+    wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Suspended { .. }))
+        .expect("no Suspended");
     let (id, password) = client.session_credentials();
-    let thief = Client::builder(&server.connect_string()).session_credentials(id, password).connect().unwrap();
+    let thief = Client::builder(&server.connect_string())
+        .session_credentials(id, password)
+        .connect()
+        .unwrap();
     assert_eq!(thief.session_id(), old_id);
     thief.close().unwrap(); // ends the session on the server
-    let observer = connect(&server.connect_string(), Duration::from_secs(10), Duration::from_secs(5));
-    assert!(observer.exist_node("/eph").unwrap().is_none(), "closing the session removes its ephemerals");
+    let observer =
+        connect(&server.connect_string(), Duration::from_secs(10), Duration::from_secs(5));
+    assert!(
+        observer.exist_node("/eph").unwrap().is_none(),
+        "closing the session removes its ephemerals"
+    );
     proxy.restore();
 
     let (_, lost_at) =
-        wait_event(&events, Duration::from_secs(10), |e| matches!(e, SessionEvent::Lost { .. })).expect("no Lost");
+        wait_event(&events, Duration::from_secs(10), |e| matches!(e, SessionEvent::Lost { .. }))
+            .expect("no Lost");
     for watch in [&data_watch, &exist_watch] {
-        let event = watch.recv_timeout(Duration::from_secs(1)).expect("a pending watch was not completed");
+        let event =
+            watch.recv_timeout(Duration::from_secs(1)).expect("a pending watch was not completed");
         assert_eq!(event.kind, WatchEventKind::SessionLost);
     }
-    let (connected, _) = wait_event(&events, Duration::from_secs(10), |e| matches!(e, SessionEvent::Connected { .. }))
-        .expect("no new session");
-    assert!(matches!(connected, SessionEvent::Connected { session_id, .. } if session_id != old_id));
+    let (connected, _) = wait_event(&events, Duration::from_secs(10), |e| {
+        matches!(e, SessionEvent::Connected { .. })
+    })
+    .expect("no new session");
+    assert!(
+        matches!(connected, SessionEvent::Connected { session_id, .. } if session_id != old_id)
+    );
     eprintln!("FIGURE new session {:?} after Lost", lost_at.elapsed());
     // Nothing further: Lost came exactly once.
     std::thread::sleep(Duration::from_millis(500));
@@ -218,9 +251,15 @@ fn expiry_without_renewal_is_final() {
     let events = client.session_events();
     proxy.cut();
     let (id, password) = client.session_credentials();
-    Client::builder(&server.connect_string()).session_credentials(id, password).connect().unwrap().close().unwrap();
+    Client::builder(&server.connect_string())
+        .session_credentials(id, password)
+        .connect()
+        .unwrap()
+        .close()
+        .unwrap();
     proxy.restore();
-    wait_event(&events, Duration::from_secs(10), |e| matches!(e, SessionEvent::Lost { .. })).expect("no Lost");
+    wait_event(&events, Duration::from_secs(10), |e| matches!(e, SessionEvent::Lost { .. }))
+        .expect("no Lost");
     let deadline = Instant::now() + Duration::from_secs(2);
     while client.state() != SessionState::Expired && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
@@ -244,14 +283,20 @@ fn silent_network_is_detected() {
     let err = client.get_node("/").unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(started.elapsed() <= Duration::from_millis(2000), "call took {:?}", started.elapsed());
-    let (_, suspended_at) =
-        wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Suspended { .. })).expect("silence not detected");
+    let (_, suspended_at) = wait_event(&events, Duration::from_secs(5), |e| {
+        matches!(e, SessionEvent::Suspended { .. })
+    })
+    .expect("silence not detected");
     let detected = suspended_at - started;
-    eprintln!("FIGURE silent network detected after {detected:?} (negotiated {:?})", client.negotiated_timeout());
+    eprintln!(
+        "FIGURE silent network detected after {detected:?} (negotiated {:?})",
+        client.negotiated_timeout()
+    );
     assert!(detected <= client.negotiated_timeout(), "took {detected:?}");
     proxy.cut();
     proxy.restore();
-    wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Reconnected { .. })).expect("no Reconnected");
+    wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Reconnected { .. }))
+        .expect("no Reconnected");
     assert_eq!(client.session_id(), id);
     client.get_node("/").unwrap();
 }
@@ -262,18 +307,26 @@ fn silent_network_is_detected() {
 fn digest_auth_survives_reconnect() {
     let server = own_server();
     let proxy = Proxy::start(&server.connect_string());
-    let owner = Client::builder(&proxy.connect_string()).auth("digest", "crawler:secret").connect().unwrap();
+    let owner = Client::builder(&proxy.connect_string())
+        .auth("digest", "crawler:secret")
+        .connect()
+        .unwrap();
     let events = owner.session_events();
     owner.create("/private", "mine", &CreateOptions::new().acl(Acl::creator_all())).unwrap();
     proxy.cut();
     proxy.restore();
-    wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Reconnected { .. })).expect("no Reconnected");
+    wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Reconnected { .. }))
+        .expect("no Reconnected");
     assert_eq!(owner.get_node("/private").unwrap().value, b"mine");
-    let stranger = connect(&server.connect_string(), Duration::from_secs(10), Duration::from_secs(5));
+    let stranger =
+        connect(&server.connect_string(), Duration::from_secs(10), Duration::from_secs(5));
     let err = stranger.get_node("/private").unwrap_err();
     assert!(err.is_no_auth(), "{err}");
     assert!(err.to_string().contains("NoAuth") && err.to_string().contains("/private"), "{err}");
-    let other_user = Client::builder(&server.connect_string()).auth("digest", "crawler:wrong").connect().unwrap();
+    let other_user = Client::builder(&server.connect_string())
+        .auth("digest", "crawler:wrong")
+        .connect()
+        .unwrap();
     assert!(other_user.get_node("/private").unwrap_err().is_no_auth());
 }
 
@@ -288,19 +341,24 @@ fn malformed_frame_resets_the_connection() {
     let events = client.session_events();
     let id = client.session_id();
     for garbage in [
-        vec![0xff, 0xff, 0xff, 0xf0],                           // negative length
-        vec![0, 0, 0, 3, 1, 2, 3],                              // shorter than a reply header
+        vec![0xff, 0xff, 0xff, 0xf0], // negative length
+        vec![0, 0, 0, 3, 1, 2, 3],    // shorter than a reply header
         vec![0, 0, 0, 16, 0, 0, 0x7f, 0x7f, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], // unknown xid
-        vec![0x7f, 0xff, 0xff, 0xff],                           // 2 GiB frame
+        vec![0x7f, 0xff, 0xff, 0xff], // 2 GiB frame
     ] {
         proxy.inject_to_client(garbage.clone());
         let err = client.get_node("/").unwrap_err();
         assert!(
-            matches!(err, zkcluster::Error::Protocol { .. } | zkcluster::Error::ConnectionLoss { .. }),
+            matches!(
+                err,
+                zkcluster::Error::Protocol { .. } | zkcluster::Error::ConnectionLoss { .. }
+            ),
             "{garbage:?}: {err:?}"
         );
-        wait_event(&events, Duration::from_secs(5), |e| matches!(e, SessionEvent::Reconnected { .. }))
-            .unwrap_or_else(|| panic!("{garbage:?}: no reconnect"));
+        wait_event(&events, Duration::from_secs(5), |e| {
+            matches!(e, SessionEvent::Reconnected { .. })
+        })
+        .unwrap_or_else(|| panic!("{garbage:?}: no reconnect"));
         assert_eq!(client.session_id(), id);
         client.get_node("/").unwrap();
     }

@@ -14,7 +14,8 @@ fn port_of(server: &str) -> u16 {
 #[test]
 #[serial]
 fn ensemble_failover_keeps_the_session() {
-    let mut cluster = TestingCluster::start(3).unwrap_or_else(|e| panic!("cannot start an ensemble: {e}"));
+    let mut cluster =
+        TestingCluster::start(3).unwrap_or_else(|e| panic!("cannot start an ensemble: {e}"));
     let client = Client::builder(&cluster.connect_string())
         .session_timeout(Duration::from_secs(8))
         .request_timeout(Duration::from_secs(8))
@@ -31,7 +32,9 @@ fn ensemble_failover_keeps_the_session() {
     let deadline = killed_at + Duration::from_secs(15);
     let reconnected = loop {
         match events.recv_deadline(deadline) {
-            Ok(SessionEvent::Reconnected { session_id, server }) => break Some((session_id, server)),
+            Ok(SessionEvent::Reconnected { session_id, server }) => {
+                break Some((session_id, server))
+            }
             Ok(SessionEvent::Lost { .. }) => panic!("session lost in failover"),
             Ok(_) => continue,
             Err(_) => break None,
@@ -60,7 +63,9 @@ fn ensemble_failover_keeps_the_session() {
             Err(e) => panic!("writes did not resume: {e}"),
         }
     };
-    eprintln!("FIGURE writes resumed {resumed:?} after the leader was killed ({attempts} attempts)");
+    eprintln!(
+        "FIGURE writes resumed {resumed:?} after the leader was killed ({attempts} attempts)"
+    );
     assert_eq!(client.session_id(), id, "the session survived the election");
     assert!(client.exist_node("/eph").unwrap().is_some());
 }

@@ -93,20 +93,8 @@ fn stat(seed: i64) -> Stat {
 
 fn acl() -> Vec<Acl> {
     vec![
-        Acl {
-            perms: Perms::ALL,
-            id: Id {
-                scheme: "world".into(),
-                id: "anyone".into(),
-            },
-        },
-        Acl {
-            perms: Perms::READ,
-            id: Id {
-                scheme: "digest".into(),
-                id: "user:abc=".into(),
-            },
-        },
+        Acl { perms: Perms::ALL, id: Id { scheme: "world".into(), id: "anyone".into() } },
+        Acl { perms: Perms::READ, id: Id { scheme: "digest".into(), id: "user:abc=".into() } },
     ]
 }
 
@@ -123,11 +111,7 @@ fn multi_reply() -> Vec<u8> {
     header(op::CREATE, false, 0).encode(&mut w);
     w.string("/a0000000001");
     header(op::CREATE2, false, 0).encode(&mut w);
-    Create2Response {
-        path: "/b".into(),
-        stat: stat(1),
-    }
-    .encode(&mut w);
+    Create2Response { path: "/b".into(), stat: stat(1) }.encode(&mut w);
     header(op::DELETE, false, 0).encode(&mut w);
     header(op::SET_DATA, false, 0).encode(&mut w);
     stat(2).encode(&mut w);
@@ -141,11 +125,7 @@ fn multi_reply() -> Vec<u8> {
 fn multi_read_reply() -> Vec<u8> {
     let mut w = Writer::new();
     header(op::GET_DATA, false, 0).encode(&mut w);
-    GetDataResponse {
-        data: b"hello".to_vec(),
-        stat: stat(3),
-    }
-    .encode(&mut w);
+    GetDataResponse { data: b"hello".to_vec(), stat: stat(3) }.encode(&mut w);
     header(op::GET_CHILDREN, false, 0).encode(&mut w);
     w.strings(&names());
     header(op::ERROR, false, -101).encode(&mut w);
@@ -193,29 +173,11 @@ fn entries() -> Vec<Entry> {
         connect_request,
         connect_response,
         entry("RequestHeader", &[RequestHeader { xid: 1, opcode: 4 }]),
-        entry(
-            "ReplyHeader",
-            &[ReplyHeader {
-                xid: -1,
-                zxid: 77,
-                err: 0,
-            }],
-        ),
-        entry(
-            "WatcherEvent",
-            &[WatcherEvent {
-                event_type: 4,
-                state: 3,
-                path: path(),
-            }],
-        ),
+        entry("ReplyHeader", &[ReplyHeader { xid: -1, zxid: 77, err: 0 }]),
+        entry("WatcherEvent", &[WatcherEvent { event_type: 4, state: 3, path: path() }]),
         entry(
             "AuthPacket",
-            &[AuthPacket {
-                auth_type: 0,
-                scheme: "digest".into(),
-                auth: b"user:pw".to_vec(),
-            }],
+            &[AuthPacket { auth_type: 0, scheme: "digest".into(), auth: b"user:pw".to_vec() }],
         ),
         entry(
             "SetWatches",
@@ -259,101 +221,34 @@ fn entries() -> Vec<Entry> {
             }],
         ),
         entry("CreateResponse", &[CreateResponse { path: path() }]),
-        entry(
-            "Create2Response",
-            &[Create2Response {
-                path: path(),
-                stat: stat(8),
-            }],
-        ),
-        entry(
-            "DeleteRequest",
-            &[DeleteRequest {
-                path: path(),
-                version: -1,
-            }],
-        ),
-        entry(
-            "PathWatchRequest",
-            &[PathWatchRequest {
-                path: path(),
-                watch: true,
-            }],
-        ),
+        entry("Create2Response", &[Create2Response { path: path(), stat: stat(8) }]),
+        entry("DeleteRequest", &[DeleteRequest { path: path(), version: -1 }]),
+        entry("PathWatchRequest", &[PathWatchRequest { path: path(), watch: true }]),
         entry("StatResponse", &[StatResponse { stat: stat(9) }]),
-        entry(
-            "GetDataResponse",
-            &[GetDataResponse {
-                data: b"payload".to_vec(),
-                stat: stat(10),
-            }],
-        ),
+        entry("GetDataResponse", &[GetDataResponse { data: b"payload".to_vec(), stat: stat(10) }]),
         entry(
             "SetDataRequest",
-            &[SetDataRequest {
-                path: path(),
-                data: b"x".to_vec(),
-                version: 2,
-            }],
+            &[SetDataRequest { path: path(), data: b"x".to_vec(), version: 2 }],
         ),
-        entry(
-            "GetChildrenResponse",
-            &[GetChildrenResponse { children: names() }],
-        ),
+        entry("GetChildrenResponse", &[GetChildrenResponse { children: names() }]),
         entry(
             "GetChildren2Response",
-            &[GetChildren2Response {
-                children: names(),
-                stat: stat(11),
-            }],
+            &[GetChildren2Response { children: names(), stat: stat(11) }],
         ),
-        entry(
-            "CheckVersionRequest",
-            &[CheckVersionRequest {
-                path: path(),
-                version: 1,
-            }],
-        ),
+        entry("CheckVersionRequest", &[CheckVersionRequest { path: path(), version: 1 }]),
         entry("PathRequest", &[PathRequest { path: path() }]),
         entry("PathResponse", &[PathResponse { path: path() }]),
-        entry(
-            "GetAclResponse",
-            &[GetAclResponse {
-                acl: acl(),
-                stat: stat(12),
-            }],
-        ),
-        entry(
-            "SetAclRequest",
-            &[SetAclRequest {
-                path: path(),
-                acl: acl(),
-                version: 0,
-            }],
-        ),
-        entry(
-            "GetEphemeralsResponse",
-            &[GetEphemeralsResponse {
-                ephemerals: names(),
-            }],
-        ),
-        entry(
-            "GetAllChildrenNumberResponse",
-            &[GetAllChildrenNumberResponse { total_number: 3 }],
-        ),
+        entry("GetAclResponse", &[GetAclResponse { acl: acl(), stat: stat(12) }]),
+        entry("SetAclRequest", &[SetAclRequest { path: path(), acl: acl(), version: 0 }]),
+        entry("GetEphemeralsResponse", &[GetEphemeralsResponse { ephemerals: names() }]),
+        entry("GetAllChildrenNumberResponse", &[GetAllChildrenNumberResponse { total_number: 3 }]),
         entry(
             "AddWatchRequest",
-            &[AddWatchRequest {
-                path: path(),
-                mode: add_watch_mode::PERSISTENT_RECURSIVE,
-            }],
+            &[AddWatchRequest { path: path(), mode: add_watch_mode::PERSISTENT_RECURSIVE }],
         ),
         entry(
             "RemoveWatchesRequest",
-            &[RemoveWatchesRequest {
-                path: path(),
-                watcher_type: watcher_type::ANY,
-            }],
+            &[RemoveWatchesRequest { path: path(), watcher_type: watcher_type::ANY }],
         ),
         Entry {
             name: "decode_multi",

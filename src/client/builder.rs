@@ -105,7 +105,11 @@ impl ClientBuilder {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn session_credentials(mut self, session_id: i64, password: impl Into<Vec<u8>>) -> ClientBuilder {
+    pub fn session_credentials(
+        mut self,
+        session_id: i64,
+        password: impl Into<Vec<u8>>,
+    ) -> ClientBuilder {
         self.resume = Some((session_id, password.into()));
         self
     }

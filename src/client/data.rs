@@ -6,8 +6,8 @@ use super::{Client, CreateMode, CreateOptions, Pending, ZookeeperNode};
 use crate::path::{self, validate, validate_value};
 use crate::proto::{
     op, CreateRequest, CreateResponse, CreateTtlRequest, Decode, DeleteRequest, Encode, ErrorCode,
-    GetChildrenResponse, GetChildren2Response, GetDataResponse, PathWatchRequest, Reader, SetDataRequest, Stat,
-    StatResponse,
+    GetChildren2Response, GetChildrenResponse, GetDataResponse, PathWatchRequest, Reader,
+    SetDataRequest, Stat, StatResponse,
 };
 use crate::session::{RawReply, WatchKind, WatchedEvent};
 use crate::{Error, Result};
@@ -41,14 +41,21 @@ impl Client {
             None => (None, None),
         };
         match self.shared().send(frame, registration) {
-            Ok(waiter) => Pending::sent(waiter, op, path.to_string(), move |reply| finish(reply, watch_rx)),
+            Ok(waiter) => {
+                Pending::sent(waiter, op, path.to_string(), move |reply| finish(reply, watch_rx))
+            }
             Err(failure) => Pending::failed(failure.into_error(op, path)),
         }
     }
 
     /// Decodes a reply body; a body that does not decode resets the connection (the stream can
     /// no longer be trusted) and fails this call.
-    pub(crate) fn decode<T: Decode>(&self, reply: &RawReply, op: &'static str, path: &str) -> Result<T> {
+    pub(crate) fn decode<T: Decode>(
+        &self,
+        reply: &RawReply,
+        op: &'static str,
+        path: &str,
+    ) -> Result<T> {
         T::decode(&mut Reader::new(reply.body())).map_err(|e| {
             self.shared().reset(&format!("undecodable {op} reply: {e}"));
             Error::Protocol { op, path: path.to_string(), reason: e.to_string() }
@@ -66,7 +73,12 @@ impl Client {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn create(&self, path: &str, value: impl AsRef<[u8]>, options: &CreateOptions) -> Result<String> {
+    pub fn create(
+        &self,
+        path: &str,
+        value: impl AsRef<[u8]>,
+        options: &CreateOptions,
+    ) -> Result<String> {
         self.create_async(path, value, options).wait()
     }
 
@@ -82,9 +94,16 @@ impl Client {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn create_async(&self, path: &str, value: impl AsRef<[u8]>, options: &CreateOptions) -> Pending<String> {
+    pub fn create_async(
+        &self,
+        path: &str,
+        value: impl AsRef<[u8]>,
+        options: &CreateOptions,
+    ) -> Pending<String> {
         let value = value.as_ref();
-        if let Err(e) = validate(path, options.mode.is_sequential()).and_then(|()| validate_value(path, value)) {
+        if let Err(e) =
+            validate(path, options.mode.is_sequential()).and_then(|()| validate_value(path, value))
+        {
             return Pending::failed(e);
         }
         let server_path = self.shared().server_path(path);
@@ -93,7 +112,9 @@ impl Client {
         let client = self.clone();
         let requested = path.to_string();
         // Only a create that may have to make parents needs its value and options again.
-        let retry = options.parents.then(|| (value.to_vec(), CreateOptions { parents: false, ..options.clone() }));
+        let retry = options
+            .parents
+            .then(|| (value.to_vec(), CreateOptions { parents: false, ..options.clone() }));
         let finish = move |reply: RawReply, _| match check(&reply, "create", &requested) {
             Err(e) if e.is_no_node() && retry.is_some() => {
                 // A parent is missing and the caller asked for parents: make them and retry once
@@ -118,11 +139,18 @@ impl Client {
             mode => match mode.ttl() {
                 Some(ttl) => {
                     let ttl = ttl.as_millis().min(i64::MAX as u128) as i64;
-                    let body = CreateTtlRequest { path: server_path, data: value.to_vec(), acl, flags, ttl };
+                    let body = CreateTtlRequest {
+                        path: server_path,
+                        data: value.to_vec(),
+                        acl,
+                        flags,
+                        ttl,
+                    };
                     self.call("create", path, op::CREATE_TTL, &body, None, finish)
                 }
                 None => {
-                    let body = CreateRequest { path: server_path, data: value.to_vec(), acl, flags };
+                    let body =
+                        CreateRequest { path: server_path, data: value.to_vec(), acl, flags };
                     self.call("create", path, op::CREATE, &body, None, finish)
                 }
             },
@@ -143,7 +171,9 @@ impl Client {
     /// # }
     /// ```
     pub fn get_node_watch(&self, path: &str) -> Result<(ZookeeperNode, Receiver<WatchedEvent>)> {
-        self.get_data(path, true).wait().map(|(node, rx)| (node, rx.unwrap_or_else(crossbeam_channel::never)))
+        self.get_data(path, true)
+            .wait()
+            .map(|(node, rx)| (node, rx.unwrap_or_else(crossbeam_channel::never)))
     }
 
     /// [`get_node`](Self::get_node) without waiting.
@@ -160,18 +190,29 @@ impl Client {
         Pending::then(pending, |(node, _)| Ok(node))
     }
 
-    fn get_data(&self, path: &str, watch: bool) -> Pending<(ZookeeperNode, Option<Receiver<WatchedEvent>>)> {
+    fn get_data(
+        &self,
+        path: &str,
+        watch: bool,
+    ) -> Pending<(ZookeeperNode, Option<Receiver<WatchedEvent>>)> {
         if let Err(e) = validate(path, false) {
             return Pending::failed(e);
         }
         let body = PathWatchRequest { path: self.shared().server_path(path), watch };
         let client = self.clone();
         let requested = path.to_string();
-        self.call("get", path, op::GET_DATA, &body, watch.then_some(WatchKind::Data), move |reply, rx| {
-            check(&reply, "get", &requested)?;
-            let data: GetDataResponse = client.decode(&reply, "get", &requested)?;
-            Ok((ZookeeperNode { path: requested, value: data.data, stat: data.stat }, rx))
-        })
+        self.call(
+            "get",
+            path,
+            op::GET_DATA,
+            &body,
+            watch.then_some(WatchKind::Data),
+            move |reply, rx| {
+                check(&reply, "get", &requested)?;
+                let data: GetDataResponse = client.decode(&reply, "get", &requested)?;
+                Ok((ZookeeperNode { path: requested, value: data.data, stat: data.stat }, rx))
+            },
+        )
     }
 
     /// A node's metadata (or `None`), leaving a one-shot watch that fires when the node is
@@ -200,8 +241,13 @@ impl Client {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn exist_node_watch_async(&self, path: &str) -> Pending<(Option<Stat>, Receiver<WatchedEvent>)> {
-        Pending::then(self.exists(path, true), |(stat, rx)| Ok((stat, rx.unwrap_or_else(crossbeam_channel::never))))
+    pub fn exist_node_watch_async(
+        &self,
+        path: &str,
+    ) -> Pending<(Option<Stat>, Receiver<WatchedEvent>)> {
+        Pending::then(self.exists(path, true), |(stat, rx)| {
+            Ok((stat, rx.unwrap_or_else(crossbeam_channel::never)))
+        })
     }
 
     /// [`exist_node`](Self::exist_node) without waiting.
@@ -220,21 +266,32 @@ impl Client {
         Pending::then(self.exists(path, false), |(stat, _)| Ok(stat))
     }
 
-    fn exists(&self, path: &str, watch: bool) -> Pending<(Option<Stat>, Option<Receiver<WatchedEvent>>)> {
+    fn exists(
+        &self,
+        path: &str,
+        watch: bool,
+    ) -> Pending<(Option<Stat>, Option<Receiver<WatchedEvent>>)> {
         if let Err(e) = validate(path, false) {
             return Pending::failed(e);
         }
         let body = PathWatchRequest { path: self.shared().server_path(path), watch };
         let client = self.clone();
         let requested = path.to_string();
-        self.call("exists", path, op::EXISTS, &body, watch.then_some(WatchKind::Exist), move |reply, rx| {
-            if reply.err == ErrorCode::NoNode.as_i32() {
-                return Ok((None, rx));
-            }
-            check(&reply, "exists", &requested)?;
-            let found: StatResponse = client.decode(&reply, "exists", &requested)?;
-            Ok((Some(found.stat), rx))
-        })
+        self.call(
+            "exists",
+            path,
+            op::EXISTS,
+            &body,
+            watch.then_some(WatchKind::Exist),
+            move |reply, rx| {
+                if reply.err == ErrorCode::NoNode.as_i32() {
+                    return Ok((None, rx));
+                }
+                check(&reply, "exists", &requested)?;
+                let found: StatResponse = client.decode(&reply, "exists", &requested)?;
+                Ok((Some(found.stat), rx))
+            },
+        )
     }
 
     /// Sets a node's data if its version is `version` (any version when `None`); returns the
@@ -249,7 +306,12 @@ impl Client {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn set_data(&self, path: &str, value: impl AsRef<[u8]>, version: Option<i32>) -> Result<Stat> {
+    pub fn set_data(
+        &self,
+        path: &str,
+        value: impl AsRef<[u8]>,
+        version: Option<i32>,
+    ) -> Result<Stat> {
         self.set_data_async(path, value, version).wait()
     }
 
@@ -262,12 +324,21 @@ impl Client {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn set_data_async(&self, path: &str, value: impl AsRef<[u8]>, version: Option<i32>) -> Pending<Stat> {
+    pub fn set_data_async(
+        &self,
+        path: &str,
+        value: impl AsRef<[u8]>,
+        version: Option<i32>,
+    ) -> Pending<Stat> {
         let value = value.as_ref();
         if let Err(e) = validate(path, false).and_then(|()| validate_value(path, value)) {
             return Pending::failed(e);
         }
-        let body = SetDataRequest { path: self.shared().server_path(path), data: value.to_vec(), version: version.unwrap_or(-1) };
+        let body = SetDataRequest {
+            path: self.shared().server_path(path),
+            data: value.to_vec(),
+            version: version.unwrap_or(-1),
+        };
         let client = self.clone();
         let requested = path.to_string();
         self.call("set", path, op::SET_DATA, &body, None, move |reply, _| {
@@ -305,11 +376,17 @@ impl Client {
             return Pending::failed(e);
         }
         if path == "/" {
-            return Pending::failed(Error::InvalidPath { path: path.into(), reason: "the root cannot be deleted".into() });
+            return Pending::failed(Error::InvalidPath {
+                path: path.into(),
+                reason: "the root cannot be deleted".into(),
+            });
         }
-        let body = DeleteRequest { path: self.shared().server_path(path), version: version.unwrap_or(-1) };
+        let body =
+            DeleteRequest { path: self.shared().server_path(path), version: version.unwrap_or(-1) };
         let requested = path.to_string();
-        self.call("delete", path, op::DELETE, &body, None, move |reply, _| check(&reply, "delete", &requested))
+        self.call("delete", path, op::DELETE, &body, None, move |reply, _| {
+            check(&reply, "delete", &requested)
+        })
     }
 
     /// The names (not paths) of a node's children, in no particular order.
@@ -364,21 +441,42 @@ impl Client {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn get_children_watch_async(&self, path: &str) -> Pending<(Vec<String>, Receiver<WatchedEvent>)> {
-        Pending::then(self.children(path, true), |(c, rx)| Ok((c, rx.unwrap_or_else(crossbeam_channel::never))))
+    pub fn get_children_watch_async(
+        &self,
+        path: &str,
+    ) -> Pending<(Vec<String>, Receiver<WatchedEvent>)> {
+        Pending::then(self.children(path, true), |(c, rx)| {
+            Ok((c, rx.unwrap_or_else(crossbeam_channel::never)))
+        })
     }
 
-    fn children(&self, path: &str, watch: bool) -> Pending<(Vec<String>, Option<Receiver<WatchedEvent>>)> {
+    fn children(
+        &self,
+        path: &str,
+        watch: bool,
+    ) -> Pending<(Vec<String>, Option<Receiver<WatchedEvent>>)> {
         if let Err(e) = validate(path, false) {
             return Pending::failed(e);
         }
         let body = PathWatchRequest { path: self.shared().server_path(path), watch };
         let client = self.clone();
         let requested = path.to_string();
-        self.call("get_children", path, op::GET_CHILDREN, &body, watch.then_some(WatchKind::Child), move |reply, rx| {
-            check(&reply, "get_children", &requested)?;
-            Ok((client.decode::<GetChildrenResponse>(&reply, "get_children", &requested)?.children, rx))
-        })
+        self.call(
+            "get_children",
+            path,
+            op::GET_CHILDREN,
+            &body,
+            watch.then_some(WatchKind::Child),
+            move |reply, rx| {
+                check(&reply, "get_children", &requested)?;
+                Ok((
+                    client
+                        .decode::<GetChildrenResponse>(&reply, "get_children", &requested)?
+                        .children,
+                    rx,
+                ))
+            },
+        )
     }
 
     /// The children's names and the node's metadata, read together.
@@ -392,9 +490,7 @@ impl Client {
     /// # }
     /// ```
     pub fn get_children_with_stat(&self, path: &str) -> Result<(Vec<String>, Stat)> {
-        if let Err(e) = validate(path, false) {
-            return Err(e);
-        }
+        validate(path, false)?;
         let body = PathWatchRequest { path: self.shared().server_path(path), watch: false };
         let client = self.clone();
         let requested = path.to_string();
@@ -418,7 +514,8 @@ impl Client {
     /// ```
     pub fn ensure_path(&self, path: &str) -> Result<()> {
         validate(path, false)?;
-        let prefixes: Vec<&str> = path.match_indices('/').skip(1).map(|(i, _)| &path[..i]).chain([path]).collect();
+        let prefixes: Vec<&str> =
+            path.match_indices('/').skip(1).map(|(i, _)| &path[..i]).chain([path]).collect();
         let pending: Vec<_> = prefixes
             .iter()
             .filter(|p| **p != "/")
@@ -463,7 +560,8 @@ impl Client {
         let mut order = vec![root.to_string()];
         let mut level = vec![root.to_string()];
         while !level.is_empty() {
-            let listings: Vec<_> = level.iter().map(|p| (p.clone(), self.get_children_async(p))).collect();
+            let listings: Vec<_> =
+                level.iter().map(|p| (p.clone(), self.get_children_async(p))).collect();
             level = Vec::new();
             for (parent, listing) in listings {
                 match listing.wait() {
@@ -478,7 +576,8 @@ impl Client {
             }
             order.extend(level.iter().cloned());
         }
-        let deletes: Vec<_> = order.iter().rev().map(|p| (p == root, self.delete_async(p, None))).collect();
+        let deletes: Vec<_> =
+            order.iter().rev().map(|p| (p == root, self.delete_async(p, None))).collect();
         let mut root_existed = true;
         for (is_root, pending) in deletes {
             match pending.wait() {

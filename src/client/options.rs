@@ -58,7 +58,9 @@ impl CreateMode {
 
     pub(crate) fn ttl(self) -> Option<Duration> {
         match self {
-            CreateMode::PersistentWithTtl(ttl) | CreateMode::PersistentSequentialWithTtl(ttl) => Some(ttl),
+            CreateMode::PersistentWithTtl(ttl) | CreateMode::PersistentSequentialWithTtl(ttl) => {
+                Some(ttl)
+            }
             _ => None,
         }
     }
@@ -99,14 +101,20 @@ impl CreateOptions {
 
     /// Makes the node ephemeral (keeps sequential if set).
     pub fn ephemeral(mut self) -> CreateOptions {
-        self.mode = if self.mode.is_sequential() { CreateMode::EphemeralSequential } else { CreateMode::Ephemeral };
+        self.mode = if self.mode.is_sequential() {
+            CreateMode::EphemeralSequential
+        } else {
+            CreateMode::Ephemeral
+        };
         self
     }
 
     /// Appends a sequence number (keeps ephemeral if set).
     pub fn sequential(mut self) -> CreateOptions {
         self.mode = match self.mode {
-            CreateMode::Ephemeral | CreateMode::EphemeralSequential => CreateMode::EphemeralSequential,
+            CreateMode::Ephemeral | CreateMode::EphemeralSequential => {
+                CreateMode::EphemeralSequential
+            }
             CreateMode::PersistentWithTtl(t) | CreateMode::PersistentSequentialWithTtl(t) => {
                 CreateMode::PersistentSequentialWithTtl(t)
             }
@@ -151,6 +159,7 @@ pub struct ZookeeperNode {
 impl ZookeeperNode {
     /// The data as UTF-8 text, or [`Error::NotUtf8`] saying where it stops being UTF-8.
     pub fn value_str(&self) -> Result<&str> {
-        std::str::from_utf8(&self.value).map_err(|source| Error::NotUtf8 { path: self.path.clone(), source })
+        std::str::from_utf8(&self.value)
+            .map_err(|source| Error::NotUtf8 { path: self.path.clone(), source })
     }
 }

@@ -58,9 +58,33 @@ impl<T> Pending<T> {
     {
         match self.state {
             State::Failed(e) => Pending::failed(e),
-            State::Sent { waiter, op, path, finish } => {
-                Pending { state: State::Sent { waiter, op, path, finish: Box::new(move |reply| f(finish(reply)?)) } }
-            }
+            State::Sent { waiter, op, path, finish } => Pending {
+                state: State::Sent {
+                    waiter,
+                    op,
+                    path,
+                    finish: Box::new(move |reply| f(finish(reply)?)),
+                },
+            },
+        }
+    }
+
+    /// A pending call whose error from the server's reply may be turned into a value by `f`;
+    /// failures to send or to get a reply (timeout, connection loss) are kept.
+    pub(crate) fn recover(self, f: impl FnOnce(Error) -> Result<T> + Send + 'static) -> Pending<T>
+    where
+        T: 'static,
+    {
+        match self.state {
+            State::Failed(e) => Pending::failed(e),
+            State::Sent { waiter, op, path, finish } => Pending {
+                state: State::Sent {
+                    waiter,
+                    op,
+                    path,
+                    finish: Box::new(move |reply| finish(reply).or_else(f)),
+                },
+            },
         }
     }
 
@@ -87,7 +111,9 @@ impl<T> std::fmt::Debug for Pending<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.state {
             State::Failed(e) => f.debug_tuple("Pending::Failed").field(e).finish(),
-            State::Sent { op, path, .. } => f.debug_struct("Pending").field("op", op).field("path", path).finish(),
+            State::Sent { op, path, .. } => {
+                f.debug_struct("Pending").field("op", op).field("path", path).finish()
+            }
         }
     }
 }

@@ -42,13 +42,7 @@ pub struct FrameBuffer {
 impl FrameBuffer {
     /// An empty splitter that rejects frame bodies longer than `max_frame` bytes.
     pub fn new(max_frame: usize) -> FrameBuffer {
-        FrameBuffer {
-            buf: Vec::new(),
-            start: 0,
-            end: 0,
-            stream_offset: 0,
-            max_frame,
-        }
+        FrameBuffer { buf: Vec::new(), start: 0, end: 0, stream_offset: 0, max_frame }
     }
 
     /// Writable space for the next socket read: at least 64 KiB. Moves buffered bytes to the
@@ -86,10 +80,7 @@ impl FrameBuffer {
             at: self.stream_offset,
         })?;
         if len > self.max_frame {
-            return Err(DecodeError::FrameTooLarge {
-                len,
-                max: self.max_frame,
-            });
+            return Err(DecodeError::FrameTooLarge { len, max: self.max_frame });
         }
         // `len` is at most i32::MAX, so this cannot overflow.
         let frame_len = 4 + len;
@@ -141,16 +132,10 @@ mod tests {
         let mut frames = FrameBuffer::new(10);
         feed(&mut frames, &[0, 0, 0, 1, 7, 0xff, 0xff, 0xff, 0xfe]);
         assert_eq!(frames.next_frame(), Ok(Some(vec![7])));
-        assert_eq!(
-            frames.next_frame(),
-            Err(DecodeError::InvalidLength { len: -2, at: 5 })
-        );
+        assert_eq!(frames.next_frame(), Err(DecodeError::InvalidLength { len: -2, at: 5 }));
         let mut frames = FrameBuffer::new(10);
         feed(&mut frames, &[0, 0, 0, 11]);
-        assert_eq!(
-            frames.next_frame(),
-            Err(DecodeError::FrameTooLarge { len: 11, max: 10 })
-        );
+        assert_eq!(frames.next_frame(), Err(DecodeError::FrameTooLarge { len: 11, max: 10 }));
     }
 
     #[test]

@@ -104,10 +104,7 @@ impl Writer {
     /// A buffer that starts with a 4-byte length placeholder, filled in by
     /// [`into_frame`](Writer::into_frame).
     pub fn framed() -> Writer {
-        Writer {
-            bytes: vec![0; 4],
-            framed: true,
-        }
+        Writer { bytes: vec![0; 4], framed: true }
     }
 
     /// Appends a big-endian `int`.
@@ -251,11 +248,8 @@ impl<'a> Reader<'a> {
 
     /// Takes the next `n` bytes, or reports how many were missing.
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let truncated = DecodeError::Truncated {
-            needed: n,
-            available: self.remaining(),
-            at: self.pos,
-        };
+        let truncated =
+            DecodeError::Truncated { needed: n, available: self.remaining(), at: self.pos };
         let end = self.pos.checked_add(n).ok_or(truncated.clone())?;
         let bytes = self.buf.get(self.pos..end).ok_or(truncated)?;
         self.pos = end;
@@ -292,10 +286,8 @@ impl<'a> Reader<'a> {
         if len == -1 {
             return Ok(None);
         }
-        let count = usize::try_from(len).map_err(|_| DecodeError::InvalidLength {
-            len: i64::from(len),
-            at,
-        })?;
+        let count = usize::try_from(len)
+            .map_err(|_| DecodeError::InvalidLength { len: i64::from(len), at })?;
         let needed = count.saturating_mul(min_item);
         if needed > self.remaining() {
             return Err(DecodeError::Truncated {
@@ -327,9 +319,7 @@ impl<'a> Reader<'a> {
         };
         let at = self.pos;
         let bytes = self.take(len)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| DecodeError::InvalidUtf8 { at })
+        std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| DecodeError::InvalidUtf8 { at })
     }
 
     /// Reads a `vector<ustring>`; a null vector reads as empty.
@@ -414,10 +404,7 @@ mod tests {
         w.i64(0x0102_0304_0506_0708);
         w.bool(true);
         w.bool(false);
-        assert_eq!(
-            w.into_bytes(),
-            [0xff, 0xff, 0xff, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 1, 0]
-        );
+        assert_eq!(w.into_bytes(), [0xff, 0xff, 0xff, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 1, 0]);
     }
 
     #[test]
@@ -466,11 +453,7 @@ mod tests {
         let huge = [0x7f, 0xff, 0xff, 0xff, b'a'];
         assert_eq!(
             Reader::new(&huge).string(),
-            Err(DecodeError::Truncated {
-                needed: i32::MAX as usize,
-                available: 1,
-                at: 4
-            })
+            Err(DecodeError::Truncated { needed: i32::MAX as usize, available: 1, at: 4 })
         );
         // 2 strings need at least 8 bytes of prefixes; only 4 follow.
         let count = [0, 0, 0, 2, 0, 0, 0, 0];
@@ -480,21 +463,14 @@ mod tests {
         ));
         assert_eq!(
             Reader::new(&[0, 0, 0]).i32(),
-            Err(DecodeError::Truncated {
-                needed: 4,
-                available: 3,
-                at: 0
-            })
+            Err(DecodeError::Truncated { needed: 4, available: 3, at: 0 })
         );
     }
 
     #[test]
     fn invalid_utf8_is_reported_where_the_string_starts() {
         let bytes = [0, 0, 0, 2, 0xc3, 0x28];
-        assert_eq!(
-            Reader::new(&bytes).string(),
-            Err(DecodeError::InvalidUtf8 { at: 4 })
-        );
+        assert_eq!(Reader::new(&bytes).string(), Err(DecodeError::InvalidUtf8 { at: 4 }));
     }
 
     #[test]
@@ -513,9 +489,6 @@ mod tests {
 
     #[test]
     fn empty_body_request_is_just_the_header() {
-        assert_eq!(
-            encode_request(-2, 11, &()),
-            [0, 0, 0, 8, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 11]
-        );
+        assert_eq!(encode_request(-2, 11, &()), [0, 0, 0, 8, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 11]);
     }
 }

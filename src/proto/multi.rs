@@ -60,18 +60,10 @@ impl MultiOp {
 
 /// Header of each operation in a request: `err` is unused there and sent as -1.
 fn op_header(op_type: i32) -> MultiHeader {
-    MultiHeader {
-        op_type,
-        done: false,
-        err: -1,
-    }
+    MultiHeader { op_type, done: false, err: -1 }
 }
 
-const END: MultiHeader = MultiHeader {
-    op_type: -1,
-    done: true,
-    err: -1,
-};
+const END: MultiHeader = MultiHeader { op_type: -1, done: true, err: -1 };
 
 /// Writes the body of a multi request.
 ///
@@ -149,13 +141,9 @@ pub fn decode_multi(r: &mut Reader<'_>) -> Result<Vec<MultiResult>, DecodeError>
                 MultiResult::Create2 { path, stat }
             }
             op::DELETE => MultiResult::Delete,
-            op::SET_DATA => MultiResult::SetData {
-                stat: Stat::decode(r)?,
-            },
+            op::SET_DATA => MultiResult::SetData { stat: Stat::decode(r)? },
             op::CHECK => MultiResult::Check,
-            op::ERROR => MultiResult::Error {
-                err: ErrorResponse::decode(r)?.err,
-            },
+            op::ERROR => MultiResult::Error { err: ErrorResponse::decode(r)?.err },
             op_type => return Err(DecodeError::UnexpectedMultiType { op_type, at }),
         });
     }
@@ -184,11 +172,7 @@ pub fn encode_multi_read(ops: &[MultiReadOp], w: &mut Writer) {
             MultiReadOp::GetChildren { path } => (op::GET_CHILDREN, path),
         };
         op_header(op_type).encode(w);
-        PathWatchRequest {
-            path: path.clone(),
-            watch: false,
-        }
-        .encode(w);
+        PathWatchRequest { path: path.clone(), watch: false }.encode(w);
     }
     END.encode(w);
 }
@@ -236,12 +220,8 @@ pub fn decode_multi_read(r: &mut Reader<'_>) -> Result<Vec<MultiReadResult>, Dec
                 let GetDataResponse { data, stat } = GetDataResponse::decode(r)?;
                 MultiReadResult::Data { data, stat }
             }
-            op::GET_CHILDREN => MultiReadResult::Children {
-                children: r.strings()?,
-            },
-            op::ERROR => MultiReadResult::Error {
-                err: ErrorResponse::decode(r)?.err,
-            },
+            op::GET_CHILDREN => MultiReadResult::Children { children: r.strings()? },
+            op::ERROR => MultiReadResult::Error { err: ErrorResponse::decode(r)?.err },
             op_type => return Err(DecodeError::UnexpectedMultiType { op_type, at }),
         });
     }
@@ -261,14 +241,8 @@ mod tests {
     #[test]
     fn multi_request_layout() {
         let ops = [
-            MultiOp::Delete(DeleteRequest {
-                path: "/a".into(),
-                version: 2,
-            }),
-            MultiOp::Check(CheckVersionRequest {
-                path: "/b".into(),
-                version: -1,
-            }),
+            MultiOp::Delete(DeleteRequest { path: "/a".into(), version: 2 }),
+            MultiOp::Check(CheckVersionRequest { path: "/b".into(), version: -1 }),
         ];
         #[rustfmt::skip]
         let expected = [
@@ -286,21 +260,10 @@ mod tests {
         let create = CreateRequest {
             path: "/n".into(),
             data: b"v".to_vec(),
-            acl: vec![Acl {
-                perms: 31,
-                id: Id {
-                    scheme: "world".into(),
-                    id: "anyone".into(),
-                },
-            }],
+            acl: vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } }],
             flags: 3,
         };
-        let ttl = CreateTtlRequest {
-            path: "/t".into(),
-            ttl: 1000,
-            flags: 5,
-            ..Default::default()
-        };
+        let ttl = CreateTtlRequest { path: "/t".into(), ttl: 1000, flags: 5, ..Default::default() };
         let ops = [
             MultiOp::Create(create.clone()),
             MultiOp::Create2(create.clone()),
@@ -324,10 +287,7 @@ mod tests {
 
     #[test]
     fn multi_reply_layout() {
-        let stat = Stat {
-            version: 1,
-            ..Stat::default()
-        };
+        let stat = Stat { version: 1, ..Stat::default() };
         let mut w = Writer::new();
         w.i32(op::CREATE);
         w.bool(false);
@@ -358,15 +318,10 @@ mod tests {
         assert_eq!(
             decode_multi(&mut r),
             Ok(vec![
-                MultiResult::Create {
-                    path: "/a0000000001".into()
-                },
+                MultiResult::Create { path: "/a0000000001".into() },
                 MultiResult::Delete,
                 MultiResult::SetData { stat },
-                MultiResult::Create2 {
-                    path: "/b".into(),
-                    stat
-                },
+                MultiResult::Create2 { path: "/b".into(), stat },
                 MultiResult::Check,
                 MultiResult::Error { err: -101 },
             ])
@@ -406,17 +361,10 @@ mod tests {
         ];
         assert_eq!(bytes, expected);
 
-        let stat = Stat {
-            data_length: 2,
-            ..Stat::default()
-        };
+        let stat = Stat { data_length: 2, ..Stat::default() };
         let mut w = Writer::new();
         op_header(op::GET_DATA).encode(&mut w);
-        GetDataResponse {
-            data: b"hi".to_vec(),
-            stat,
-        }
-        .encode(&mut w);
+        GetDataResponse { data: b"hi".to_vec(), stat }.encode(&mut w);
         op_header(op::GET_CHILDREN).encode(&mut w);
         w.strings(&["x".into()]);
         op_header(op::ERROR).encode(&mut w);
@@ -426,13 +374,8 @@ mod tests {
         assert_eq!(
             decode_multi_read(&mut Reader::new(&bytes)),
             Ok(vec![
-                MultiReadResult::Data {
-                    data: b"hi".to_vec(),
-                    stat
-                },
-                MultiReadResult::Children {
-                    children: vec!["x".into()]
-                },
+                MultiReadResult::Data { data: b"hi".to_vec(), stat },
+                MultiReadResult::Children { children: vec!["x".into()] },
                 MultiReadResult::Error { err: -101 },
             ])
         );

@@ -248,13 +248,7 @@ mod tests {
     #[test]
     fn permission_bits_match_zookeeper() {
         assert_eq!(
-            [
-                Perms::READ,
-                Perms::WRITE,
-                Perms::CREATE,
-                Perms::DELETE,
-                Perms::ADMIN
-            ],
+            [Perms::READ, Perms::WRITE, Perms::CREATE, Perms::DELETE, Perms::ADMIN],
             [1, 2, 4, 8, 16]
         );
         assert_eq!(Perms::ALL, 31);

@@ -236,10 +236,7 @@ mod tests {
 
     #[test]
     fn exists_request_frame_layout() {
-        let exists = PathWatchRequest {
-            path: "/zk".into(),
-            watch: true,
-        };
+        let exists = PathWatchRequest { path: "/zk".into(), watch: true };
         let frame = encode_request(7, op::EXISTS, &exists);
         #[rustfmt::skip]
         let expected = [
@@ -255,12 +252,7 @@ mod tests {
 
     #[test]
     fn create_request_layout() {
-        let req = CreateRequest {
-            path: "/a".into(),
-            data: b"xy".to_vec(),
-            acl: vec![],
-            flags: 1,
-        };
+        let req = CreateRequest { path: "/a".into(), data: b"xy".to_vec(), acl: vec![], flags: 1 };
         let bytes = assert_round_trip(&req);
         #[rustfmt::skip]
         let expected = [
@@ -290,55 +282,21 @@ mod tests {
             ttl: 60_000,
         });
         assert_round_trip(&CreateResponse { path: "/c1".into() });
-        assert_round_trip(&Create2Response {
-            path: "/c1".into(),
-            stat,
-        });
-        assert_round_trip(&DeleteRequest {
-            path: "/d".into(),
-            version: -1,
-        });
+        assert_round_trip(&Create2Response { path: "/c1".into(), stat });
+        assert_round_trip(&DeleteRequest { path: "/d".into(), version: -1 });
         assert_round_trip(&StatResponse { stat });
-        assert_round_trip(&GetDataResponse {
-            data: b"data".to_vec(),
-            stat,
-        });
-        assert_round_trip(&SetDataRequest {
-            path: "/s".into(),
-            data: b"v".to_vec(),
-            version: 4,
-        });
-        assert_round_trip(&GetChildrenResponse {
-            children: names.clone(),
-        });
-        assert_round_trip(&GetChildren2Response {
-            children: names.clone(),
-            stat,
-        });
-        assert_round_trip(&CheckVersionRequest {
-            path: "/k".into(),
-            version: 0,
-        });
+        assert_round_trip(&GetDataResponse { data: b"data".to_vec(), stat });
+        assert_round_trip(&SetDataRequest { path: "/s".into(), data: b"v".to_vec(), version: 4 });
+        assert_round_trip(&GetChildrenResponse { children: names.clone() });
+        assert_round_trip(&GetChildren2Response { children: names.clone(), stat });
+        assert_round_trip(&CheckVersionRequest { path: "/k".into(), version: 0 });
         assert_round_trip(&PathRequest { path: "/p".into() });
         assert_round_trip(&PathResponse { path: "/p".into() });
-        assert_round_trip(&GetAclResponse {
-            acl: sample_acl(),
-            stat,
-        });
-        assert_round_trip(&SetAclRequest {
-            path: "/x".into(),
-            acl: sample_acl(),
-            version: 1,
-        });
+        assert_round_trip(&GetAclResponse { acl: sample_acl(), stat });
+        assert_round_trip(&SetAclRequest { path: "/x".into(), acl: sample_acl(), version: 1 });
         assert_round_trip(&GetEphemeralsResponse { ephemerals: names });
         assert_round_trip(&GetAllChildrenNumberResponse { total_number: 12 });
-        assert_round_trip(&AddWatchRequest {
-            path: "/w".into(),
-            mode: 1,
-        });
-        assert_round_trip(&RemoveWatchesRequest {
-            path: "/w".into(),
-            watcher_type: 3,
-        });
+        assert_round_trip(&AddWatchRequest { path: "/w".into(), mode: 1 });
+        assert_round_trip(&RemoveWatchesRequest { path: "/w".into(), watcher_type: 3 });
     }
 }

@@ -366,20 +366,8 @@ pub(crate) mod tests {
 
     pub(crate) fn sample_acl() -> Vec<Acl> {
         vec![
-            Acl {
-                perms: 31,
-                id: Id {
-                    scheme: "world".into(),
-                    id: "anyone".into(),
-                },
-            },
-            Acl {
-                perms: 1,
-                id: Id {
-                    scheme: "digest".into(),
-                    id: "u:h".into(),
-                },
-            },
+            Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } },
+            Acl { perms: 1, id: Id { scheme: "digest".into(), id: "u:h".into() } },
         ]
     }
 
@@ -451,10 +439,7 @@ pub(crate) mod tests {
         let bytes = assert_round_trip_prefix_tolerant(&resp);
         assert_eq!(bytes.len(), 4 + 4 + 8 + 20 + 1);
         let old_server = &bytes[..bytes.len() - 1];
-        assert_eq!(
-            ConnectResponse::decode(&mut Reader::new(old_server)),
-            Ok(resp.clone())
-        );
+        assert_eq!(ConnectResponse::decode(&mut Reader::new(old_server)), Ok(resp.clone()));
         let mut read_only = bytes.clone();
         *read_only.last_mut().unwrap() = 1;
         let decoded = ConnectResponse::decode(&mut Reader::new(&read_only)).unwrap();
@@ -465,11 +450,7 @@ pub(crate) mod tests {
     fn headers_layout() {
         let bytes = assert_round_trip(&RequestHeader { xid: 1, opcode: 3 });
         assert_eq!(bytes, [0, 0, 0, 1, 0, 0, 0, 3]);
-        let reply = ReplyHeader {
-            xid: -1,
-            zxid: 0x10,
-            err: -101,
-        };
+        let reply = ReplyHeader { xid: -1, zxid: 0x10, err: -101 };
         let bytes = assert_round_trip(&reply);
         #[rustfmt::skip]
         let expected = [
@@ -478,22 +459,14 @@ pub(crate) mod tests {
             0xff, 0xff, 0xff, 0x9b,
         ];
         assert_eq!(bytes, expected);
-        let bytes = assert_round_trip(&MultiHeader {
-            op_type: -1,
-            done: true,
-            err: -1,
-        });
+        let bytes = assert_round_trip(&MultiHeader { op_type: -1, done: true, err: -1 });
         assert_eq!(bytes, [0xff, 0xff, 0xff, 0xff, 1, 0xff, 0xff, 0xff, 0xff]);
         assert_round_trip(&ErrorResponse { err: -110 });
     }
 
     #[test]
     fn session_records_round_trip() {
-        assert_round_trip(&WatcherEvent {
-            event_type: 3,
-            state: 3,
-            path: "/w".into(),
-        });
+        assert_round_trip(&WatcherEvent { event_type: 3, state: 3, path: "/w".into() });
         assert_round_trip(&AuthPacket {
             auth_type: 0,
             scheme: "digest".into(),

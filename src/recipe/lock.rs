@@ -1,42 +1,489 @@
-//! Read and write locks (placeholder until the recipes issue).
+//! The queue both [`ReadLock`](super::ReadLock) and [`WriteLock`](super::WriteLock) stand in:
+//! Kazoo's lock algorithm, with remaining-time deadlines, cancellation and leak-free failures.
+//!
+//! # Guarantee
+//!
+//! A contender creates an ephemeral sequential child `<uuid><marker><sequence>` of the lock path
+//! (data: its identifier). A writer (`__lock__`) holds the lock when no lower node of either
+//! kind exists; a reader (`__rlock__`) when no lower writer exists. So at any time either one
+//! writer or any number of readers hold it, and contenders are served in the order of their
+//! sequence numbers. Each waiter watches only the one node it waits for (no herd effect) and
+//! never looks at higher sequences (Kazoo #649). Kazoo clients queue in the same line.
+//!
+//! # Round trips
+//!
+//! The create and the getChildren go out back to back on the same session (ZooKeeper answers a
+//! session's requests in order), so an uncontended acquire costs **one** round trip and a
+//! release **one** more. A contended acquire costs one more per wake-up (an `exists` watch on
+//! the predecessor, then a new getChildren). The first acquire on a missing lock path costs a
+//! few more, to create the path.
+//!
+//! # Failure modes
+//!
+//! - Connection loss while creating: the reply is lost, not necessarily the node. After
+//!   reconnecting, the acquire looks for a child starting with its uuid and adopts it only if
+//!   its ephemeral owner is the current session; otherwise it creates a new node.
+//! - A failed, cancelled or timed-out acquire deletes its node; if the server cannot be reached
+//!   the deletion goes on in the background (see `cleanup.rs`) until it succeeds or the session
+//!   ends, so no node is leaked to block the queue.
+//! - Session loss while waiting: the node is gone with the session; the acquire creates a new
+//!   one in the new session (when the client renews sessions) or fails. Waiters re-check their
+//!   predecessor after every reconnect and session change, so none waits on a watch that can no
+//!   longer fire.
+//! - The deadline covers the whole acquire (creating, waiting, reconnecting); each request is
+//!   given at least [`MIN_REPLY_WAIT`] so an answer on its way is not thrown away.
 
-use super::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// A shared lock.
-pub struct ReadLock {
-    path: String,
+use crossbeam_channel::{select, Receiver};
+
+use super::cancel::CancelToken;
+use super::cleanup::{self, Target};
+use super::node_name::{self, LockKind, Position};
+use super::Wait;
+use crate::session::SessionLife;
+use crate::{Client, CreateOptions, Error, Pending, Result, SessionEvent, SessionState};
+
+/// The least time an acquire with a deadline gives one reply, even when its deadline is
+/// nearer: a reply that is already on its way is worth more than a few milliseconds.
+pub(crate) const MIN_REPLY_WAIT: Duration = Duration::from_millis(200);
+
+/// A lock node held by this client.
+pub(crate) struct Held {
+    /// The node's full path.
+    pub node: String,
+    /// The life of the session that created it.
+    pub life: Arc<SessionLife>,
+    /// Whether the lock was free at once: the first listing (sent right after the create)
+    /// already showed it held, so requests pipelined after `begin` ran under the lock.
+    pub immediate: bool,
 }
-/// An exclusive lock.
-pub struct WriteLock {
-    path: String,
+
+/// A create and a getChildren on the wire.
+pub(crate) struct Attempt {
+    prefix: String,
+    /// The session the create went to; `None` when the session changed while sending.
+    life: Option<Arc<SessionLife>>,
+    create: Pending<String>,
+    children: Pending<Vec<String>>,
 }
 
-macro_rules! placeholder {
-    ($t:ident) => {
-        impl NewRestriction for $t {
-            fn new_restriction(_: &Client, path: &str, _: &str, _: Option<u32>) -> Result<Self> {
-                Ok($t { path: path.to_string() })
+/// What this acquire knows about its own node.
+enum Ours {
+    /// None yet (or the last one is gone): create one.
+    Nothing,
+    /// A create with this prefix was sent, its outcome is unknown.
+    Unknown { prefix: String },
+    /// This child exists, created by the session of `life`.
+    Created { name: String, life: Arc<SessionLife> },
+}
+
+/// Why a wait ended.
+enum Wake {
+    Recheck,
+    Cancelled,
+    Deadline,
+}
+
+/// One contender line at a lock path, as reader or writer.
+pub(crate) struct LockCore {
+    client: Client,
+    path: String,
+    identifier: String,
+    kind: LockKind,
+}
+
+/// Whether trying again (after reconnecting) may succeed.
+pub(crate) fn retryable(e: &Error) -> bool {
+    e.is_connection_loss() || e.is_timeout() || e.is_session_expired()
+}
+
+pub(crate) fn passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// Waits for a reply, no longer than the deadline allows (but at least [`MIN_REPLY_WAIT`]).
+pub(crate) fn reply<T>(pending: Pending<T>, deadline: Option<Instant>) -> Result<T> {
+    match deadline {
+        Some(d) => {
+            pending.wait_timeout(d.saturating_duration_since(Instant::now()).max(MIN_REPLY_WAIT))
+        }
+        None => pending.wait(),
+    }
+}
+
+/// Waits until the session is connected (`Ok(true)`) or the deadline passes (`Ok(false)`).
+pub(crate) fn wait_connected(
+    client: &Client,
+    path: &str,
+    deadline: Option<Instant>,
+    token: &CancelToken,
+) -> Result<bool> {
+    let events = client.session_events();
+    let timer = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
+    loop {
+        match client.state() {
+            s if s.is_connected() => return Ok(true),
+            SessionState::Expired => {
+                return Err(Error::SessionExpired { op: "acquire", path: path.to_string() })
+            }
+            s if s.is_terminal() => return Err(Error::Closed),
+            _ => {}
+        }
+        select! {
+            recv(events) -> event => if event.is_err() {
+                return Err(Error::Closed);
+            },
+            recv(token.signal()) -> _ => if token.is_cancelled() {
+                return Err(Error::Cancelled { path: path.to_string() });
+            },
+            recv(timer) -> _ => return Ok(false),
+        }
+    }
+}
+
+/// The last segment of a path.
+fn name_of(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+impl LockCore {
+    pub(crate) fn new(
+        client: &Client,
+        path: &str,
+        identifier: &str,
+        kind: LockKind,
+    ) -> Result<LockCore> {
+        crate::path::validate(path, false)?;
+        if path == "/" {
+            return Err(Error::InvalidArgument {
+                path: path.into(),
+                reason: "a lock cannot live at the root".into(),
+            });
+        }
+        Ok(LockCore {
+            client: client.clone(),
+            path: path.to_string(),
+            identifier: identifier.to_string(),
+            kind,
+        })
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends the create of a new node and the getChildren that follows it, without waiting.
+    pub(crate) fn begin(&self) -> Attempt {
+        let prefix = format!("{}{}", node_name::uuid_hex(), self.kind.marker());
+        let options = CreateOptions::new().ephemeral().sequential().parents();
+        let before = self.client.shared().life();
+        let create = self.client.create_async(
+            &crate::path::join(&self.path, &prefix),
+            &self.identifier,
+            &options,
+        );
+        let children = self.client.get_children_async(&self.path);
+        let after = self.client.shared().life();
+        let life = Arc::ptr_eq(&before, &after).then_some(after);
+        Attempt { prefix, life, create, children }
+    }
+
+    /// Sends and completes an acquire.
+    pub(crate) fn acquire(&self, wait: Wait, token: &CancelToken) -> Result<Option<Held>> {
+        self.complete(self.begin(), wait, token)
+    }
+
+    /// Gives up an attempt that was begun: its node, if created, is deleted.
+    pub(crate) fn abandon(&self, attempt: Attempt) {
+        let mut ours = Ours::Nothing;
+        let _ = self.resolve(attempt, None, &mut ours);
+        self.give_up(ours);
+    }
+
+    /// Completes an acquire begun with [`begin`](Self::begin): waits as `wait` allows.
+    /// `Ok(None)`: not acquired (busy and `Wait::No`, or the deadline passed), nothing left.
+    pub(crate) fn complete(
+        &self,
+        attempt: Attempt,
+        wait: Wait,
+        token: &CancelToken,
+    ) -> Result<Option<Held>> {
+        let blocking = wait != Wait::No;
+        let deadline = match wait {
+            Wait::Until(at) => Some(at),
+            Wait::No | Wait::Forever => None,
+        };
+        let mut first = Some(attempt);
+        let mut ours = Ours::Nothing;
+        let mut events: Option<Receiver<SessionEvent>> = None;
+        loop {
+            let immediate = first.is_some();
+            let listing = match first.take() {
+                Some(attempt) => self.resolve(attempt, deadline, &mut ours),
+                None => self.next_listing(deadline, &mut ours),
+            };
+            if token.is_cancelled() {
+                self.give_up(ours);
+                return Err(Error::Cancelled { path: self.path.clone() });
+            }
+            let children = match listing {
+                Ok(children) => children,
+                Err(e) if retryable(&e) && blocking => {
+                    if passed(deadline) {
+                        self.give_up(ours);
+                        return Ok(None);
+                    }
+                    match wait_connected(&self.client, &self.path, deadline, token) {
+                        Ok(true) => continue,
+                        Ok(false) => {
+                            self.give_up(ours);
+                            return Ok(None);
+                        }
+                        Err(e) => {
+                            self.give_up(ours);
+                            return Err(e);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.give_up(ours);
+                    return Err(e);
+                }
+            };
+            let (name, life) = match &ours {
+                Ours::Created { name, life } => (name.clone(), life.clone()),
+                _ => continue,
+            };
+            let predecessor = match node_name::position(&children, &name) {
+                Position::Missing => {
+                    // Our node is gone (its session ended, or someone deleted it): queue again.
+                    ours = Ours::Nothing;
+                    continue;
+                }
+                Position::Holder => {
+                    return Ok(Some(Held {
+                        node: crate::path::join(&self.path, &name),
+                        life,
+                        immediate,
+                    }));
+                }
+                Position::After(predecessor) => predecessor.to_string(),
+            };
+            if !blocking {
+                self.give_up(ours);
+                return Ok(None);
+            }
+            if passed(deadline) {
+                self.give_up(ours);
+                return Ok(None);
+            }
+            // Subscribed before the exists call, so no reconnect between them goes unseen.
+            let events = events.get_or_insert_with(|| self.client.session_events());
+            let watched =
+                self.client.exist_node_watch_async(&crate::path::join(&self.path, &predecessor));
+            match reply(watched, deadline) {
+                Ok((None, _)) => continue, // already gone: look again
+                Ok((Some(_), watch)) => {
+                    match Self::wait_change(&watch, &life, events, token, deadline) {
+                        Wake::Recheck => continue,
+                        Wake::Cancelled => {
+                            self.give_up(ours);
+                            return Err(Error::Cancelled { path: self.path.clone() });
+                        }
+                        Wake::Deadline => {
+                            self.give_up(ours);
+                            return Ok(None);
+                        }
+                    }
+                }
+                Err(e) if retryable(&e) => continue, // the next listing waits for the connection
+                Err(e) => {
+                    self.give_up(ours);
+                    return Err(e);
+                }
             }
         }
-        impl Restriction for $t {
-            fn acquire_with(&self, _: Wait) -> Result<Option<Guard>> {
-                Ok(None)
-            }
-            fn contenders(&self) -> Result<Vec<String>> {
-                Ok(vec![])
-            }
-            fn lease_holders(&self) -> Result<Vec<String>> {
-                Ok(vec![])
-            }
-            fn cancel_handle(&self) -> CancelHandle {
-                CancelHandle::new()
-            }
-            fn path(&self) -> &str {
-                &self.path
+    }
+
+    /// Waits for the pipelined create and getChildren of `attempt`, recording our node in
+    /// `ours`. Returns the listing (empty when there is no node of ours to look for).
+    fn resolve(
+        &self,
+        attempt: Attempt,
+        deadline: Option<Instant>,
+        ours: &mut Ours,
+    ) -> Result<Vec<String>> {
+        let Attempt { prefix, life, create, children } = attempt;
+        match reply(create, deadline) {
+            Ok(path) => match life {
+                Some(life) if !life.has_ended() => {
+                    *ours = Ours::Created { name: name_of(&path).to_string(), life };
+                }
+                _ => {
+                    // The session changed while the create was sent: we cannot tell which
+                    // session owns the node. Delete it (a no-op if its session is gone) and
+                    // queue again.
+                    cleanup::hand_over(
+                        &self.client,
+                        &self.client.shared().life(),
+                        Target::Node(path),
+                    );
+                    *ours = Ours::Nothing;
+                    return Ok(Vec::new());
+                }
+            },
+            Err(e) => {
+                *ours = if e.is_connection_loss() || e.is_timeout() {
+                    Ours::Unknown { prefix }
+                } else {
+                    Ours::Nothing
+                };
+                return Err(e);
             }
         }
-    };
+        match reply(children, deadline) {
+            Ok(children) => Ok(children),
+            // The lock path was missing when the listing ran (the create made it just after).
+            Err(e) if e.is_no_node() => reply(self.client.get_children_async(&self.path), deadline),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The next listing, creating a node first (or finding the one whose create was lost) when
+    /// `ours` has none.
+    fn next_listing(&self, deadline: Option<Instant>, ours: &mut Ours) -> Result<Vec<String>> {
+        if let Ours::Created { life, .. } = ours {
+            if life.has_ended() {
+                *ours = Ours::Nothing;
+            }
+        }
+        match ours {
+            Ours::Nothing => self.resolve(self.begin(), deadline, ours),
+            Ours::Created { .. } => {
+                match reply(self.client.get_children_async(&self.path), deadline) {
+                    Err(e) if e.is_no_node() => {
+                        *ours = Ours::Nothing;
+                        Ok(Vec::new())
+                    }
+                    other => other,
+                }
+            }
+            Ours::Unknown { prefix } => {
+                let life = self.client.shared().life();
+                let children = match reply(self.client.get_children_async(&self.path), deadline) {
+                    Err(e) if e.is_no_node() => {
+                        *ours = Ours::Nothing;
+                        return Ok(Vec::new());
+                    }
+                    other => other?,
+                };
+                let candidates: Vec<(String, _)> = children
+                    .iter()
+                    .filter(|c| c.starts_with(prefix.as_str()))
+                    .map(|c| {
+                        (c.clone(), self.client.exist_node_async(&crate::path::join(&self.path, c)))
+                    })
+                    .collect();
+                let mut found = None;
+                for (name, pending) in candidates {
+                    if let Some(stat) = reply(pending, deadline)? {
+                        if stat.ephemeral_owner == life.session_id && found.is_none() {
+                            found = Some(name);
+                        }
+                    }
+                }
+                if !Arc::ptr_eq(&life, &self.client.shared().life()) || life.has_ended() {
+                    return Err(Error::SessionExpired { op: "acquire", path: self.path.clone() });
+                }
+                *ours = match found {
+                    Some(name) => Ours::Created { name, life },
+                    // Not created, or by a session that is gone (the server removes it).
+                    None => Ours::Nothing,
+                };
+                Ok(children)
+            }
+        }
+    }
+
+    /// Deletes our node, if any: now if connected, else (and on failure) in the background.
+    fn give_up(&self, ours: Ours) {
+        let (target, life) = match ours {
+            Ours::Nothing => return,
+            Ours::Created { name, life } => {
+                (Target::Node(crate::path::join(&self.path, &name)), life)
+            }
+            Ours::Unknown { prefix } => {
+                (Target::Prefix { parent: self.path.clone(), prefix }, self.client.shared().life())
+            }
+        };
+        cleanup::delete_soon(&self.client, &life, target);
+    }
+
+    /// Waits for the predecessor's watch, a session change, cancellation or the deadline.
+    fn wait_change(
+        watch: &Receiver<crate::WatchedEvent>,
+        life: &SessionLife,
+        events: &Receiver<SessionEvent>,
+        token: &CancelToken,
+        deadline: Option<Instant>,
+    ) -> Wake {
+        let timer = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
+        let lost = life.signal();
+        loop {
+            select! {
+                recv(watch) -> _ => return Wake::Recheck,
+                recv(token.signal()) -> _ => if token.is_cancelled() {
+                    return Wake::Cancelled;
+                },
+                recv(lost) -> _ => return Wake::Recheck,
+                recv(events) -> event => match event {
+                    // Suspended: the watch may still fire after a resume; wait on.
+                    Ok(SessionEvent::Suspended { .. }) => {}
+                    _ => return Wake::Recheck,
+                },
+                recv(timer) -> _ => return Wake::Deadline,
+            }
+        }
+    }
+
+    /// The queue: every contender's identifier, in order (two round trips).
+    pub(crate) fn contenders(&self) -> Result<Vec<String>> {
+        self.identifiers(|queue| queue.iter().map(|c| c.name).collect())
+    }
+
+    /// The identifiers of the current holders (two round trips).
+    pub(crate) fn holders(&self) -> Result<Vec<String>> {
+        self.identifiers(node_name::holders)
+    }
+
+    fn identifiers(
+        &self,
+        pick: impl for<'a> Fn(&[node_name::Contender<'a>]) -> Vec<&'a str>,
+    ) -> Result<Vec<String>> {
+        let children = match self.client.get_children(&self.path) {
+            Ok(children) => children,
+            Err(e) if e.is_no_node() => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let queue = node_name::queue(&children);
+        let reads: Vec<_> = pick(&queue)
+            .into_iter()
+            .map(|name| self.client.get_node_async(&crate::path::join(&self.path, name)))
+            .collect();
+        let mut identifiers = Vec::with_capacity(reads.len());
+        for read in reads {
+            match read.wait() {
+                Ok(node) => identifiers.push(String::from_utf8_lossy(&node.value).into_owned()),
+                Err(e) if e.is_no_node() => {} // left meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(identifiers)
+    }
 }
-placeholder!(ReadLock);
-placeholder!(WriteLock);
-pub(crate) use placeholder;

@@ -53,20 +53,25 @@
 //! ```
 
 mod cancel;
+mod cleanup;
 mod guard;
 mod lock;
+mod node_name;
 mod parse_error;
+mod read_lock;
 mod semaphore;
+mod write_lock;
 
 use std::time::{Duration, Instant};
 
 use crate::{Client, Result};
 
-pub use cancel::CancelHandle;
-pub use guard::Guard;
-pub use lock::{ReadLock, WriteLock};
+pub use cancel::{CancelHandle, CancelToken};
+pub use guard::{Guard, GuardStatus};
 pub use parse_error::ParseRecipeError;
+pub use read_lock::ReadLock;
 pub use semaphore::Semaphore;
+pub use write_lock::WriteLock;
 
 /// How long an acquire may wait.
 ///

@@ -1,9 +1,369 @@
-//! Semaphore (placeholder until the recipes issue).
+//! [`Semaphore`]: at most `max_leases` holders at once, compatible with Kazoo's `Semaphore`.
+//!
+//! # Guarantee
+//!
+//! The pool is the semaphore path `P` itself; each holder owns one ephemeral child `P/<uuid>`
+//! (data: its identifier) and *every* child of `P` counts as a lease. Leases are only created
+//! by a contender holding the inner [`WriteLock`](super::WriteLock) at the sibling path
+//! `P-__lock__`, after counting `P`'s children, so the count never exceeds `max_leases` as long
+//! as everyone (Kazoo included) uses the same protocol. `P`'s data is `max_leases` as a decimal
+//! string, written when `P` is created; an acquire that finds another number there fails with
+//! [`Error::LeaseMismatch`] naming both (non-numeric data skips the check, as in Kazoo).
+//! Waiting contenders queue FIFO on the inner lock; only its holder watches `P`'s children.
+//!
+//! # Round trips
+//!
+//! An uncontended acquire costs **two**: (1) create `P` if missing, read its data, create the
+//! inner lock node, list the inner lock and list `P`, all pipelined; (2) create the lease and
+//! delete the inner lock node, pipelined. When the inner lock is busy or the pool full it costs
+//! more (one per wake-up). A release costs one (deleting the lease).
+//!
+//! # Failure modes
+//!
+//! - As for the locks: no failed, cancelled or timed-out acquire leaves a lease or an inner
+//!   lock node behind (deletion retried in the background when the server is unreachable).
+//! - A lease create whose reply is lost is not adopted: the node is deleted (if it exists) and
+//!   the acquire starts over with a new uuid.
+//! - Session loss while waiting: the inner lock node is gone; the acquire starts over in the
+//!   new session. Session loss while holding: the lease is gone, [`Guard::lost`] fires.
+//! - A non-cooperating client that adds children to `P` takes leases away (they count).
 
-use super::*;
+use std::time::Instant;
 
-/// At most `max_leases` holders.
+use crossbeam_channel::select;
+
+use super::cancel::{CancelHandle, CancelToken};
+use super::cleanup::{self, Target};
+use super::lock::{self, reply, retryable, LockCore};
+use super::node_name::{self, LockKind, SEMAPHORE_LOCK_SUFFIX};
+use super::{Guard, NewRestriction, Restriction, Wait};
+use crate::{Client, CreateOptions, Error, Result, SessionEvent};
+
+/// At most `max_leases` holders at a path.
+///
+/// `Send + Sync`: share it between threads with an `Arc`; each acquire takes its own lease.
+///
+/// ```no_run
+/// use zkcluster::{Client, Restriction, ZookeeperRecipe};
+/// # fn main() -> zkcluster::Result<()> {
+/// let client = Client::connect("127.0.0.1:2181")?;
+/// let sem = client.restrict("/crawler/fetchers", ZookeeperRecipe::Semaphore, "worker-1", Some(4))?;
+/// let lease = sem.acquire()?;
+/// let holders: Vec<String> = sem.lease_holders()?;
+/// assert!(holders.contains(&"worker-1".to_string()));
+/// lease.release()?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Semaphore {
+    client: Client,
     path: String,
+    identifier: String,
+    max_leases: u32,
+    inner: LockCore,
+    cancel: CancelHandle,
 }
-super::lock::placeholder!(Semaphore);
+
+impl NewRestriction for Semaphore {
+    /// No server call. Fails with [`Error::InvalidArgument`] when `max_leases` is missing or 0.
+    fn new_restriction(
+        client: &Client,
+        path: &str,
+        identifier: &str,
+        max_leases: Option<u32>,
+    ) -> Result<Self> {
+        let max_leases = match max_leases {
+            Some(n) if n > 0 => n,
+            Some(_) => {
+                return Err(Error::InvalidArgument {
+                    path: path.to_string(),
+                    reason: "a Semaphore needs max_leases of at least 1 (got Some(0))".into(),
+                })
+            }
+            None => {
+                return Err(Error::InvalidArgument {
+                    path: path.to_string(),
+                    reason: "a Semaphore needs max_leases (got None)".into(),
+                })
+            }
+        };
+        let inner = LockCore::new(
+            client,
+            &format!("{path}{SEMAPHORE_LOCK_SUFFIX}"),
+            identifier,
+            LockKind::Write,
+        )?;
+        Ok(Semaphore {
+            client: client.clone(),
+            path: path.to_string(),
+            identifier: identifier.to_string(),
+            max_leases,
+            inner,
+            cancel: CancelHandle::new(),
+        })
+    }
+}
+
+/// What one pass of the acquire ended with.
+enum Pass {
+    Done(Option<Guard>),
+    /// Start over (session changed, reply lost): the error says why.
+    Retry(Error),
+}
+
+impl Semaphore {
+    /// The number of leases this object was created with.
+    ///
+    /// ```no_run
+    /// # use zkcluster::{Client, NewRestriction, Semaphore};
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = Client::connect("127.0.0.1:2181")?;
+    /// let sem = Semaphore::new_restriction(&client, "/crawler/fetchers", "w", Some(4))?;
+    /// assert_eq!(sem.max_leases(), 4);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_leases(&self) -> u32 {
+        self.max_leases
+    }
+
+    /// Checks the pool's stored `max_leases` against ours.
+    fn check_pool(&self, data: &[u8]) -> Result<()> {
+        let Some(stored) =
+            std::str::from_utf8(data).ok().and_then(|t| t.trim().parse::<i64>().ok())
+        else {
+            return Ok(()); // not a number: the data is used for something else
+        };
+        if stored == i64::from(self.max_leases) {
+            return Ok(());
+        }
+        Err(match u32::try_from(stored) {
+            Ok(stored) => {
+                Error::LeaseMismatch { path: self.path.clone(), stored, requested: self.max_leases }
+            }
+            Err(_) => Error::InvalidArgument {
+                path: self.path.clone(),
+                reason: format!(
+                    "semaphore holds max_leases {stored}, but {} was requested",
+                    self.max_leases
+                ),
+            },
+        })
+    }
+
+    /// One pass: pool check and inner lock (pipelined), then a lease under the inner lock.
+    fn pass(&self, wait: Wait, deadline: Option<Instant>, token: &CancelToken) -> Result<Pass> {
+        let client = &self.client;
+        let pool_create = client.create_async(
+            &self.path,
+            self.max_leases.to_string(),
+            &CreateOptions::new().parents(),
+        );
+        let pool_read = client.get_node_async(&self.path);
+        let attempt = self.inner.begin();
+        let pool_children = client.get_children_async(&self.path);
+
+        // When P's parents were missing, the create made them and retried after the read had
+        // already failed with NoNode: read again then.
+        let read_pool = |pending| match reply(pending, deadline) {
+            Err(e) if e.is_no_node() => reply(client.get_node_async(&self.path), deadline),
+            other => other,
+        };
+        let pool = match reply(pool_create, deadline) {
+            Ok(_) => read_pool(pool_read).map(|node| node.value),
+            Err(e) if e.is_node_exists() => read_pool(pool_read).map(|node| node.value),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = pool.and_then(|data| self.check_pool(&data)) {
+            self.inner.abandon(attempt);
+            return if retryable(&e) { Ok(Pass::Retry(e)) } else { Err(e) };
+        }
+
+        let held = match self.inner.complete(attempt, wait, token)? {
+            Some(held) => held,
+            None => return Ok(Pass::Done(None)),
+        };
+        // The listing of P went out after our inner create and listing: if those showed the
+        // inner lock free, it was taken under the lock and is current.
+        let mut listing = if held.immediate { reply(pool_children, deadline).ok() } else { None };
+        let release_inner = |held: &lock::Held| {
+            cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone()));
+        };
+        let mut events = None;
+        loop {
+            if token.is_cancelled() {
+                release_inner(&held);
+                return Err(Error::Cancelled { path: self.path.clone() });
+            }
+            let (children, watch) = match listing.take() {
+                Some(children) => (children, None),
+                None => {
+                    let listed = if wait == Wait::No {
+                        reply(client.get_children_async(&self.path), deadline).map(|c| (c, None))
+                    } else {
+                        events.get_or_insert_with(|| client.session_events());
+                        reply(client.get_children_watch_async(&self.path), deadline)
+                            .map(|(c, w)| (c, Some(w)))
+                    };
+                    match listed {
+                        Ok(listed) => listed,
+                        Err(e) => {
+                            release_inner(&held);
+                            return if retryable(&e) { Ok(Pass::Retry(e)) } else { Err(e) };
+                        }
+                    }
+                }
+            };
+            if held.life.has_ended() {
+                return Ok(Pass::Retry(Error::SessionExpired {
+                    op: "acquire",
+                    path: self.path.clone(),
+                }));
+            }
+            if children.len() < self.max_leases as usize {
+                return self.take_lease(&held, deadline);
+            }
+            let Some(watch) = watch else {
+                if wait == Wait::No {
+                    release_inner(&held);
+                    return Ok(Pass::Done(None));
+                }
+                continue; // the listing from the first round trip: list again with a watch
+            };
+            let timer = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
+            let lost = held.life.signal();
+            let events = events.get_or_insert_with(|| client.session_events());
+            let woke_by_session = loop {
+                select! {
+                    recv(watch) -> _ => break false,
+                    recv(token.signal()) -> _ => if token.is_cancelled() {
+                        release_inner(&held);
+                        return Err(Error::Cancelled { path: self.path.clone() });
+                    },
+                    recv(lost) -> _ => break true,
+                    recv(events) -> event => match event {
+                        Ok(SessionEvent::Suspended { .. }) => {}
+                        _ => break true,
+                    },
+                    recv(timer) -> _ => {
+                        release_inner(&held);
+                        return Ok(Pass::Done(None));
+                    }
+                }
+            };
+            if woke_by_session && held.life.has_ended() {
+                return Ok(Pass::Retry(Error::SessionExpired {
+                    op: "acquire",
+                    path: self.path.clone(),
+                }));
+            }
+        }
+    }
+
+    /// Creates our lease and releases the inner lock, pipelined.
+    fn take_lease(&self, held: &lock::Held, deadline: Option<Instant>) -> Result<Pass> {
+        let client = &self.client;
+        let lease = crate::path::join(&self.path, &node_name::uuid_hex());
+        let create =
+            client.create_async(&lease, &self.identifier, &CreateOptions::new().ephemeral());
+        let release = client.delete_async(&held.node, None);
+        let created = reply(create, deadline);
+        match reply(release, deadline) {
+            Ok(()) => {}
+            Err(e) if e.is_no_node() || e.is_session_expired() => {}
+            Err(_) => cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone())),
+        }
+        match created {
+            Ok(_) if !held.life.has_ended() => Ok(Pass::Done(Some(Guard::held(
+                client,
+                &self.path,
+                vec![lease],
+                held.life.clone(),
+            )))),
+            Ok(_) => {
+                // Created, but the session it belongs to is uncertain: drop it, start over.
+                cleanup::hand_over(client, &client.shared().life(), Target::Node(lease));
+                Ok(Pass::Retry(Error::SessionExpired { op: "acquire", path: self.path.clone() }))
+            }
+            Err(e) if retryable(&e) => {
+                // The lease may or may not exist: make sure it does not, start over.
+                cleanup::hand_over(client, &client.shared().life(), Target::Node(lease));
+                Ok(Pass::Retry(e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The identifiers of `names` (children of P), oldest lease first.
+    fn lease_identifiers(&self) -> Result<Vec<String>> {
+        let children = match self.client.get_children(&self.path) {
+            Ok(children) => children,
+            Err(e) if e.is_no_node() => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let reads: Vec<_> = children
+            .iter()
+            .map(|c| self.client.get_node_async(&crate::path::join(&self.path, c)))
+            .collect();
+        let mut leases = Vec::with_capacity(reads.len());
+        for read in reads {
+            match read.wait() {
+                Ok(node) => leases
+                    .push((node.stat.czxid, String::from_utf8_lossy(&node.value).into_owned())),
+                Err(e) if e.is_no_node() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        leases.sort_by_key(|(czxid, _)| *czxid);
+        Ok(leases.into_iter().map(|(_, id)| id).collect())
+    }
+}
+
+impl Restriction for Semaphore {
+    fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>> {
+        let token = self.cancel.token();
+        let deadline = match wait {
+            Wait::Until(at) => Some(at),
+            Wait::No | Wait::Forever => None,
+        };
+        loop {
+            match self.pass(wait, deadline, &token)? {
+                Pass::Done(guard) => return Ok(guard),
+                Pass::Retry(e) => {
+                    if wait == Wait::No {
+                        return Err(e);
+                    }
+                    if token.is_cancelled() {
+                        return Err(Error::Cancelled { path: self.path.clone() });
+                    }
+                    if lock::passed(deadline)
+                        || !lock::wait_connected(&self.client, &self.path, deadline, &token)?
+                    {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The lease holders (oldest first), then the contenders queued for a lease (four round
+    /// trips).
+    fn contenders(&self) -> Result<Vec<String>> {
+        let mut all = self.lease_identifiers()?;
+        all.extend(self.inner.contenders()?);
+        Ok(all)
+    }
+
+    /// The identifiers of the current lease holders, oldest lease first (two round trips).
+    fn lease_holders(&self) -> Result<Vec<String>> {
+        self.lease_identifiers()
+    }
+
+    fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+
+    fn path(&self) -> &str {
+        &self.path
+    }
+}

@@ -16,7 +16,12 @@ pub(crate) struct ConnectString {
 
 impl ConnectString {
     pub fn parse(input: &str) -> Result<ConnectString> {
-        let fail = |reason: &str| Err(Error::InvalidConnectString { input: input.to_string(), reason: reason.to_string() });
+        let fail = |reason: &str| {
+            Err(Error::InvalidConnectString {
+                input: input.to_string(),
+                reason: reason.to_string(),
+            })
+        };
         let (hosts_part, chroot) = match input.find('/') {
             Some(i) => (&input[..i], Some(&input[i..])),
             None => (input, None),
@@ -37,7 +42,7 @@ impl ConnectString {
             }
             hosts.push(match split_port(entry) {
                 Ok((host, None)) => format!("{host}:{DEFAULT_PORT}"),
-                Ok((host, Some(_))) if host.is_empty() => return fail(&format!("no host in {entry:?}")),
+                Ok(("", Some(_))) => return fail(&format!("no host in {entry:?}")),
                 Ok(_) => entry.to_string(),
                 Err(reason) => return fail(&reason),
             });
@@ -90,7 +95,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_strings() {
-        for bad in ["", "a:1,,b:2", "a:notaport", "a:0", "a:70000", ":2181", "a:1/app/", "a:1//x", "[::1"] {
+        for bad in
+            ["", "a:1,,b:2", "a:notaport", "a:0", "a:70000", ":2181", "a:1/app/", "a:1//x", "[::1"]
+        {
             assert!(
                 matches!(ConnectString::parse(bad), Err(Error::InvalidConnectString { .. })),
                 "{bad:?} should be refused"

@@ -66,7 +66,8 @@ pub(crate) fn run(shared: &Shared) {
                     // Every host failed in turn: back off (20 ms doubling to 1 s) before the next
                     // round, waking at once if the client closes.
                     let rounds = failed_in_row as usize / hosts.len();
-                    let pause = Duration::from_millis(20u64 << rounds.min(6)).min(Duration::from_secs(1));
+                    let pause =
+                        Duration::from_millis(20u64 << rounds.min(6)).min(Duration::from_secs(1));
                     let status = lock(&shared.status);
                     let _ = shared.status_changed.wait_timeout(status, pause);
                 }
@@ -82,7 +83,8 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
     let Opened { stream, response, server } = opened;
     let negotiated = Duration::from_millis(response.timeout_ms.max(1) as u64);
     let write_half = stream.try_clone().ok()?;
-    let _ = write_half.set_write_timeout(Some(shared.config.request_timeout.max(Duration::from_millis(100))));
+    let _ = write_half
+        .set_write_timeout(Some(shared.config.request_timeout.max(Duration::from_millis(100))));
     {
         let mut wire = lock(&shared.wire);
         wire.stream = Some(write_half);
@@ -97,25 +99,25 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
             return None;
         }
     }
-    let resumed = {
-        let mut status = lock(&shared.status);
+    shared.transition(|status| {
         let resumed = status.session_id == response.session_id;
         status.session_id = response.session_id;
         status.passwd = response.passwd.clone();
         status.negotiated = negotiated;
         status.server = server.clone();
-        status.state = if response.read_only { SessionState::ConnectedReadOnly } else { SessionState::Connected };
-        if !resumed {
-            status.life = Arc::new(SessionLife::new(response.session_id));
-        }
-        resumed
-    };
-    shared.status_changed.notify_all();
-    let session_id = response.session_id;
-    shared.emit(if resumed {
-        SessionEvent::Reconnected { session_id, server }
-    } else {
-        SessionEvent::Connected { session_id, server }
+        status.state = if response.read_only {
+            SessionState::ConnectedReadOnly
+        } else {
+            SessionState::Connected
+        };
+        let session_id = response.session_id;
+        let event = if resumed {
+            SessionEvent::Reconnected { session_id, server }
+        } else {
+            status.life = Arc::new(SessionLife::new(session_id));
+            SessionEvent::Connected { session_id, server }
+        };
+        ((), Some(event))
     });
     Some(stream)
 }
@@ -136,7 +138,11 @@ fn replay(shared: &Shared, wire: &mut super::wire::Wire, resumed: bool) -> bool 
 
 /// Re-registers watches after a reconnect, in batches the server accepts, passing the last
 /// zxid seen so changes made while we were away are reported.
-fn write_set_watches(shared: &Shared, wire: &mut super::wire::Wire, paths: super::watches::WatchPaths) -> bool {
+fn write_set_watches(
+    shared: &Shared,
+    wire: &mut super::wire::Wire,
+    paths: super::watches::WatchPaths,
+) -> bool {
     const BATCH_BYTES: usize = 128 * 1024;
     let relative_zxid = shared.last_zxid.load(Ordering::SeqCst);
     let persistent = !paths.persistent.is_empty() || !paths.recursive.is_empty();
@@ -156,7 +162,12 @@ fn write_set_watches(shared: &Shared, wire: &mut super::wire::Wire, paths: super
             };
             wire.write_special(xid::SET_WATCHES, op::SET_WATCHES2, &body)
         } else {
-            let body = SetWatches { relative_zxid, data_watches: data, exist_watches: exist, child_watches: child };
+            let body = SetWatches {
+                relative_zxid,
+                data_watches: data,
+                exist_watches: exist,
+                child_watches: child,
+            };
             wire.write_special(xid::SET_WATCHES, op::SET_WATCHES, &body)
         };
         result.is_ok()
@@ -231,15 +242,21 @@ fn fail_front(shared: &Shared, reason: String) -> String {
 
 fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
     let mut r = Reader::new(&frame);
-    let header = ReplyHeader::decode(&mut r).map_err(|e| fail_front(shared, format!("bad reply header: {e}")))?;
+    let header = ReplyHeader::decode(&mut r)
+        .map_err(|e| fail_front(shared, format!("bad reply header: {e}")))?;
     if header.zxid > 0 {
         shared.last_zxid.fetch_max(header.zxid, Ordering::SeqCst);
     }
     match header.xid {
         xid::WATCH_EVENT => {
-            let event = WatcherEvent::decode(&mut r).map_err(|e| format!("bad watch event: {e}"))?;
+            let event =
+                WatcherEvent::decode(&mut r).map_err(|e| format!("bad watch event: {e}"))?;
             let user_path = shared.user_path(&event.path);
-            lock(&shared.watches).dispatch(EventType::from_i32(event.event_type), &event.path, &user_path);
+            lock(&shared.watches).dispatch(
+                EventType::from_i32(event.event_type),
+                &event.path,
+                &user_path,
+            );
             Ok(())
         }
         xid::PING => Ok(()),
@@ -264,9 +281,10 @@ fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
             }
             if header.err != 0 {
                 // The server closes the session after a failed auth; nothing can be resumed.
-                lock(&shared.status).state = SessionState::AuthFailed;
-                shared.status_changed.notify_all();
-                shared.emit(SessionEvent::AuthFailed);
+                shared.transition(|status| {
+                    status.state = SessionState::AuthFailed;
+                    ((), Some(SessionEvent::AuthFailed))
+                });
                 return Err("authentication failed".to_string());
             }
             Ok(())
@@ -294,7 +312,7 @@ fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
                     lock(&shared.watches).add(table, path, tx);
                 }
             }
-            let _ = request.reply.send(Ok(RawReply { zxid: header.zxid, err: header.err, frame, body_at }));
+            let _ = request.reply.send(Ok(RawReply { err: header.err, frame, body_at }));
             Ok(())
         }
     }
@@ -317,34 +335,28 @@ fn disconnect(shared: &Shared) {
     if shared.closing.load(Ordering::SeqCst) {
         return;
     }
-    let session_id = {
-        let mut status = lock(&shared.status);
+    shared.transition(|status| {
         if status.state.is_terminal() {
-            return;
+            return ((), None);
         }
         status.state = SessionState::Suspended;
-        status.session_id
-    };
-    shared.status_changed.notify_all();
-    shared.emit(SessionEvent::Suspended { session_id });
+        ((), Some(SessionEvent::Suspended { session_id: status.session_id }))
+    });
 }
 
 /// The session is lost. Completes watches, ends the session's life, and either starts over
 /// with a new session (returns true) or stops (returns false).
 fn expire(shared: &Shared) -> bool {
     let renew = shared.config.renew_expired;
-    let old = {
-        let mut status = lock(&shared.status);
+    shared.transition(|status| {
         let old = status.session_id;
         status.session_id = 0;
         status.passwd = vec![0; 16];
         status.life.end();
         status.state = if renew { SessionState::Connecting } else { SessionState::Expired };
-        old
-    };
-    shared.status_changed.notify_all();
+        ((), Some(SessionEvent::Lost { session_id: old }))
+    });
     lock(&shared.watches).complete_all(WatchEventKind::SessionLost, |p| shared.user_path(p));
-    shared.emit(SessionEvent::Lost { session_id: old });
     renew
 }
 
@@ -358,25 +370,29 @@ fn finish(shared: &Shared, final_state: SessionState) {
         wire.auth_waiters.clear();
         std::mem::take(&mut wire.in_flight)
     };
-    let failure = if final_state == SessionState::Expired { Failure::SessionExpired } else { Failure::Closed };
+    let failure = if final_state == SessionState::Expired {
+        Failure::SessionExpired
+    } else {
+        Failure::Closed
+    };
     for request in in_flight {
         let _ = request.reply.send(Err(failure.clone()));
     }
-    let was = {
-        let mut status = lock(&shared.status);
+    shared.transition(|status| {
         let was = status.state;
         if !was.is_terminal() || final_state == SessionState::Closed {
             status.state = final_state;
         }
         status.life.end();
-        was
+        let closed = final_state == SessionState::Closed && was != SessionState::Closed;
+        ((), closed.then_some(SessionEvent::Closed))
+    });
+    let kind = if final_state == SessionState::Closed {
+        WatchEventKind::Closed
+    } else {
+        WatchEventKind::SessionLost
     };
-    shared.status_changed.notify_all();
-    let kind = if final_state == SessionState::Closed { WatchEventKind::Closed } else { WatchEventKind::SessionLost };
     lock(&shared.watches).complete_all(kind, |p| shared.user_path(p));
-    if final_state == SessionState::Closed && was != SessionState::Closed {
-        shared.emit(SessionEvent::Closed);
-    }
     // Dropping the senders ends every `for event in session_events()` loop.
     lock(&shared.subscribers).clear();
 }

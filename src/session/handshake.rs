@@ -22,10 +22,16 @@ pub(crate) enum OpenError {
 }
 
 /// Connects to `host` and resumes the session (`session_id` 0 asks for a new one).
-pub(crate) fn open(shared: &Shared, host: &str, session_id: i64, passwd: &[u8]) -> Result<Opened, OpenError> {
+pub(crate) fn open(
+    shared: &Shared,
+    host: &str,
+    session_id: i64,
+    passwd: &[u8],
+) -> Result<Opened, OpenError> {
     let limit = shared.attempt_timeout();
     let deadline = Instant::now() + limit;
-    let failed = |what: &str, e: &dyn std::fmt::Display| OpenError::Failed(format!("{host}: {what}: {e}"));
+    let failed =
+        |what: &str, e: &dyn std::fmt::Display| OpenError::Failed(format!("{host}: {what}: {e}"));
     let addrs = host.to_socket_addrs().map_err(|e| failed("cannot resolve", &e))?;
     let mut last = OpenError::Failed(format!("{host}: resolves to no address"));
     for addr in addrs {
@@ -44,7 +50,9 @@ pub(crate) fn open(shared: &Shared, host: &str, session_id: i64, passwd: &[u8]) 
         let result = handshake(shared, stream, deadline, session_id, passwd);
         *lock(&shared.connecting) = None;
         match result {
-            Ok((stream, response)) => return Ok(Opened { stream, response, server: host.to_string() }),
+            Ok((stream, response)) => {
+                return Ok(Opened { stream, response, server: host.to_string() })
+            }
             Err(HandshakeError::Expired) => return Err(OpenError::Expired),
             Err(HandshakeError::Io(e)) => last = failed("handshake", &e),
         }
@@ -86,9 +94,15 @@ fn handshake(
         stream.set_read_timeout(Some(remaining(deadline)?)).map_err(io)?;
         match stream.read(frames.spare()) {
             // A server that is not serving (or is read-only and we are not) closes at once.
-            Ok(0) => return Err(HandshakeError::Io("server closed the connection (not serving?)".into())),
+            Ok(0) => {
+                return Err(HandshakeError::Io(
+                    "server closed the connection (not serving?)".into(),
+                ))
+            }
             Ok(n) => frames.filled(n),
-            Err(e) if is_timeout(&e) => return Err(HandshakeError::Io("no answer before the deadline".into())),
+            Err(e) if is_timeout(&e) => {
+                return Err(HandshakeError::Io("no answer before the deadline".into()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(io(e)),
         }

@@ -20,7 +20,12 @@ pub(crate) struct SessionLife {
 impl SessionLife {
     pub fn new(session_id: i64) -> SessionLife {
         let (tx, rx) = crossbeam_channel::bounded(0);
-        SessionLife { session_id, ended: AtomicBool::new(false), end_tx: Mutex::new(Some(tx)), end_rx: rx }
+        SessionLife {
+            session_id,
+            ended: AtomicBool::new(false),
+            end_tx: Mutex::new(Some(tx)),
+            end_rx: rx,
+        }
     }
 
     pub fn end(&self) {

@@ -124,7 +124,12 @@ impl Session {
                 timeout: Duration::ZERO,
                 reason: format!("could not start the session thread: {e}"),
             })?;
-        let session = Session { shared, thread: Mutex::new(Some(thread)), exited, close_started: AtomicBool::new(false) };
+        let session = Session {
+            shared,
+            thread: Mutex::new(Some(thread)),
+            exited,
+            close_started: AtomicBool::new(false),
+        };
         let deadline = Instant::now() + session.shared.config.connect_timeout;
         let state = session.shared.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
         if !state.is_connected() {
@@ -133,7 +138,11 @@ impl Session {
             return Err(Error::Connect {
                 hosts: session.shared.config.connect.hosts.join(","),
                 timeout: session.shared.config.connect_timeout,
-                reason: if state == SessionState::AuthFailed { "authentication failed".into() } else { reason },
+                reason: if state == SessionState::AuthFailed {
+                    "authentication failed".into()
+                } else {
+                    reason
+                },
             });
         }
         Ok(session)
@@ -179,7 +188,9 @@ impl Session {
                     let _ = handle.join();
                 }
             }
-            _ => log::warn!("session thread still running {limit:?} after close; it ends on its own"),
+            _ => {
+                log::warn!("session thread still running {limit:?} after close; it ends on its own")
+            }
         }
     }
 }
@@ -220,17 +231,29 @@ impl Shared {
 
     pub fn subscribe(&self) -> Receiver<SessionEvent> {
         let (tx, rx) = crossbeam_channel::unbounded();
+        // Under the subscribers lock, like every transition: a subscriber sees exactly the
+        // events of the transitions after the state it could observe when subscribing.
+        let mut subscribers = lock(&self.subscribers);
         if self.state() == SessionState::Closed {
             let _ = tx.send(SessionEvent::Closed);
         } else {
-            lock(&self.subscribers).push(tx);
+            subscribers.push(tx);
         }
         rx
     }
 
-    fn emit(&self, event: SessionEvent) {
-        log::info!("session event: {event:?}");
-        lock(&self.subscribers).retain(|tx| tx.send(event.clone()).is_ok());
+    /// Changes the status and announces it as one step: nobody can observe the new state and
+    /// then receive the event of the old transition (or miss it).
+    fn transition<T>(&self, update: impl FnOnce(&mut Status) -> (T, Option<SessionEvent>)) -> T {
+        let mut subscribers = lock(&self.subscribers);
+        let (out, event) = update(&mut lock(&self.status));
+        if let Some(event) = event {
+            log::info!("session event: {event:?}");
+            subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+        }
+        drop(subscribers);
+        self.status_changed.notify_all();
+        out
     }
 
     /// Blocks until `done(state)` or the deadline; returns the state it ended on.
@@ -254,7 +277,11 @@ impl Shared {
 
     /// Sends a framed request (its xid is filled in here) once the session is connected, and
     /// returns the waiter for its reply. Waits for a connection until `deadline`.
-    pub fn send(&self, frame: Vec<u8>, watch: Option<(WatchKind, String, WatchSender)>) -> Result<ReplyWaiter, Failure> {
+    pub fn send(
+        &self,
+        frame: Vec<u8>,
+        watch: Option<(WatchKind, String, WatchSender)>,
+    ) -> Result<ReplyWaiter, Failure> {
         self.send_until(frame, watch, Instant::now() + self.config.request_timeout, false)
     }
 
@@ -303,10 +330,16 @@ impl Shared {
             let state = self.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
             match state {
                 SessionState::Closed => return Err(Error::Closed),
-                SessionState::AuthFailed => return Err(Error::AuthFailed { scheme: scheme.to_string() }),
+                SessionState::AuthFailed => {
+                    return Err(Error::AuthFailed { scheme: scheme.to_string() })
+                }
                 SessionState::Expired => return Err(fail(Failure::SessionExpired)),
                 s if !s.is_connected() => {
-                    return Err(Error::Timeout { op: "add_auth", path: "/".into(), after: self.config.request_timeout })
+                    return Err(Error::Timeout {
+                        op: "add_auth",
+                        path: "/".into(),
+                        after: self.config.request_timeout,
+                    })
                 }
                 _ => {}
             }
@@ -319,9 +352,11 @@ impl Shared {
             return match rx.recv_deadline(deadline) {
                 Ok(0) => Ok(()),
                 Ok(_) => Err(Error::AuthFailed { scheme: scheme.to_string() }),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    Err(Error::Timeout { op: "add_auth", path: "/".into(), after: self.config.request_timeout })
-                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::Timeout {
+                    op: "add_auth",
+                    path: "/".into(),
+                    after: self.config.request_timeout,
+                }),
                 // The connection broke before the verdict; the auth is replayed on reconnect.
                 Err(_) => Err(fail(Failure::ConnectionLoss)),
             };
@@ -340,6 +375,11 @@ impl Shared {
     /// Forgets a watch whose handle was dropped; returns whether none is left on that path.
     pub fn remove_watch(&self, kind: WatchKind, server_path: &str, tx: &WatchSender) -> bool {
         lock(&self.watches).remove(kind, server_path, tx)
+    }
+
+    /// Whether this session has any watch registered on `server_path`.
+    pub fn has_watch_on(&self, server_path: &str) -> bool {
+        lock(&self.watches).has_any(server_path)
     }
 
     pub fn watch_count(&self) -> usize {

@@ -41,7 +41,6 @@ impl Failure {
 /// decodes the body on its own thread.
 #[derive(Debug)]
 pub(crate) struct RawReply {
-    pub zxid: i64,
     pub err: i32,
     pub frame: Vec<u8>,
     /// Where the body starts in `frame` (after the reply header).
@@ -123,7 +122,11 @@ impl<T> OneShotReceiver<T> {
             if now >= deadline {
                 return Err(RecvTimeoutError::Timeout);
             }
-            value = self.slot.ready.wait_timeout(value, deadline - now).map_or_else(|p| p.into_inner().0, |(g, _)| g);
+            value = self
+                .slot
+                .ready
+                .wait_timeout(value, deadline - now)
+                .map_or_else(|p| p.into_inner().0, |(g, _)| g);
         }
     }
 }
@@ -153,11 +156,9 @@ impl ReplyWaiter {
         match self.rx.recv_deadline(deadline) {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(failure)) => Err(failure.into_error(op, path)),
-            Err(RecvTimeoutError::Timeout) => Err(Error::Timeout {
-                op,
-                path: path.to_string(),
-                after: self.sent_at.elapsed(),
-            }),
+            Err(RecvTimeoutError::Timeout) => {
+                Err(Error::Timeout { op, path: path.to_string(), after: self.sent_at.elapsed() })
+            }
             // The session dropped the request without answering: only at close.
             Err(RecvTimeoutError::Disconnected) => Err(Error::Closed),
         }

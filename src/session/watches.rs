@@ -118,6 +118,13 @@ impl WatchTable {
         true
     }
 
+    /// Whether any watch (of any kind) is registered on `server_path`.
+    pub fn has_any(&self, server_path: &str) -> bool {
+        [&self.data, &self.exist, &self.child, &self.persistent, &self.recursive]
+            .iter()
+            .any(|t| t.contains_key(server_path))
+    }
+
     pub fn len(&self) -> usize {
         [&self.data, &self.exist, &self.child, &self.persistent, &self.recursive]
             .iter()
@@ -150,7 +157,9 @@ impl WatchTable {
         };
         let fired = WatchedEvent { kind, path: path.to_string() };
         let one_shot: &[WatchKind] = match kind {
-            WatchEventKind::NodeCreated | WatchEventKind::NodeDataChanged => &[WatchKind::Data, WatchKind::Exist],
+            WatchEventKind::NodeCreated | WatchEventKind::NodeDataChanged => {
+                &[WatchKind::Data, WatchKind::Exist]
+            }
             WatchEventKind::NodeDeleted => &[WatchKind::Data, WatchKind::Exist, WatchKind::Child],
             _ => &[WatchKind::Child],
         };
@@ -179,7 +188,13 @@ impl WatchTable {
 
     /// Completes every watch with `kind` (session lost or client closed) and forgets them all.
     pub fn complete_all(&mut self, kind: WatchEventKind, to_user_path: impl Fn(&str) -> String) {
-        for table in [&mut self.data, &mut self.exist, &mut self.child, &mut self.persistent, &mut self.recursive] {
+        for table in [
+            &mut self.data,
+            &mut self.exist,
+            &mut self.child,
+            &mut self.persistent,
+            &mut self.recursive,
+        ] {
             for (server_path, senders) in table.drain() {
                 let event = WatchedEvent { kind, path: to_user_path(&server_path) };
                 for tx in senders {
@@ -239,8 +254,13 @@ mod tests {
         let mut table = WatchTable::default();
         let (tx, rx) = crossbeam_channel::unbounded();
         table.add(WatchKind::Exist, "/app/x".into(), tx);
-        table.complete_all(WatchEventKind::SessionLost, |p| p.trim_start_matches("/app").to_string());
-        assert_eq!(rx.try_recv().unwrap(), WatchedEvent { kind: WatchEventKind::SessionLost, path: "/x".into() });
+        table.complete_all(WatchEventKind::SessionLost, |p| {
+            p.trim_start_matches("/app").to_string()
+        });
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            WatchedEvent { kind: WatchEventKind::SessionLost, path: "/x".into() }
+        );
         assert_eq!(table.len(), 0);
     }
 }

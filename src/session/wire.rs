@@ -78,7 +78,12 @@ impl Wire {
     }
 
     /// Writes an auth packet; `waiter` gets the reply's error code.
-    pub fn write_auth(&mut self, scheme: &str, auth: &[u8], waiter: Option<Sender<i32>>) -> Result<(), WriteError> {
+    pub fn write_auth(
+        &mut self,
+        scheme: &str,
+        auth: &[u8],
+        waiter: Option<Sender<i32>>,
+    ) -> Result<(), WriteError> {
         if self.stream.is_none() {
             return Err(WriteError::NotConnected(None));
         }
@@ -93,7 +98,12 @@ impl Wire {
     }
 
     /// Writes a request that nobody waits for (ping, set watches).
-    pub fn write_special<T: Encode>(&mut self, special_xid: i32, op: i32, body: &T) -> Result<(), WriteError> {
+    pub fn write_special<T: Encode>(
+        &mut self,
+        special_xid: i32,
+        op: i32,
+        body: &T,
+    ) -> Result<(), WriteError> {
         let frame = proto::encode_request(special_xid, op, body);
         self.write(&frame)
     }

@@ -30,6 +30,7 @@ pub struct TestingServerBuilder {
     min_session_timeout: Duration,
     max_session_timeout: Duration,
     extra_lines: Vec<String>,
+    jvm_properties: Vec<String>,
     startup_timeout: Duration,
 }
 
@@ -40,6 +41,7 @@ impl Default for TestingServerBuilder {
             min_session_timeout: Duration::from_millis(1000),
             max_session_timeout: Duration::from_millis(60_000),
             extra_lines: Vec::new(),
+            jvm_properties: Vec::new(),
             startup_timeout: Duration::from_secs(30),
         }
     }
@@ -137,7 +139,8 @@ impl TestingServerBuilder {
                 &config,
                 None,
                 self.startup_timeout,
-            )?;
+            )?
+            .with_jvm_properties(&self.jvm_properties);
             match server.launch().and_then(|()| server.wait_until_serving()) {
                 Ok(()) => return Ok(server),
                 Err(TestingError::Exited { ref log_tail, .. })
@@ -148,6 +151,22 @@ impl TestingServerBuilder {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// A Java system property for the server, for the settings ZooKeeper reads only from
+    /// properties, not from `zoo.cfg` (for example how often empty containers are removed).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let server = zkcluster::testing::TestingServer::builder()
+    ///     .jvm_property("znode.container.checkIntervalMs", "200")
+    ///     .start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn jvm_property(mut self, key: &str, value: &str) -> Self {
+        self.jvm_properties.push(format!("-D{key}={value}"));
+        self
     }
 
     fn config_lines(&self, port: u16) -> Vec<String> {

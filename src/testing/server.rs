@@ -59,6 +59,8 @@ pub struct TestingServer {
     startup_timeout: Duration,
     process: Mutex<Option<WatchedProcess>>,
     frozen: AtomicBool,
+    /// `-Dkey=value` arguments for settings ZooKeeper reads only from system properties.
+    jvm_properties: Vec<String>,
 }
 
 impl TestingServer {
@@ -322,6 +324,7 @@ impl TestingServer {
             startup_timeout,
             process: Mutex::new(None),
             frozen: AtomicBool::new(false),
+            jvm_properties: Vec::new(),
         };
         let mut text = format!("dataDir={}\n", server.dir.display());
         for line in config {
@@ -335,9 +338,15 @@ impl TestingServer {
         Ok(server)
     }
 
+    pub(super) fn with_jvm_properties(mut self, properties: &[String]) -> TestingServer {
+        self.jvm_properties = properties.to_vec();
+        self
+    }
+
     /// Starts the JVM without waiting for it to serve.
     pub(super) fn launch(&self) -> Result<(), TestingError> {
         let mut args: Vec<std::ffi::OsString> = JVM_FLAGS.iter().map(Into::into).collect();
+        args.extend(self.jvm_properties.iter().map(Into::into));
         args.push("-cp".into());
         args.push(self.install.class_path.clone());
         args.push(self.main_class.into());

@@ -33,3 +33,92 @@ pub fn unique(name: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     format!("/test-{name}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
 }
+
+/// Ends `client`'s session on the server from outside, as an operator or a long GC pause
+/// would: while `proxy` (the client's only way to the server) is cut, a second raw connection
+/// attaches to the session with its id and password and sends closeSession; then the proxy is
+/// restored and the client learns the session is gone. (Without the cut, the client reconnects
+/// at once when the server moves its session, and often wins it back before the close is
+/// processed.) Waits until `client` has seen the loss.
+pub fn expire_session(proxy: &proxy::Proxy, server: &str, client: &Client) {
+    let lost = client.session_events();
+    let (session_id, passwd) = client.session_credentials();
+    proxy.cut();
+    close_session_raw(server, session_id, &passwd);
+    proxy.restore();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lost.recv_timeout(left) {
+            Ok(zkcluster::SessionEvent::Lost { session_id: id }) if id == session_id => return,
+            Ok(_) => {}
+            Err(_) => panic!("the client never saw its session {session_id:#x} end"),
+        }
+    }
+}
+
+/// Sends connect(session_id, passwd) + closeSession on a raw connection and reads the replies.
+fn close_session_raw(connect_string: &str, session_id: i64, passwd: &[u8]) {
+    use std::io::{Read, Write};
+    use zkcluster::proto::{op, ConnectRequest, Encode, FrameBuffer, RequestHeader, Writer};
+
+    let mut connect = Writer::framed();
+    ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout_ms: 6000,
+        session_id,
+        passwd: passwd.to_vec(),
+        read_only: false,
+    }
+    .encode(&mut connect);
+    let mut close = Writer::framed();
+    RequestHeader { xid: 1, opcode: op::CLOSE_SESSION }.encode(&mut close);
+    let mut bytes = connect.into_frame();
+    bytes.extend(close.into_frame());
+
+    let mut stream = std::net::TcpStream::connect(connect_string).expect("raw connection");
+    stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    stream.write_all(&bytes).expect("send connect + closeSession");
+    // Read until both replies came or the server hung up (it does after closeSession).
+    let mut frames = FrameBuffer::new(1 << 20);
+    let mut replies = 0;
+    while replies < 2 {
+        let n = match stream.read(frames.spare()) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        frames.filled(n);
+        while let Ok(Some(_)) = frames.next_frame() {
+            replies += 1;
+        }
+    }
+}
+
+/// Polls `done` every 10 ms until it holds or `limit` passes; returns whether it held.
+pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Asserts that no child is left under any of `paths` (lock and lease nodes; background
+/// deletions get two seconds to finish).
+pub fn assert_no_nodes_left(observer: &Client, paths: &[&str]) {
+    for path in paths {
+        let children = || match observer.get_children(path) {
+            Ok(children) => children,
+            Err(e) if e.is_no_node() => Vec::new(),
+            Err(e) => panic!("listing {path}: {e}"),
+        };
+        let clean = eventually(Duration::from_secs(2), || children().is_empty());
+        assert!(clean, "nodes left under {path}: {:?}", children());
+    }
+}

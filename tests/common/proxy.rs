@@ -119,8 +119,7 @@ fn wait_while_blackholed(state: &State) -> bool {
 /// Client to server: bytes as they come.
 fn pump_bytes(state: &State, mut from: TcpStream, mut to: TcpStream) {
     let mut buf = [0u8; 64 * 1024];
-    loop {
-        let Ok(n) = from.read(&mut buf) else { break };
+    while let Ok(n) = from.read(&mut buf) {
         if n == 0 || !wait_while_blackholed(state) || to.write_all(&buf[..n]).is_err() {
             break;
         }

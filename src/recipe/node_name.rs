@@ -1,0 +1,269 @@
+//! Names of lock and lease nodes, as Kazoo writes and reads them.
+//!
+//! A lock contender is a child of the lock path named `<uuid><marker><sequence>`: 32 lowercase
+//! hex digits of a random uuid, the marker (`__lock__` for a writer, `__rlock__` for a reader),
+//! and the 10-digit sequence number ZooKeeper appends (with a leading `-` once a parent's
+//! counter has wrapped). Only children whose name *ends* in a marker followed by such a sequence
+//! take part in the queue; anything else under the lock path is ignored. The queue is ordered by
+//! the sequence number alone (the uuid in front exists only to find our own node again after a
+//! connection loss).
+//!
+//! Everything here is pure and never panics on names coming from the server.
+
+use std::cmp::Ordering;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+/// Marker of an exclusive (write) lock node: Kazoo's `Lock` and `WriteLock`.
+pub(crate) const WRITE_MARKER: &str = "__lock__";
+/// Marker of a shared (read) lock node: Kazoo's `ReadLock`.
+pub(crate) const READ_MARKER: &str = "__rlock__";
+/// Suffix of the inner lock path of a semaphore (`<semaphore path>-__lock__`).
+pub(crate) const SEMAPHORE_LOCK_SUFFIX: &str = "-__lock__";
+
+/// Which side of a read/write lock a node is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockKind {
+    /// `__rlock__`: shares the lock with other readers.
+    Read,
+    /// `__lock__`: excludes everyone.
+    Write,
+}
+
+impl LockKind {
+    pub(crate) fn marker(self) -> &'static str {
+        match self {
+            LockKind::Read => READ_MARKER,
+            LockKind::Write => WRITE_MARKER,
+        }
+    }
+
+    /// Whether a node of this kind must wait for an earlier node of kind `other`.
+    fn waits_for(self, other: LockKind) -> bool {
+        match self {
+            LockKind::Write => true,
+            LockKind::Read => other == LockKind::Write,
+        }
+    }
+}
+
+/// A child of the lock path that takes part in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Contender<'a> {
+    pub name: &'a str,
+    pub kind: LockKind,
+    pub sequence: i64,
+}
+
+/// 32 lowercase hex digits, random enough to tell our nodes from everyone else's.
+///
+/// Built from std's randomly keyed `RandomState` (each instance has fresh keys) over a process
+/// counter, the time and the thread: no extra crate needed.
+pub(crate) fn uuid_hex() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, AtomicOrdering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let thread = format!("{:?}", std::thread::current().id());
+    let mut halves = [0u64; 2];
+    for (i, half) in halves.iter_mut().enumerate() {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(count);
+        hasher.write_u128(nanos);
+        hasher.write(thread.as_bytes());
+        hasher.write_usize(i);
+        *half = hasher.finish();
+    }
+    format!("{:016x}{:016x}", halves[0], halves[1])
+}
+
+/// Parses a child name: `Some` when it ends in a marker and a 10-digit (possibly negative)
+/// sequence number, as Kazoo's `(?:__lock__|__rlock__)(-?\d{10})$` matches.
+pub(crate) fn parse(name: &str) -> Option<Contender<'_>> {
+    let digits_at = name.len().checked_sub(10)?;
+    let digits = name.get(digits_at..)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let head = name.get(..digits_at)?;
+    let (head, negative) = match head.strip_suffix('-') {
+        Some(rest) => (rest, true),
+        None => (head, false),
+    };
+    let kind = if head.ends_with(WRITE_MARKER) {
+        LockKind::Write
+    } else if head.ends_with(READ_MARKER) {
+        LockKind::Read
+    } else {
+        return None;
+    };
+    let value: i64 = digits.parse().ok()?;
+    Some(Contender { name, kind, sequence: if negative { -value } else { value } })
+}
+
+/// The queue: every contender among `children`, ordered by sequence number.
+pub(crate) fn queue(children: &[String]) -> Vec<Contender<'_>> {
+    let mut contenders: Vec<Contender<'_>> = children.iter().filter_map(|c| parse(c)).collect();
+    contenders.sort_by(|a, b| a.sequence.cmp(&b.sequence).then_with(|| a.name.cmp(b.name)));
+    contenders
+}
+
+/// Where our node stands among `children`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Position<'a> {
+    /// Our node is not among the children (it was deleted, or its session ended).
+    Missing,
+    /// Nobody we must wait for is ahead of us: we hold the lock.
+    Holder,
+    /// We must wait until this child (the nearest lower one we conflict with) is gone.
+    After(&'a str),
+}
+
+/// Decides whether the node `ours` (a child name) holds the lock. A writer waits for the nearest
+/// lower node of either kind, a reader for the nearest lower writer; higher sequences are never
+/// considered (a reader that looked at them could deadlock, Kazoo issue #649).
+pub(crate) fn position<'a>(children: &'a [String], ours: &str) -> Position<'a> {
+    let Some(me) = parse(ours) else {
+        return Position::Missing;
+    };
+    if !children.iter().any(|c| c == ours) {
+        return Position::Missing;
+    }
+    let nearest = children
+        .iter()
+        .filter_map(|c| parse(c))
+        .filter(|c| c.name != ours && c.sequence < me.sequence && me.kind.waits_for(c.kind))
+        .max_by(|a, b| match a.sequence.cmp(&b.sequence) {
+            Ordering::Equal => a.name.cmp(b.name),
+            other => other,
+        });
+    match nearest {
+        Some(c) => Position::After(c.name),
+        None => Position::Holder,
+    }
+}
+
+/// The names of the contenders holding the lock now, in queue order: the first writer alone if
+/// it heads the queue, otherwise every reader ahead of the first writer.
+pub(crate) fn holders<'a>(queue: &[Contender<'a>]) -> Vec<&'a str> {
+    match queue.first() {
+        None => Vec::new(),
+        Some(first) if first.kind == LockKind::Write => vec![first.name],
+        Some(_) => queue.iter().take_while(|c| c.kind == LockKind::Read).map(|c| c.name).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    const U: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn uuid_is_32_lowercase_hex_and_unique() {
+        let a = uuid_hex();
+        let b = uuid_hex();
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn parses_kazoo_names() {
+        let w = format!("{U}__lock__0000000042");
+        let r = format!("{U}__rlock__0000000007");
+        assert_eq!(parse(&w).map(|c| (c.kind, c.sequence)), Some((LockKind::Write, 42)));
+        assert_eq!(parse(&r).map(|c| (c.kind, c.sequence)), Some((LockKind::Read, 7)));
+        // Kazoo only needs the marker right before the digits.
+        assert_eq!(parse("x__lock__0000000001").map(|c| c.sequence), Some(1));
+    }
+
+    #[test]
+    fn parses_negative_sequences() {
+        let n = format!("{U}__lock__-0000000003");
+        assert_eq!(parse(&n).map(|c| (c.kind, c.sequence)), Some((LockKind::Write, -3)));
+        let r = format!("{U}__rlock__-2147483648");
+        assert_eq!(parse(&r).map(|c| c.sequence), Some(-2147483648));
+        let children = names(&[&format!("a{U}__lock__0000000001"), &n]);
+        let q = queue(&children);
+        assert_eq!(q[0].sequence, -3);
+        assert_eq!(q[1].sequence, 1);
+    }
+
+    #[test]
+    fn ignores_foreign_names() {
+        for bad in [
+            "",
+            "0000000001",
+            "lease-0000000001",
+            "__lock__000000001",   // 9 digits
+            "__lock__00000000012", // 11 digits
+            "__lock__0000000001x",
+            "__lock__--000000001",
+            "__lock__ 000000001",
+            "__LOCK__0000000001",
+            "__lock__+000000001",
+            "__lock__\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+            "\u{e9}0000000001",
+            "0123456789abcdef0123456789abcdef", // a semaphore lease
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn writer_waits_for_nearest_lower_of_any_kind() {
+        let children =
+            names(&["a__lock__0000000001", "b__rlock__0000000002", "c__lock__0000000003", "junk"]);
+        assert_eq!(position(&children, "a__lock__0000000001"), Position::Holder);
+        assert_eq!(
+            position(&children, "c__lock__0000000003"),
+            Position::After("b__rlock__0000000002")
+        );
+        assert_eq!(position(&children, "d__lock__0000000004"), Position::Missing);
+    }
+
+    #[test]
+    fn reader_waits_only_for_lower_writers() {
+        let children = names(&[
+            "r1__rlock__0000000001",
+            "w__lock__0000000002",
+            "r2__rlock__0000000003",
+            "r3__rlock__0000000004",
+            "w2__lock__0000000005",
+        ]);
+        assert_eq!(position(&children, "r1__rlock__0000000001"), Position::Holder);
+        assert_eq!(
+            position(&children, "r2__rlock__0000000003"),
+            Position::After("w__lock__0000000002")
+        );
+        assert_eq!(
+            position(&children, "r3__rlock__0000000004"),
+            Position::After("w__lock__0000000002")
+        );
+        // Readers never look at higher sequences.
+        let readers = names(&["r1__rlock__0000000001", "w__lock__0000000009"]);
+        assert_eq!(position(&readers, "r1__rlock__0000000001"), Position::Holder);
+    }
+
+    #[test]
+    fn holders_of_a_queue() {
+        let children = names(&[
+            "r__rlock__0000000001",
+            "s__rlock__0000000002",
+            "w__lock__0000000003",
+            "t__rlock__4444444444",
+        ]);
+        let q = queue(&children);
+        assert_eq!(holders(&q), vec!["r__rlock__0000000001", "s__rlock__0000000002"]);
+        let children = names(&["w__lock__0000000003", "r__rlock__0000000004"]);
+        assert_eq!(holders(&queue(&children)), vec!["w__lock__0000000003"]);
+        assert!(holders(&[]).is_empty());
+    }
+}

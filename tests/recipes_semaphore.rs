@@ -1,0 +1,171 @@
+//! Semaphore against a real ZooKeeper server, with Kazoo's pool layout.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use common::{assert_no_nodes_left, client, eventually, unique};
+use zkcluster::{
+    Client, CreateOptions, Error, Restriction, ZookeeperRecipe, ZookeeperRecipeRestriction,
+};
+
+const LONG: Duration = Duration::from_secs(10);
+
+fn semaphore(client: &Client, path: &str, id: &str, max: u32) -> ZookeeperRecipeRestriction {
+    client.restrict(path, ZookeeperRecipe::Semaphore, id, Some(max)).unwrap()
+}
+
+fn inner(path: &str) -> String {
+    format!("{path}-__lock__")
+}
+
+#[test]
+fn max_one_lease() {
+    // Missing parents are created on first use.
+    let path = format!("{}/crawler/fetchers", unique("sem1"));
+    let (a, b) = (client(), client());
+    let sem_a = semaphore(&a, &path, "a", 1);
+    let sem_b = Arc::new(semaphore(&b, &path, "b", 1));
+    let lease = sem_a.acquire().unwrap();
+    assert_eq!(a.get_node(&path).unwrap().value_str().unwrap(), "1", "pool data is max_leases");
+    assert_eq!(sem_a.lease_holders().unwrap(), ["a"]);
+    assert!(sem_b.try_acquire().unwrap().is_none());
+    let (tx, rx) = mpsc::channel();
+    let waiter = {
+        let sem_b = sem_b.clone();
+        std::thread::spawn(move || {
+            let lease = sem_b.acquire().unwrap();
+            tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            drop(lease);
+        })
+    };
+    assert!(eventually(LONG, || sem_a.contenders().unwrap() == ["a", "b"]));
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "two leases with max 1");
+    lease.release().unwrap();
+    rx.recv_timeout(LONG).expect("the waiter got the lease");
+    waiter.join().unwrap();
+    assert_no_nodes_left(&a, &[&path, &inner(&path)]);
+}
+
+#[test]
+fn max_two_leases_and_lease_holders() {
+    let path = unique("sem2");
+    let clients: Vec<Client> = (0..3).map(|_| client()).collect();
+    let sems: Vec<Arc<ZookeeperRecipeRestriction>> = ["a", "b", "c"]
+        .iter()
+        .zip(&clients)
+        .map(|(id, c)| Arc::new(semaphore(c, &path, id, 2)))
+        .collect();
+    let la = sems[0].acquire().unwrap();
+    let lb = sems[1].acquire().unwrap();
+    assert_eq!(sems[2].lease_holders().unwrap(), ["a", "b"]);
+    assert!(sems[2].try_acquire().unwrap().is_none());
+    assert_eq!(clients[0].get_children(&path).unwrap().len(), 2, "try_acquire left a lease");
+    let (tx, rx) = mpsc::channel();
+    let waiter = {
+        let sem = sems[2].clone();
+        std::thread::spawn(move || {
+            let lease = sem.acquire().unwrap();
+            tx.send(()).unwrap();
+            lease
+        })
+    };
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "three leases with max 2");
+    drop(la);
+    rx.recv_timeout(LONG).expect("the waiter got the freed lease");
+    let lc = waiter.join().unwrap();
+    assert_eq!(sems[0].lease_holders().unwrap(), ["b", "c"]);
+    // Lease nodes are `P/<uuid hex>`, ephemeral, data = identifier.
+    for name in clients[0].get_children(&path).unwrap() {
+        assert_eq!(name.len(), 32);
+        assert!(name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{name}");
+        assert_ne!(clients[0].get_node(&format!("{path}/{name}")).unwrap().stat.ephemeral_owner, 0);
+    }
+    drop((lb, lc));
+    assert_no_nodes_left(&clients[0], &[&path, &inner(&path)]);
+}
+
+#[test]
+fn inconsistent_max_leases_is_an_error_naming_both() {
+    let path = unique("sem-mismatch");
+    let (a, b) = (client(), client());
+    let lease = semaphore(&a, &path, "a", 1).acquire().unwrap();
+    let err = semaphore(&b, &path, "b", 2).acquire().unwrap_err();
+    assert!(matches!(err, Error::LeaseMismatch { stored: 1, requested: 2, .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains('1') && text.contains('2'), "{text}");
+    drop(lease);
+    assert_no_nodes_left(&a, &[&path, &inner(&path)]);
+}
+
+#[test]
+fn non_numeric_pool_data_skips_the_check() {
+    let path = unique("sem-text");
+    let c = client();
+    c.create(&path, "used for something else", &CreateOptions::new().parents()).unwrap();
+    let sem = semaphore(&c, &path, "a", 3);
+    let lease = sem.acquire_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(c.get_node(&path).unwrap().value_str().unwrap(), "used for something else");
+    drop(lease);
+    assert_no_nodes_left(&c, &[&path, &inner(&path)]);
+}
+
+#[test]
+fn timeout_and_cancel_leave_nothing() {
+    let path = unique("sem-cancel");
+    let (a, b) = (client(), client());
+    let lease = semaphore(&a, &path, "a", 1).acquire().unwrap();
+    let sem_b = Arc::new(semaphore(&b, &path, "b", 1));
+    let started = Instant::now();
+    let err = sem_b.acquire_timeout(Duration::from_millis(400)).unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert!(started.elapsed() < Duration::from_millis(1500), "took {:?}", started.elapsed());
+    assert!(eventually(Duration::from_secs(2), || a
+        .get_children(&inner(&path))
+        .unwrap()
+        .is_empty()));
+
+    let cancel = sem_b.cancel_handle();
+    let waiter = {
+        let sem_b = sem_b.clone();
+        std::thread::spawn(move || sem_b.acquire().map(drop))
+    };
+    assert!(eventually(LONG, || a.get_children(&inner(&path)).unwrap().len() == 1));
+    cancel.cancel();
+    let err = waiter.join().unwrap().unwrap_err();
+    assert!(err.is_cancelled(), "{err}");
+    assert_eq!(a.get_children(&path).unwrap().len(), 1);
+    drop(lease);
+    assert_no_nodes_left(&a, &[&path, &inner(&path)]);
+}
+
+#[test]
+fn shared_semaphore_object_across_threads() {
+    let path = unique("sem-shared");
+    let c = client();
+    let sem = Arc::new(semaphore(&c, &path, "pool", 3));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..12)
+        .map(|_| {
+            let (sem, inside, most) = (sem.clone(), inside.clone(), most.clone());
+            std::thread::spawn(move || {
+                let lease = sem.acquire().unwrap();
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                assert!(now <= 3, "{now} leases with max 3");
+                std::thread::sleep(Duration::from_millis(20));
+                inside.fetch_sub(1, Ordering::SeqCst);
+                lease.release().unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(most.load(Ordering::SeqCst) >= 2, "leases were never shared");
+    assert_no_nodes_left(&c, &[&path, &inner(&path)]);
+}
