@@ -158,8 +158,9 @@ fn render(
          - `get, 1000 pipelined`: one thread sends 1000 `get_node_async` and waits for them, again \
          and again (Kazoo: `get_async`); the floor keeps 1000 in flight.\n\
          - lock rows: acquire + release of an uncontended WriteLock / ReadLock / Semaphore ({} \
-         leases); the crate and the floor run the minimal create(ephemeral sequential) / getChildren \
-         / delete cycle instead.\n\
+         leases); the crate runs the minimal hand-written create(ephemeral sequential) / getChildren / \
+         delete cycle instead (3 round trips), the floor the same cycle with the create and the \
+         getChildren pipelined (2 round trips, what zkcluster's lock does).\n\
          - hand-off: 4 threads, one session each, passing one WriteLock; the floor does the least a \
          lock can (queue, list, watch the predecessor, wait for its deletion, delete) on raw sockets.\n",
         common::SEMAPHORE_LEASES

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zkcluster::proto::{create_mode, op, PathWatchRequest};
+use zkcluster::proto::{create_mode, op, CreateRequest, PathWatchRequest, Reader};
 use zkcluster::{Client, Restriction, ZookeeperRecipe};
 
 use super::raw::RawConn;
@@ -369,12 +369,33 @@ impl Peer for Floor {
                 Ok(vec![(w.row(), pipelined(&self.addr, op::GET_DATA, TARGET, n, cfg.slice)?)])
             }
             Workload::Lock(_) => {
+                // The least a lock cycle needs: the create and the getChildren pipelined (one
+                // round trip), then the delete (one more).
                 let mut conn = RawConn::connect(&self.addr)?;
                 conn.ensure(base)?;
                 let prefix = format!("{base}/lock-");
+                let create = CreateRequest {
+                    path: prefix,
+                    data: Vec::new(),
+                    acl: zkcluster::Acl::open_unsafe(),
+                    flags: create_mode::EPHEMERAL_SEQUENTIAL,
+                };
+                let list = PathWatchRequest { path: base.to_string(), watch: false };
+                let mut out = Vec::new();
                 let rate = timed(cfg.slice, || {
-                    let me = conn.create(&prefix, b"", create_mode::EPHEMERAL_SEQUENTIAL)?;
-                    conn.children(base)?;
+                    out.clear();
+                    conn.encode(&mut out, op::CREATE, &create);
+                    conn.encode(&mut out, op::GET_CHILDREN, &list);
+                    conn.write(&out)?;
+                    let created = conn.reply()?;
+                    if created.err != 0 {
+                        return Err(format!("create: error {}", created.err).into());
+                    }
+                    let me = Reader::new(conn.body(&created)).string()?;
+                    let listed = conn.reply()?;
+                    if listed.err != 0 {
+                        return Err(format!("get_children: error {}", listed.err).into());
+                    }
                     conn.delete(&me)?;
                     Ok(())
                 })?;
