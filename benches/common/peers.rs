@@ -153,11 +153,21 @@ impl Peer for Zk {
                 c.create_node(base, "")?;
                 serial_phases(&paths(base, cfg.serial_n), |phase, p| {
                     match phase {
-                        "create" => drop(c.create_node(p, VALUE)?),
-                        "get" => drop(c.get_node(p)?),
-                        "set" => drop(c.set_value_to_node(p, VALUE2)?),
-                        "exists" => drop(c.exist_node(p)?.ok_or("missing node")?),
-                        _ => drop(c.delete_node(p)?),
+                        "create" => {
+                            c.create_node(p, VALUE)?;
+                        }
+                        "get" => {
+                            c.get_node(p)?;
+                        }
+                        "set" => {
+                            c.set_value_to_node(p, VALUE2)?;
+                        }
+                        "exists" => {
+                            c.exist_node(p)?.ok_or("missing node")?;
+                        }
+                        _ => {
+                            c.delete_node(p)?;
+                        }
                     }
                     Ok(())
                 })
@@ -257,9 +267,15 @@ impl Peer for Crate {
                         "create" => {
                             drop(zk.create(p, VALUE.to_vec(), open(), CreateMode::Persistent)?)
                         }
-                        "get" => drop(zk.get_data(p, false)?),
-                        "set" => drop(zk.set_data(p, VALUE2.to_vec(), None)?),
-                        "exists" => drop(zk.exists(p, false)?.ok_or("missing node")?),
+                        "get" => {
+                            zk.get_data(p, false)?;
+                        }
+                        "set" => {
+                            zk.set_data(p, VALUE2.to_vec(), None)?;
+                        }
+                        "exists" => {
+                            zk.exists(p, false)?.ok_or("missing node")?;
+                        }
                         _ => zk.delete(p, None)?,
                     }
                     Ok(())
@@ -347,7 +363,9 @@ impl Peer for Floor {
                 conn.ensure(base)?;
                 let sample = serial_phases(&paths(base, cfg.serial_n), |phase, p| {
                     match phase {
-                        "create" => drop(conn.create(p, VALUE, create_mode::PERSISTENT)?),
+                        "create" => {
+                            conn.create(p, VALUE, create_mode::PERSISTENT)?;
+                        }
                         "get" => conn.get(p)?,
                         "set" => conn.set(p, VALUE2)?,
                         "exists" => {
