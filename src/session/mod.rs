@@ -310,7 +310,7 @@ impl Shared {
             if life.session_id != 0 && life.has_ended() {
                 return Err(Failure::SessionExpired);
             }
-            let (tx, rx) = crossbeam_channel::bounded(1);
+            let (tx, rx) = request::reply_channel();
             match lock(&self.wire).write_request(&mut frame, tx, watch.take()) {
                 Ok(()) => return Ok(ReplyWaiter { rx, sent_at, deadline }),
                 // Disconnected between the state check and the write: wait for the next connection.

@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+
+use crossbeam_channel::RecvTimeoutError;
 
 use super::watches::WatchKind;
 use crate::{Error, Result};
@@ -51,8 +53,83 @@ impl RawReply {
     }
 }
 
-pub(crate) type ReplySender = Sender<std::result::Result<RawReply, Failure>>;
-pub(crate) type ReplyReceiver = Receiver<std::result::Result<RawReply, Failure>>;
+pub(crate) type ReplySender = OneShotSender<std::result::Result<RawReply, Failure>>;
+pub(crate) type ReplyReceiver = OneShotReceiver<std::result::Result<RawReply, Failure>>;
+
+/// The channel of one reply. The waiting caller parks on a condition variable at once: a
+/// general channel's receive spins and calls `sched_yield` before it sleeps, which on a
+/// machine with few cores takes CPU from the reader thread and the server it waits for.
+pub(crate) fn reply_channel<T>() -> (OneShotSender<T>, OneShotReceiver<T>) {
+    let slot = Arc::new(OneShot { value: Mutex::new(Slot::Empty), ready: Condvar::new() });
+    (OneShotSender { slot: slot.clone() }, OneShotReceiver { slot })
+}
+
+enum Slot<T> {
+    Empty,
+    Full(T),
+    /// The sender was dropped without sending.
+    Dropped,
+    Taken,
+}
+
+struct OneShot<T> {
+    value: Mutex<Slot<T>>,
+    ready: Condvar,
+}
+
+pub(crate) struct OneShotSender<T> {
+    slot: Arc<OneShot<T>>,
+}
+
+pub(crate) struct OneShotReceiver<T> {
+    slot: Arc<OneShot<T>>,
+}
+
+impl<T> OneShotSender<T> {
+    fn put(&self, slot: Slot<T>) {
+        let mut value = self.slot.value.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(*value, Slot::Empty) {
+            *value = slot;
+            drop(value);
+            self.slot.ready.notify_one();
+        }
+    }
+
+    /// Delivers the value (at most once; later sends are ignored).
+    pub fn send(self, v: T) -> std::result::Result<(), ()> {
+        self.put(Slot::Full(v));
+        Ok(())
+    }
+}
+
+impl<T> Drop for OneShotSender<T> {
+    fn drop(&mut self) {
+        self.put(Slot::Dropped);
+    }
+}
+
+impl<T> OneShotReceiver<T> {
+    /// Waits for the value until `deadline`.
+    pub fn recv_deadline(&self, deadline: Instant) -> std::result::Result<T, RecvTimeoutError> {
+        let mut value = self.slot.value.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match std::mem::replace(&mut *value, Slot::Taken) {
+                Slot::Full(v) => return Ok(v),
+                Slot::Dropped | Slot::Taken => return Err(RecvTimeoutError::Disconnected),
+                Slot::Empty => *value = Slot::Empty,
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            value = self
+                .slot
+                .ready
+                .wait_timeout(value, deadline - now)
+                .map_or_else(|p| p.into_inner().0, |(g, _)| g);
+        }
+    }
+}
 
 /// A request the session has written and not yet seen answered.
 pub(crate) struct InFlight {
