@@ -23,7 +23,7 @@ pub(crate) fn run(shared: &Shared) {
     let mut next = 0usize;
     let mut failed_in_row = 0u32;
     let mut disconnected_since: Option<Instant> = None;
-    while !shared.closing.load(Ordering::SeqCst) {
+    while !shared.is_closing() {
         let (session_id, passwd, negotiated) = {
             let status = lock(&shared.status);
             (status.session_id, status.passwd.clone(), status.negotiated)
@@ -332,7 +332,7 @@ fn disconnect(shared: &Shared) {
     for request in in_flight {
         let _ = request.reply.send(Err(Failure::ConnectionLoss));
     }
-    if shared.closing.load(Ordering::SeqCst) {
+    if shared.is_closing() {
         return;
     }
     shared.transition(|status| {

@@ -66,6 +66,10 @@ pub(crate) struct Shared {
     watches: Mutex<WatchTable>,
     auths: Mutex<Vec<(String, Vec<u8>)>>,
     last_zxid: AtomicI64,
+    /// Set before closeSession is sent: the server hanging up after it is the end, not a
+    /// connection loss to recover from.
+    close_requested: AtomicBool,
+    /// Set once the driver should stop reading.
     closing: AtomicBool,
     /// The socket being handshaken, so `close` can interrupt a handshake with a frozen server.
     connecting: Mutex<Option<std::net::TcpStream>>,
@@ -106,6 +110,7 @@ impl Session {
             watches: Mutex::new(WatchTable::default()),
             auths: Mutex::new(Vec::new()),
             last_zxid: AtomicI64::new(0),
+            close_requested: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             connecting: Mutex::new(None),
             last_failure: Mutex::new("no attempt finished".to_string()),
@@ -160,6 +165,7 @@ impl Session {
             return Ok(());
         }
         let shared = &self.shared;
+        shared.close_requested.store(true, Ordering::SeqCst);
         if shared.state().is_connected() {
             // Ask the server to end the session now, so its ephemeral nodes (and locks) go at
             // once instead of after the session timeout.
@@ -297,7 +303,7 @@ impl Shared {
         // the call waits for a connection, it fails with SessionExpired (like in-flight calls).
         let life = self.life();
         loop {
-            if self.closing.load(Ordering::SeqCst) && !closing_ok {
+            if self.is_closing() && !closing_ok {
                 return Err(Failure::Closed);
             }
             let state = self.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
@@ -384,6 +390,11 @@ impl Shared {
 
     pub fn watch_count(&self) -> usize {
         lock(&self.watches).len()
+    }
+
+    /// Whether the client is closing (or closed): no new calls, no reconnects.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.close_requested.load(Ordering::SeqCst) || self.closing.load(Ordering::SeqCst)
     }
 
     /// The path the server sees for a user's path (chroot prepended).
