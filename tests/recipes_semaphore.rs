@@ -169,3 +169,24 @@ fn shared_semaphore_object_across_threads() {
     assert!(most.load(Ordering::SeqCst) >= 2, "leases were never shared");
     assert_no_nodes_left(&c, &[&path, &inner(&path)]);
 }
+
+/// After its first acquire a Semaphore skips re-checking the pool; a pool deleted in between
+/// is created (and checked) again instead of failing the acquire.
+#[test]
+fn pool_deleted_between_acquires_is_recreated() {
+    let path = unique("sem-recreate");
+    let client = client();
+    let sem = semaphore(&client, &path, "a", 3);
+    sem.acquire().unwrap().release().unwrap();
+    client.delete_recursive(&path).unwrap();
+    let lease = sem.acquire_timeout(LONG).unwrap();
+    assert_eq!(client.get_node(&path).unwrap().value_str().unwrap(), "3");
+    assert_eq!(sem.lease_holders().unwrap(), ["a"]);
+    lease.release().unwrap();
+    // And a pool re-created by someone else with another number is still refused.
+    client.delete_recursive(&path).unwrap();
+    client.create_node(&path, "5").unwrap();
+    let err = sem.acquire_timeout(LONG).unwrap_err();
+    assert!(matches!(err, Error::LeaseMismatch { stored: 5, requested: 3, .. }), "{err:?}");
+    assert_no_nodes_left(&client, &[&path, &inner(&path)]);
+}

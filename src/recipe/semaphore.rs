@@ -13,9 +13,10 @@
 //!
 //! # Round trips
 //!
-//! An uncontended acquire costs **two**: (1) create `P` if missing, read its data, create the
-//! inner lock node, list the inner lock and list `P`, all pipelined; (2) create the lease and
-//! delete the inner lock node, pipelined. When the inner lock is busy or the pool full it costs
+//! An uncontended acquire costs **two**: (1) read (and check) `P`'s data, create the inner lock
+//! node, list the inner lock and list `P`, pipelined — the first acquire of a `Semaphore`
+//! object also creates `P` if missing in the same round trip; (2) create the lease and delete
+//! the inner lock node, pipelined. When the inner lock is busy or the pool full it costs
 //! more (one per wake-up). A release costs one (deleting the lease).
 //!
 //! # Failure modes
@@ -28,6 +29,7 @@
 //!   new session. Session loss while holding: the lease is gone, [`Guard::lost`] fires.
 //! - A non-cooperating client that adds children to `P` takes leases away (they count).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crossbeam_channel::select;
@@ -62,6 +64,9 @@ pub struct Semaphore {
     max_leases: u32,
     inner: LockCore,
     cancel: CancelHandle,
+    /// The pool node is known to exist: later acquires skip creating it and only read its data
+    /// (still checked every time). Cleared if the pool vanishes.
+    pool_checked: AtomicBool,
 }
 
 impl NewRestriction for Semaphore {
@@ -100,6 +105,7 @@ impl NewRestriction for Semaphore {
             max_leases,
             inner,
             cancel: CancelHandle::new(),
+            pool_checked: AtomicBool::new(false),
         })
     }
 }
@@ -154,11 +160,16 @@ impl Semaphore {
     /// One pass: pool check and inner lock (pipelined), then a lease under the inner lock.
     fn pass(&self, wait: Wait, deadline: Option<Instant>, token: &CancelToken) -> Result<Pass> {
         let client = &self.client;
-        let pool_create = client.create_async(
-            &self.path,
-            self.max_leases.to_string(),
-            &CreateOptions::new().parents(),
-        );
+        // Once the pool is known to exist, only its data is read (a cheap read; the create that
+        // fails with NodeExists would go through the server's write pipeline every time).
+        let pool_known = self.pool_checked.load(Ordering::SeqCst);
+        let pool_create = (!pool_known).then(|| {
+            client.create_async(
+                &self.path,
+                self.max_leases.to_string(),
+                &CreateOptions::new().parents(),
+            )
+        });
         let pool_read = client.get_node_async(&self.path);
         let attempt = self.inner.begin();
         let pool_children = client.get_children_async(&self.path);
@@ -166,18 +177,21 @@ impl Semaphore {
         // When P's parents were missing, the create made them and retried after the read had
         // already failed with NoNode: read again then.
         let read_pool = |pending| match reply(pending, deadline) {
-            Err(e) if e.is_no_node() => reply(client.get_node_async(&self.path), deadline),
+            Err(e) if e.is_no_node() && !pool_known => {
+                reply(client.get_node_async(&self.path), deadline)
+            }
             other => other,
         };
-        let pool = match reply(pool_create, deadline) {
-            Ok(_) => read_pool(pool_read).map(|node| node.value),
-            Err(e) if e.is_node_exists() => read_pool(pool_read).map(|node| node.value),
-            Err(e) => Err(e),
+        let pool = match pool_create.map(|create| reply(create, deadline)) {
+            None | Some(Ok(_)) => read_pool(pool_read).map(|node| node.value),
+            Some(Err(e)) if e.is_node_exists() => read_pool(pool_read).map(|node| node.value),
+            Some(Err(e)) => Err(e),
         };
         if let Err(e) = pool.and_then(|data| self.check_pool(&data)) {
             self.inner.abandon(attempt);
-            return if retryable(&e) { Ok(Pass::Retry(e)) } else { Err(e) };
+            return self.retry_or_fail(e);
         }
+        self.pool_checked.store(true, Ordering::SeqCst);
 
         let held = match self.inner.complete(attempt, wait, token)? {
             Some(held) => held,
@@ -209,7 +223,7 @@ impl Semaphore {
                         Ok(listed) => listed,
                         Err(e) => {
                             release_inner(&held);
-                            return if retryable(&e) { Ok(Pass::Retry(e)) } else { Err(e) };
+                            return self.retry_or_fail(e);
                         }
                     }
                 }
@@ -290,7 +304,20 @@ impl Semaphore {
                 cleanup::hand_over(client, &client.shared().life(), Target::Node(lease));
                 Ok(Pass::Retry(e))
             }
-            Err(e) => Err(e),
+            Err(e) => self.retry_or_fail(e),
+        }
+    }
+
+    /// A transient error starts the acquire over; so does a pool that vanished since we checked
+    /// it (deleted by someone): the next pass creates and checks it again.
+    fn retry_or_fail(&self, e: Error) -> Result<Pass> {
+        if e.is_no_node() && self.pool_checked.swap(false, Ordering::SeqCst) {
+            return Ok(Pass::Retry(e));
+        }
+        if retryable(&e) {
+            Ok(Pass::Retry(e))
+        } else {
+            Err(e)
         }
     }
 
