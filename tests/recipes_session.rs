@@ -131,3 +131,78 @@ fn release_while_disconnected_finishes_in_the_background() {
     drop(next);
     assert_no_nodes_left(&observer, &[&path]);
 }
+
+/// Restores the proxy once the client has seen the connection break.
+fn restore_after_suspend(
+    proxy: Arc<Proxy>,
+    events: crossbeam_channel::Receiver<zkcluster::SessionEvent>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while let Ok(event) = events.recv_timeout(LONG) {
+            if matches!(event, zkcluster::SessionEvent::Suspended { .. }) {
+                proxy.restore();
+                return;
+            }
+        }
+        panic!("the connection never broke");
+    })
+}
+
+/// The reply to the lock's create is lost with the connection: the node was created, and the
+/// acquire finds it by its uuid after reconnecting (same session: adopted, not duplicated).
+#[test]
+fn create_reply_lost_with_the_connection_is_adopted() {
+    let path = unique("lost-create");
+    let proxy = Arc::new(Proxy::start(&server().connect_string()));
+    let holder = client_of(&proxy.connect_string());
+    let observer = client();
+    let lock = holder.restrict(&path, ZookeeperRecipe::WriteLock, "holder", None).unwrap();
+    lock.acquire().unwrap().release().unwrap(); // the lock path exists: the next create is one request
+    let session = holder.session_id();
+    let restorer = restore_after_suspend(proxy.clone(), holder.session_events());
+
+    proxy.lose_next_reply();
+    let guard = lock.acquire_timeout(LONG).unwrap();
+    restorer.join().unwrap();
+    assert_eq!(holder.session_id(), session, "the session survived");
+    let children = observer.get_children(&path).unwrap();
+    assert_eq!(children.len(), 1, "one node, not a second one for the retry: {children:?}");
+    assert_eq!(guard.nodes(), [format!("{path}/{}", children[0])]);
+    let stat = observer.exist_node(&guard.nodes()[0]).unwrap().unwrap();
+    assert_eq!(stat.ephemeral_owner, session);
+    guard.release().unwrap();
+    assert_no_nodes_left(&observer, &[&path]);
+}
+
+/// The create's reply is lost and the session expires before the client is back: the node
+/// went with the old session, so the acquire creates a new one in the new session.
+#[test]
+fn create_reply_lost_and_session_expired_creates_again() {
+    let path = unique("lost-create-expired");
+    let proxy = Arc::new(Proxy::start(&server().connect_string()));
+    let holder = client_of(&proxy.connect_string());
+    let observer = client();
+    let lock = holder.restrict(&path, ZookeeperRecipe::WriteLock, "holder", None).unwrap();
+    lock.acquire().unwrap().release().unwrap();
+    let (old_session, passwd) = holder.session_credentials();
+    let events = holder.session_events();
+
+    proxy.lose_next_reply();
+    let acquiring = {
+        let lock = Arc::new(lock);
+        let l = lock.clone();
+        (lock, std::thread::spawn(move || l.acquire_timeout(LONG)))
+    };
+    // Wait for the cut, end the session on the server, then let the client back.
+    while !matches!(events.recv_timeout(LONG), Ok(zkcluster::SessionEvent::Suspended { .. })) {}
+    common::close_session_raw(&server().connect_string(), old_session, &passwd);
+    proxy.restore();
+    let guard = acquiring.1.join().unwrap().expect("the acquire goes on in the new session");
+    assert_ne!(holder.session_id(), old_session);
+    let children = observer.get_children(&path).unwrap();
+    assert_eq!(children.len(), 1, "{children:?}");
+    let stat = observer.exist_node(&guard.nodes()[0]).unwrap().unwrap();
+    assert_eq!(stat.ephemeral_owner, holder.session_id(), "the node belongs to the new session");
+    drop(guard);
+    assert!(eventually(LONG, || observer.get_children(&path).unwrap().is_empty()));
+}

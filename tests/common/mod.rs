@@ -58,7 +58,7 @@ pub fn expire_session(proxy: &proxy::Proxy, server: &str, client: &Client) {
 }
 
 /// Sends connect(session_id, passwd) + closeSession on a raw connection and reads the replies.
-fn close_session_raw(connect_string: &str, session_id: i64, passwd: &[u8]) {
+pub fn close_session_raw(connect_string: &str, session_id: i64, passwd: &[u8]) {
     use std::io::{Read, Write};
     use zkcluster::proto::{op, ConnectRequest, Encode, FrameBuffer, RequestHeader, Writer};
 

@@ -22,6 +22,8 @@ struct State {
     mode: Mutex<Mode>,
     conns: Mutex<Vec<TcpStream>>,
     inject: Mutex<Option<Vec<u8>>>,
+    /// Swallow the next frame the server sends, then cut everything.
+    cut_at_next_reply: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -39,6 +41,7 @@ impl Proxy {
             mode: Mutex::new(Mode::Forward),
             conns: Mutex::new(Vec::new()),
             inject: Mutex::new(None),
+            cut_at_next_reply: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
         let accept_state = state.clone();
@@ -86,6 +89,13 @@ impl Proxy {
     /// Back to forwarding (connections cut earlier stay cut; clients reconnect).
     pub fn restore(&self) {
         *self.state.mode.lock().unwrap() = Mode::Forward;
+    }
+
+    /// Lets the client's next request reach the server but loses the server's reply to it:
+    /// the reply is swallowed and every connection cut (new ones are refused until
+    /// [`restore`](Self::restore)). The outcome of that request is then unknown to the client.
+    pub fn lose_next_reply(&self) {
+        self.state.cut_at_next_reply.store(true, Ordering::SeqCst);
     }
 
     /// Sends `frame` (raw bytes, length prefix included) to the client before the next frame
@@ -137,6 +147,13 @@ fn pump_frames(state: &State, mut from: TcpStream, mut to: TcpStream) {
         }
         let mut body = vec![0u8; i32::from_be_bytes(len).max(0) as usize];
         if from.read_exact(&mut body).is_err() || !wait_while_blackholed(state) {
+            break;
+        }
+        if state.cut_at_next_reply.swap(false, Ordering::SeqCst) {
+            *state.mode.lock().unwrap() = Mode::Refuse;
+            for conn in state.conns.lock().unwrap().drain(..) {
+                let _ = conn.shutdown(Shutdown::Both);
+            }
             break;
         }
         if let Some(garbage) = state.inject.lock().unwrap().take() {
