@@ -38,10 +38,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver};
 
-use super::cancel::CancelToken;
+use super::cancel::{CancelHandle, CancelToken};
 use super::cleanup::{self, Target};
 use super::node_name::{self, LockKind, Position};
-use super::Wait;
+use super::{Guard, Wait};
 use crate::session::SessionLife;
 use crate::{Client, CreateOptions, Error, Pending, Result, SessionEvent, SessionState};
 
@@ -170,12 +170,37 @@ impl LockCore {
         })
     }
 
-    pub(crate) fn path(&self) -> &str {
-        &self.path
+    /// The core of a `ReadLock` or `WriteLock` built by `restrict`: locks take no `max_leases`.
+    pub(crate) fn for_lock(
+        client: &Client,
+        path: &str,
+        identifier: &str,
+        max_leases: Option<u32>,
+        kind: LockKind,
+    ) -> Result<LockCore> {
+        if let Some(n) = max_leases {
+            let name = match kind {
+                LockKind::Read => "ReadLock",
+                LockKind::Write => "WriteLock",
+            };
+            return Err(Error::InvalidArgument {
+                path: path.to_string(),
+                reason: format!("a {name} takes no max_leases (got Some({n})); use a Semaphore"),
+            });
+        }
+        LockCore::new(client, path, identifier, kind)
     }
 
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
+    /// Acquires (as `cancel` allows) and wraps our node in a guard.
+    pub(crate) fn acquire_guard(&self, wait: Wait, cancel: &CancelHandle) -> Result<Option<Guard>> {
+        let token = cancel.token();
+        Ok(self
+            .acquire(wait, &token)?
+            .map(|held| Guard::held(&self.client, &self.path, vec![held.node], held.life)))
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        &self.path
     }
 
     /// Sends the create of a new node and the getChildren that follows it, without waiting.

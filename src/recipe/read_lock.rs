@@ -15,7 +15,7 @@ use super::cancel::CancelHandle;
 use super::lock::LockCore;
 use super::node_name::LockKind;
 use super::{Guard, NewRestriction, Restriction, Wait};
-use crate::{Client, Error, Result};
+use crate::{Client, Result};
 
 /// A shared lock at a path: readers hold it together, excluding writers.
 ///
@@ -40,21 +40,15 @@ pub struct ReadLock {
 }
 
 impl NewRestriction for ReadLock {
-    /// No server call. Fails with [`Error::InvalidArgument`] when `max_leases` is given.
+    /// No server call. Fails with [`Error::InvalidArgument`](crate::Error::InvalidArgument) when `max_leases` is given.
     fn new_restriction(
         client: &Client,
         path: &str,
         identifier: &str,
         max_leases: Option<u32>,
     ) -> Result<Self> {
-        if let Some(n) = max_leases {
-            return Err(Error::InvalidArgument {
-                path: path.to_string(),
-                reason: format!("a ReadLock takes no max_leases (got Some({n})); use a Semaphore"),
-            });
-        }
         Ok(ReadLock {
-            core: LockCore::new(client, path, identifier, LockKind::Read)?,
+            core: LockCore::for_lock(client, path, identifier, max_leases, LockKind::Read)?,
             cancel: CancelHandle::new(),
         })
     }
@@ -62,10 +56,7 @@ impl NewRestriction for ReadLock {
 
 impl Restriction for ReadLock {
     fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>> {
-        let token = self.cancel.token();
-        Ok(self.core.acquire(wait, &token)?.map(|held| {
-            Guard::held(self.core.client(), self.core.path(), vec![held.node], held.life)
-        }))
+        self.core.acquire_guard(wait, &self.cancel)
     }
 
     /// Everyone holding or waiting, readers and writers, in queue order (two round trips).

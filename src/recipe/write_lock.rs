@@ -19,7 +19,7 @@ use super::cancel::CancelHandle;
 use super::lock::LockCore;
 use super::node_name::LockKind;
 use super::{Guard, NewRestriction, Restriction, Wait};
-use crate::{Client, Error, Result};
+use crate::{Client, Result};
 
 /// An exclusive lock at a path: one holder at a time.
 ///
@@ -54,21 +54,15 @@ pub struct WriteLock {
 }
 
 impl NewRestriction for WriteLock {
-    /// No server call. Fails with [`Error::InvalidArgument`] when `max_leases` is given.
+    /// No server call. Fails with [`Error::InvalidArgument`](crate::Error::InvalidArgument) when `max_leases` is given.
     fn new_restriction(
         client: &Client,
         path: &str,
         identifier: &str,
         max_leases: Option<u32>,
     ) -> Result<Self> {
-        if let Some(n) = max_leases {
-            return Err(Error::InvalidArgument {
-                path: path.to_string(),
-                reason: format!("a WriteLock takes no max_leases (got Some({n})); use a Semaphore"),
-            });
-        }
         Ok(WriteLock {
-            core: LockCore::new(client, path, identifier, LockKind::Write)?,
+            core: LockCore::for_lock(client, path, identifier, max_leases, LockKind::Write)?,
             cancel: CancelHandle::new(),
         })
     }
@@ -76,10 +70,7 @@ impl NewRestriction for WriteLock {
 
 impl Restriction for WriteLock {
     fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>> {
-        let token = self.cancel.token();
-        Ok(self.core.acquire(wait, &token)?.map(|held| {
-            Guard::held(self.core.client(), self.core.path(), vec![held.node], held.life)
-        }))
+        self.core.acquire_guard(wait, &self.cancel)
     }
 
     /// Everyone holding or waiting, writers and readers, in queue order (two round trips).
