@@ -3,27 +3,16 @@
 use std::time::Duration;
 
 use zkcluster::proto::Perms;
-use zkcluster::testing::TestingServer;
 use zkcluster::{
     Acl, Client, CreateMode, CreateOptions, Error, ErrorCode, OpResult, ReadOp, ReadResult,
 };
 
-fn server() -> &'static TestingServer {
-    TestingServer::shared()
-        .expect("these tests need a real ZooKeeper server (see scripts/install-zookeeper.sh)")
-}
+mod common;
+
+use common::{server, test_root};
 
 fn connect() -> Client {
-    Client::connect(&server().connect_string()).expect("connect")
-}
-
-/// A fresh, existing directory for one test.
-fn test_root(client: &Client, name: &str) -> String {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let root = format!("/data_api_tx/{name}-{}-{nanos}", std::process::id());
-    client.ensure_path(&root).expect("ensure test root");
-    root
+    common::client()
 }
 
 #[test]

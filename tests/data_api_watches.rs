@@ -8,21 +8,12 @@ use zkcluster::{Client, CreateOptions, WatchEventKind, WatchStream};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-fn server() -> &'static TestingServer {
-    TestingServer::shared()
-        .expect("these tests need a real ZooKeeper server (see scripts/install-zookeeper.sh)")
-}
+mod common;
+
+use common::{server, test_root};
 
 fn connect() -> Client {
-    Client::connect(&server().connect_string()).expect("connect")
-}
-
-fn test_root(client: &Client, name: &str) -> String {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let root = format!("/data_api_watch/{name}-{}-{nanos}", std::process::id());
-    client.ensure_path(&root).expect("ensure test root");
-    root
+    common::client()
 }
 
 fn next<T>(stream: &WatchStream<T>) -> Option<T> {

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zkcluster::testing::{TestingError, TestingServer};
+use zkcluster::testing::TestingServer;
 use zkcluster::{Client, CreateOptions, Restriction, ZookeeperRecipe};
 
 use layout::Layout;
@@ -84,22 +84,6 @@ fn parse_options() -> Result<Options, String> {
     Ok(o)
 }
 
-/// A local server from the test kit, installing ZooKeeper first if it is missing.
-fn local_server() -> Result<TestingServer, TestingError> {
-    match TestingServer::start() {
-        Err(TestingError::NotInstalled { .. }) => {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-zookeeper.sh");
-            eprintln!("ZooKeeper is not installed; running {script}");
-            let status = std::process::Command::new("bash").arg(script).status();
-            if !matches!(status, Ok(s) if s.success()) {
-                eprintln!("{script} failed: {status:?}");
-            }
-            TestingServer::start()
-        }
-        other => other,
-    }
-}
-
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let options = match parse_options() {
@@ -111,7 +95,7 @@ fn main() {
     };
     let (_server, connect) = match std::env::var("ZK_CONNECT") {
         Ok(connect) => (None, connect),
-        Err(_) => match local_server() {
+        Err(_) => match TestingServer::start_or_install() {
             Ok(server) => {
                 let connect = server.connect_string();
                 println!("started a local ZooKeeper at {connect}");

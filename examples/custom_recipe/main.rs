@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use locks::{total_read_waits, NewZKRecipe, NewZKRecipeRestriction};
-use zkcluster::testing::{TestingError, TestingServer};
+use zkcluster::testing::TestingServer;
 use zkcluster::{Client, Recipe, Restriction};
 
 /// The same lock types, looked up in a module by variant name (Python's `getattr(module, name)`).
@@ -82,22 +82,6 @@ fn parse_config(text: &str) -> Result<Roles, String> {
     }
 }
 
-/// A local server from the test kit, installing ZooKeeper first if it is missing.
-fn local_server() -> Result<TestingServer, TestingError> {
-    match TestingServer::start() {
-        Err(TestingError::NotInstalled { .. }) => {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-zookeeper.sh");
-            eprintln!("ZooKeeper is not installed; running {script}");
-            let status = std::process::Command::new("bash").arg(script).status();
-            if !matches!(status, Ok(s) if s.success()) {
-                eprintln!("{script} failed: {status:?}");
-            }
-            TestingServer::start()
-        }
-        other => other,
-    }
-}
-
 fn connect(connect_string: &str) -> zkcluster::Result<Client> {
     Client::builder(connect_string)
         .session_timeout(Duration::from_secs(6))
@@ -128,7 +112,7 @@ fn main() {
     .init();
     let (_server, connect_string) = match std::env::var("ZK_CONNECT") {
         Ok(connect_string) => (None, connect_string),
-        Err(_) => match local_server() {
+        Err(_) => match TestingServer::start_or_install() {
             Ok(server) => {
                 let connect_string = server.connect_string();
                 println!("started a local ZooKeeper at {connect_string}");

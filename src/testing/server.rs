@@ -77,6 +77,31 @@ impl TestingServer {
         TestingServer::builder().start()
     }
 
+    /// Like [`start`](Self::start), but when Java or ZooKeeper is missing, first runs the
+    /// crate's `scripts/install-zookeeper.sh` (apt; needs root or sudo) and tries again. For
+    /// demos and tools that should work on a fresh machine; tests should fail instead.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let server = zkcluster::testing::TestingServer::start_or_install()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn start_or_install() -> Result<TestingServer, TestingError> {
+        match TestingServer::start() {
+            Err(TestingError::NotInstalled { .. }) => {
+                let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-zookeeper.sh");
+                log::warn!("ZooKeeper is not installed; running {script}");
+                let status = std::process::Command::new("bash").arg(script).status();
+                if !matches!(status, Ok(s) if s.success()) {
+                    log::error!("{script} failed: {status:?}");
+                }
+                TestingServer::start()
+            }
+            other => other,
+        }
+    }
+
     /// Options for a standalone server.
     ///
     /// ```no_run

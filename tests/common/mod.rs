@@ -28,6 +28,13 @@ pub fn client_of(connect_string: &str) -> Client {
         .unwrap_or_else(|e| panic!("cannot connect to {connect_string}: {e}"))
 }
 
+/// A fresh, existing directory no other test uses.
+pub fn test_root(client: &Client, name: &str) -> String {
+    let root = unique(name);
+    client.ensure_path(&root).unwrap_or_else(|e| panic!("creating {root}: {e}"));
+    root
+}
+
 /// A path no other test uses.
 pub fn unique(name: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
