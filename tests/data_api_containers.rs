@@ -2,21 +2,12 @@
 //! minute unless the JVM property `znode.container.checkIntervalMs` says otherwise, so this test
 //! starts a server of its own with that property.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
 
 use zkcluster::testing::TestingServer;
 use zkcluster::{Client, CreateMode, CreateOptions};
-
-fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    condition()
-}
 
 #[test]
 fn server_removes_empty_containers_and_expired_ttl_nodes() {
@@ -46,7 +37,7 @@ fn server_removes_empty_containers_and_expired_ttl_nodes() {
         client.delete_node(p).unwrap();
     }
     assert!(
-        wait_until(Duration::from_secs(10), || !exists("/box") && !exists("/box2")),
+        common::eventually(Duration::from_secs(10), || !exists("/box") && !exists("/box2")),
         "empty containers removed"
     );
     assert!(exists("/plain"));
@@ -58,7 +49,8 @@ fn server_removes_empty_containers_and_expired_ttl_nodes() {
     client.transaction().create("/ttl-short-tx", "", &short).commit().unwrap();
     client.create("/ttl-long", "", &long).unwrap();
     assert!(
-        wait_until(Duration::from_secs(10), || !exists("/ttl-short") && !exists("/ttl-short-tx")),
+        common::eventually(Duration::from_secs(10), || !exists("/ttl-short")
+            && !exists("/ttl-short-tx")),
         "expired TTL nodes removed"
     );
     assert!(exists("/ttl-long"));

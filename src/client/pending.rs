@@ -51,8 +51,9 @@ impl<T> Pending<T> {
         Pending { state: State::Failed(error) }
     }
 
-    /// A pending call whose result is mapped by `f` once it arrives.
-    pub(crate) fn then<U>(self, f: impl FnOnce(T) -> Result<U> + Send + 'static) -> Pending<U>
+    /// A pending call whose outcome is passed through `f` once the reply arrives (failures to
+    /// send stay as they are).
+    fn map_outcome<U>(self, f: impl FnOnce(Result<T>) -> Result<U> + Send + 'static) -> Pending<U>
     where
         T: 'static,
     {
@@ -63,10 +64,18 @@ impl<T> Pending<T> {
                     waiter,
                     op,
                     path,
-                    finish: Box::new(move |reply| f(finish(reply)?)),
+                    finish: Box::new(move |reply| f(finish(reply))),
                 },
             },
         }
+    }
+
+    /// A pending call whose result is mapped by `f` once it arrives.
+    pub(crate) fn then<U>(self, f: impl FnOnce(T) -> Result<U> + Send + 'static) -> Pending<U>
+    where
+        T: 'static,
+    {
+        self.map_outcome(|outcome| outcome.and_then(f))
     }
 
     /// A pending call whose error from the server's reply may be turned into a value by `f`;
@@ -75,17 +84,7 @@ impl<T> Pending<T> {
     where
         T: 'static,
     {
-        match self.state {
-            State::Failed(e) => Pending::failed(e),
-            State::Sent { waiter, op, path, finish } => Pending {
-                state: State::Sent {
-                    waiter,
-                    op,
-                    path,
-                    finish: Box::new(move |reply| finish(reply).or_else(f)),
-                },
-            },
-        }
+        self.map_outcome(|outcome| outcome.or_else(f))
     }
 
     /// Waits for the reply until the client's request timeout has passed since the call was made.
