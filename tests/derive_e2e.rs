@@ -164,6 +164,7 @@ fn user_semaphore_leases_deadline_and_cancel() {
 
 #[test]
 fn user_semaphore_never_exceeds_max_leases() {
+    let _ = env_logger::builder().is_test(true).try_init();
     let path = unique("derive-bound");
     let (a, b) = (client(), client());
     let holding = Arc::new(AtomicUsize::new(0));

@@ -378,3 +378,27 @@ fn wire_compatible_with_kazoo() {
     ours.delete_node(&format!("{path}/foreign-0000000000")).unwrap();
     assert_no_nodes_left(&ours, &[&path]);
 }
+
+/// Sessions racing on a lock path that does not exist yet: a create that had to make the path
+/// went out after its pipelined listing, so that listing may not show our node. The acquire
+/// must list again, not queue a second node (which would block everyone behind the first).
+#[test]
+fn racing_sessions_on_a_missing_lock_path_all_get_through() {
+    let clients = [client(), client(), client()];
+    for round in 0..30 {
+        let path = format!("{}/deep/lock", unique(&format!("race{round}")));
+        let threads: Vec<_> = (0..6)
+            .map(|i| {
+                let lock = write_lock(&clients[i % 3], &path, &format!("t{i}"));
+                std::thread::spawn(move || {
+                    let guard = lock.acquire_timeout(Duration::from_secs(5))?;
+                    guard.release()
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+        }
+        assert_no_nodes_left(&clients[0], &[&path]);
+    }
+}

@@ -171,9 +171,26 @@ impl Client {
     /// # }
     /// ```
     pub fn get_node_watch(&self, path: &str) -> Result<(ZookeeperNode, Receiver<WatchedEvent>)> {
-        self.get_data(path, true)
-            .wait()
-            .map(|(node, rx)| (node, rx.unwrap_or_else(crossbeam_channel::never)))
+        self.get_node_watch_async(path).wait()
+    }
+
+    /// [`get_node_watch`](Self::get_node_watch) without waiting. On a missing node it fails
+    /// with `is_no_node()` and leaves no watch behind.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let (node, changed) = client.get_node_watch_async("/config").wait()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_node_watch_async(
+        &self,
+        path: &str,
+    ) -> Pending<(ZookeeperNode, Receiver<WatchedEvent>)> {
+        Pending::then(self.get_data(path, true), |(node, rx)| {
+            Ok((node, rx.unwrap_or_else(crossbeam_channel::never)))
+        })
     }
 
     /// [`get_node`](Self::get_node) without waiting.

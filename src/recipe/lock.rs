@@ -288,7 +288,9 @@ impl LockCore {
             let predecessor = match node_name::position(&children, &name) {
                 Position::Missing => {
                     // Our node is gone (its session ended, or someone deleted it): queue again.
-                    ours = Ours::Nothing;
+                    // Deleting it first is a no-op then, and keeps a node that only looked
+                    // missing from blocking the queue for the rest of the session.
+                    self.give_up(std::mem::replace(&mut ours, Ours::Nothing));
                     continue;
                 }
                 Position::Holder => {
@@ -310,23 +312,24 @@ impl LockCore {
             }
             // Subscribed before the exists call, so no reconnect between them goes unseen.
             let events = events.get_or_insert_with(|| self.client.session_events());
+            // A data watch, not an exists watch: on a predecessor that is already gone it sets
+            // nothing, where an exists watch would stay registered (here and on the server) for
+            // a node that never comes back.
             let watched =
-                self.client.exist_node_watch_async(&crate::path::join(&self.path, &predecessor));
+                self.client.get_node_watch_async(&crate::path::join(&self.path, &predecessor));
             match reply(watched, deadline) {
-                Ok((None, _)) => continue, // already gone: look again
-                Ok((Some(_), watch)) => {
-                    match Self::wait_change(&watch, &life, events, token, deadline) {
-                        Wake::Recheck => continue,
-                        Wake::Cancelled => {
-                            self.give_up(ours);
-                            return Err(Error::Cancelled { path: self.path.clone() });
-                        }
-                        Wake::Deadline => {
-                            self.give_up(ours);
-                            return Ok(None);
-                        }
+                Err(e) if e.is_no_node() => continue, // already gone: look again
+                Ok((_, watch)) => match Self::wait_change(&watch, &life, events, token, deadline) {
+                    Wake::Recheck => continue,
+                    Wake::Cancelled => {
+                        self.give_up(ours);
+                        return Err(Error::Cancelled { path: self.path.clone() });
                     }
-                }
+                    Wake::Deadline => {
+                        self.give_up(ours);
+                        return Ok(None);
+                    }
+                },
                 Err(e) if retryable(&e) => continue, // the next listing waits for the connection
                 Err(e) => {
                     self.give_up(ours);
@@ -372,12 +375,23 @@ impl LockCore {
                 return Err(e);
             }
         }
-        match reply(children, deadline) {
-            Ok(children) => Ok(children),
+        let listing = match reply(children, deadline) {
+            Ok(children) => children,
             // The lock path was missing when the listing ran (the create made it just after).
-            Err(e) if e.is_no_node() => reply(self.client.get_children_async(&self.path), deadline),
-            Err(e) => Err(e),
+            Err(e) if e.is_no_node() => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        // The listing normally follows our create on the wire, so it shows our node. Not when
+        // the lock path was missing: the create then made the parents and went again after the
+        // listing, and other sessions may have created the path meanwhile. List again.
+        let ours_listed = match ours {
+            Ours::Created { name, .. } => listing.iter().any(|c| c == name),
+            _ => true,
+        };
+        if ours_listed {
+            return Ok(listing);
         }
+        reply(self.client.get_children_async(&self.path), deadline)
     }
 
     /// The next listing, creating a node first (or finding the one whose create was lost) when
