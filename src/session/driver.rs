@@ -1,19 +1,33 @@
-//! The session thread: connects, reads and dispatches every frame, pings, detects a dead
-//! connection, reconnects to the next host, and handles expiry and close.
+//! The session thread: connects, pings, detects a dead connection, reconnects to the next host,
+//! and handles expiry and close. It also holds the frame dispatch (`handle_frame`), which runs
+//! on whichever thread holds the reader token (see `reader.rs`).
+//!
+//! Who reads when: a caller waiting for a reply reads the socket itself (and dispatches other
+//! callers' replies and watch events it meets); this thread reads only while no caller waits
+//! and callers have been quiet for [`QUIET`], so unasked frames (watch events, ping replies)
+//! are read promptly when the client is idle, while a caller making calls back to back is never
+//! made to wait for this thread. While callers read, it sleeps on `driver_wake` and only looks
+//! at the clock (`Activity`, atomics): pings, dead connection, failures readers report.
+//!
+//! Failures: a reader (caller or this thread) that meets EOF, a read error or a frame it cannot
+//! trust shuts the socket down, removes the read side and reports why; `serve` returns that
+//! reason and `disconnect` fails everything in flight (a connection loss), emits Suspended and
+//! the loop reconnects. A dead connection seen here is shut down here, which also ends any read
+//! a caller is blocked in.
 
-use std::io::Read;
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::handshake::{self, OpenError, Opened};
+use super::reader::ReadSide;
 use super::request::{Failure, RawReply};
 use super::watches::{WatchEventKind, WatchKind};
 use super::{lock, SessionEvent, SessionLife, SessionState, Shared};
 use crate::proto::{
-    op, xid, Decode, ErrorCode, EventType, FrameBuffer, Reader, ReplyHeader, SetWatches,
-    SetWatches2, WatcherEvent, MAX_FRAME,
+    op, xid, Decode, ErrorCode, EventType, Reader, ReplyHeader, SetWatches, SetWatches2,
+    WatcherEvent,
 };
 
 /// Runs until the client closes (or the session ends for good).
@@ -42,10 +56,11 @@ pub(crate) fn run(shared: &Shared) {
         match handshake::open(shared, &host, session_id, &passwd) {
             Ok(opened) => {
                 failed_in_row = 0;
-                let Some(stream) = activate(shared, opened) else { continue };
-                let reason = serve(shared, &stream);
+                if !activate(shared, opened) {
+                    continue;
+                }
+                let reason = serve(shared);
                 log::info!("connection to {host} ended: {reason}");
-                let _ = stream.shutdown(Shutdown::Both);
                 disconnect(shared);
                 if lock(&shared.status).state == SessionState::AuthFailed {
                     return finish(shared, SessionState::AuthFailed);
@@ -77,14 +92,19 @@ pub(crate) fn run(shared: &Shared) {
     finish(shared, SessionState::Closed)
 }
 
-/// Installs a fresh connection: replays auth and watches, then opens the gate for callers.
-/// Returns the stream the driver reads from.
-fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
+/// Installs a fresh connection: the read side (the reader token), then the write side; replays
+/// auth and watches, then opens the gate for callers. False if the connection broke already.
+fn activate(shared: &Shared, opened: Opened) -> bool {
     let Opened { stream, response, server } = opened;
     let negotiated = Duration::from_millis(response.timeout_ms.max(1) as u64);
-    let write_half = stream.try_clone().ok()?;
+    let Ok(write_half) = stream.try_clone() else { return false };
     let _ = write_half
         .set_write_timeout(Some(shared.config.request_timeout.max(Duration::from_millis(100))));
+    // A failure reported about the previous connection (after the session thread had already
+    // given it up) must not end this one.
+    *lock(&shared.read_failure) = None;
+    shared.activity.received();
+    *lock(&shared.reader) = Some(ReadSide::new(stream, ticks(negotiated).tick));
     {
         let mut wire = lock(&shared.wire);
         wire.stream = Some(write_half);
@@ -96,7 +116,11 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
             if let Some(broken) = wire.stream.take() {
                 let _ = broken.shutdown(Shutdown::Both);
             }
-            return None;
+            drop(wire);
+            if let Some(side) = lock(&shared.reader).take() {
+                side.shutdown();
+            }
+            return false;
         }
     }
     shared.transition(|status| {
@@ -119,7 +143,7 @@ fn activate(shared: &Shared, opened: Opened) -> Option<TcpStream> {
         };
         ((), Some(event))
     });
-    Some(stream)
+    true
 }
 
 /// Writes the auth packets and (for a resumed session) the watches; false if a write failed.
@@ -187,60 +211,109 @@ fn write_set_watches(
     size == 0 || flush(&mut batch, wire)
 }
 
-/// Reads and dispatches frames until the connection fails; returns why it ended.
-fn serve(shared: &Shared, stream: &TcpStream) -> String {
-    let negotiated = lock(&shared.status).negotiated;
+/// The session thread's timing for one connection.
+struct Ticks {
+    ping_every: Duration,
+    dead_after: Duration,
+    /// The longest one read blocks (and the session thread's period when idle).
+    tick: Duration,
+}
+
+fn ticks(negotiated: Duration) -> Ticks {
     let ping_every = negotiated / 3;
     let dead_after = negotiated * 2 / 3;
     let tick = (ping_every / 4).clamp(Duration::from_millis(5), Duration::from_millis(500));
-    if let Err(e) = stream.set_read_timeout(Some(tick)) {
-        return format!("cannot set read timeout: {e}");
-    }
-    let mut reader = stream;
-    let mut frames = FrameBuffer::new(MAX_FRAME);
-    let mut last_recv = Instant::now();
+    Ticks { ping_every, dead_after, tick }
+}
+
+/// How long callers must have been quiet (no request written, no reply awaited) before the
+/// session thread reads: a caller that just got a reply is likely to make its next call and
+/// read that reply itself, which it cannot while this thread holds the reader token.
+const QUIET: Duration = Duration::from_micros(100);
+
+/// How often the session thread looks while callers are waiting for replies (they read; this
+/// thread only pings, checks for a dead connection and waits to read once they are done).
+const BUSY_POLL: Duration = Duration::from_millis(2);
+
+/// Watches the connection until it fails; returns why it ended.
+///
+/// Callers read their own replies (see `reader.rs`). This thread reads only once no caller
+/// waits for a reply and callers were quiet for [`QUIET`] (so watch events and ping replies are
+/// still read promptly when the client is idle): it then holds the reader token while blocked
+/// in a read of at most one tick, and a caller that comes meanwhile gets its reply from this
+/// thread (one hop) and reads its next one itself. While callers are busy this thread sleeps
+/// on `driver_wake`. Either way it sends pings, notices a dead connection (nothing received
+/// for two thirds of the session timeout) and picks up the failures readers report.
+fn serve(shared: &Shared) -> String {
+    let Ticks { ping_every, dead_after, tick } = ticks(lock(&shared.status).negotiated);
     loop {
-        loop {
-            match frames.next_frame() {
-                Ok(Some(frame)) => {
-                    last_recv = Instant::now();
-                    if let Err(reason) = handle_frame(shared, frame) {
-                        return reason;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => return fail_front(shared, format!("malformed frame: {e}")),
-            }
-        }
-        match reader.read(frames.spare()) {
-            Ok(0) => return "server closed the connection".to_string(),
-            Ok(n) => frames.filled(n),
-            Err(e) if handshake::is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return format!("read failed: {e}"),
+        if let Some(reason) = lock(&shared.read_failure).take() {
+            return reason;
         }
         if shared.closing.load(Ordering::SeqCst) && lock(&shared.wire).in_flight.is_empty() {
             return "client closing".to_string();
         }
-        if last_recv.elapsed() >= dead_after {
-            return format!("nothing heard from the server for {:?}", last_recv.elapsed());
+        let silent = shared.activity.since_received();
+        if silent >= dead_after {
+            return format!("nothing heard from the server for {silent:?}");
         }
-        let mut wire = lock(&shared.wire);
-        if wire.last_sent.elapsed() >= ping_every && wire.write_ping().is_err() {
+        if shared.activity.since_sent() >= ping_every && lock(&shared.wire).write_ping().is_err() {
             return "ping write failed".to_string();
         }
+        let quiet_left = QUIET.saturating_sub(shared.activity.since_active());
+        if quiet_left.is_zero() && shared.waiters.load(Ordering::SeqCst) == 0 {
+            if let Some(mut token) = shared.try_token() {
+                let Some(side) = token.as_mut() else {
+                    // A reader gave the connection up and reported why.
+                    drop(token);
+                    return lock(&shared.read_failure)
+                        .take()
+                        .unwrap_or_else(|| "connection given up by a reader".to_string());
+                };
+                let step = shared
+                    .dispatch_buffered(side)
+                    .and_then(|()| shared.read_once(side, tick))
+                    .and_then(|()| shared.dispatch_buffered(side));
+                if let Err(reason) = step {
+                    if let Some(side) = token.take() {
+                        side.shutdown();
+                    }
+                    return reason;
+                }
+                drop(token);
+                shared.hand_off();
+                continue;
+            }
+        }
+        let failure = lock(&shared.read_failure);
+        if failure.is_some() {
+            continue;
+        }
+        // Parked (to be woken when the last caller stops waiting) only while callers wait; if
+        // they are merely not quiet long enough yet, sleep just until they are.
+        shared.driver_parked.store(true, Ordering::SeqCst);
+        let wait = if shared.waiters.load(Ordering::SeqCst) > 0 || quiet_left.is_zero() {
+            BUSY_POLL
+        } else {
+            quiet_left
+        };
+        drop(shared.driver_wake.wait_timeout(failure, wait));
+        shared.driver_parked.store(false, Ordering::SeqCst);
     }
 }
 
 /// Decoding failed in the middle of the stream: the request at the front of the queue is the
 /// one whose reply was garbled, so it gets the protocol error; the rest get connection loss.
-fn fail_front(shared: &Shared, reason: String) -> String {
+pub(super) fn fail_front(shared: &Shared, reason: String) -> String {
     if let Some(front) = lock(&shared.wire).in_flight.pop_front() {
         let _ = front.reply.send(Err(Failure::Protocol(reason.clone())));
     }
     reason
 }
 
-fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
+/// Dispatches one frame (on whichever thread holds the reader token); `Err` when the connection
+/// can no longer be trusted.
+pub(super) fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
     let mut r = Reader::new(&frame);
     let header = ReplyHeader::decode(&mut r)
         .map_err(|e| fail_front(shared, format!("bad reply header: {e}")))?;
@@ -318,13 +391,24 @@ fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
     }
 }
 
+/// Shuts the connection down and removes its read side. Shutting down first makes a caller
+/// blocked in a read return at once, so taking the token waits only for the frames it is
+/// dispatching; after this nobody reads the old stream, so nothing still in flight can be
+/// answered (or mistaken for a reply on the next connection).
+fn drop_connection(shared: &Shared) {
+    if let Some(stream) = lock(&shared.wire).stream.take() {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    if let Some(side) = lock(&shared.reader).take() {
+        side.shutdown();
+    }
+}
+
 /// The connection is gone: fail what was in flight, and tell everyone the session is suspended.
 fn disconnect(shared: &Shared) {
+    drop_connection(shared);
     let (in_flight, auth_waiters) = {
         let mut wire = lock(&shared.wire);
-        if let Some(stream) = wire.stream.take() {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
         wire.auth_replays = 0;
         (std::mem::take(&mut wire.in_flight), std::mem::take(&mut wire.auth_waiters))
     };
@@ -362,11 +446,9 @@ fn expire(shared: &Shared) -> bool {
 
 /// The end: fail everything still waiting, complete watches, emit the final event.
 fn finish(shared: &Shared, final_state: SessionState) {
+    drop_connection(shared);
     let in_flight = {
         let mut wire = lock(&shared.wire);
-        if let Some(stream) = wire.stream.take() {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
         wire.auth_waiters.clear();
         std::mem::take(&mut wire.in_flight)
     };

@@ -1,21 +1,34 @@
-//! Sessions: the connection, the reader thread, pings, reconnects, and the session's states
-//! and events.
+//! Sessions: the connection, who reads it, pings, reconnects, and the session's states and
+//! events.
 //!
 //! A [`Session`] owns one background thread (the driver, see `driver.rs`) that connects,
-//! reads every frame, answers the callers' waiters, sends pings and reconnects. Calling
-//! threads write their own requests (see [`Session::send`]): the request path has no thread hop.
+//! sends pings, notices a dead connection, reconnects, and handles expiry and close.
+//!
+//! Calling threads write their own requests (see [`Shared::send`]) and, as a rule, read their
+//! own replies: the read side of the connection (socket, frame buffer) is a token in
+//! `Shared::reader`, and a caller waiting for a reply takes it when it is free and reads and
+//! dispatches every frame (anyone's replies, watch events, pings, auth) until its own reply is
+//! in, then hands it to the next waiting caller (leader/follower, see `reader.rs`). A serial
+//! call therefore costs no thread hop: the caller blocks in `read` itself, like a bare socket.
+//! The driver reads only when no caller is waiting and callers have been quiet for a moment,
+//! so watch events still arrive promptly while the client is idle; the first call after such a
+//! pause may get its reply through the driver. Frames are dispatched by one token holder at a
+//! time, in stream order, so a reply's watch is registered before the next frame is looked at,
+//! whichever thread reads. A reader that finds the stream broken shuts it down and reports it;
+//! the driver fails what is in flight and reconnects as before.
 
 mod connect_string;
 mod driver;
 mod events;
 mod handshake;
 mod life;
+mod reader;
 mod request;
 mod watches;
 mod wire;
 
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -32,7 +45,7 @@ pub(crate) use watches::{WatchKind, WatchSender};
 use crate::{Error, Result};
 use request::Failure;
 use watches::WatchTable;
-use wire::Wire;
+use wire::{Activity, Wire};
 
 /// Everything a session needs to know before it starts.
 #[derive(Debug, Clone)]
@@ -60,6 +73,21 @@ pub(crate) struct Session {
 pub(crate) struct Shared {
     pub config: SessionConfig,
     wire: Mutex<Wire>,
+    /// The reader token: the read side of the current connection (`None` while disconnected).
+    /// Whoever holds it reads and dispatches frames; see `reader.rs`. Lock order: `reader`
+    /// before `wire`, never the other way.
+    reader: Mutex<Option<reader::ReadSide>>,
+    /// Why a caller reading the socket gave the connection up; taken by the session thread.
+    read_failure: Mutex<Option<String>>,
+    /// Wakes the session thread (with `read_failure`'s mutex): a read failed, the token was
+    /// released with nobody to take it, or the client is closing.
+    driver_wake: Condvar,
+    /// Callers inside `await_reply` (the session thread reads only when there are none).
+    waiters: AtomicUsize,
+    /// The session thread sleeps until callers are idle (the last caller to stop waiting wakes
+    /// it when watches are registered).
+    driver_parked: AtomicBool,
+    activity: Arc<Activity>,
     status: Mutex<Status>,
     status_changed: Condvar,
     subscribers: Mutex<Vec<Sender<SessionEvent>>>,
@@ -95,8 +123,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Session {
     /// Starts the driver thread and waits until the first session is established.
     pub fn start(config: SessionConfig) -> Result<Session> {
+        let activity = Arc::new(Activity::new());
         let shared = Arc::new(Shared {
-            wire: Mutex::new(Wire::new()),
+            wire: Mutex::new(Wire::new(activity.clone())),
+            reader: Mutex::new(None),
+            read_failure: Mutex::new(None),
+            driver_wake: Condvar::new(),
+            waiters: AtomicUsize::new(0),
+            driver_parked: AtomicBool::new(false),
+            activity,
             status: Mutex::new(Status {
                 state: SessionState::Connecting,
                 session_id: config.resume.as_ref().map_or(0, |(id, _)| *id),
@@ -183,6 +218,7 @@ impl Session {
             let _ = stream.shutdown(Shutdown::Both);
         }
         shared.status_changed.notify_all();
+        shared.driver_wake.notify_all();
         self.join(shared.attempt_timeout() + Duration::from_secs(1));
         Ok(())
     }
@@ -284,7 +320,7 @@ impl Shared {
     /// Sends a framed request (its xid is filled in here) once the session is connected, and
     /// returns the waiter for its reply. Waits for a connection until `deadline`.
     pub fn send(
-        &self,
+        self: &Arc<Self>,
         frame: Vec<u8>,
         watch: Option<(WatchKind, String, WatchSender)>,
     ) -> Result<ReplyWaiter, Failure> {
@@ -292,7 +328,7 @@ impl Shared {
     }
 
     fn send_until(
-        &self,
+        self: &Arc<Self>,
         mut frame: Vec<u8>,
         mut watch: Option<(WatchKind, String, WatchSender)>,
         deadline: Instant,
@@ -318,7 +354,7 @@ impl Shared {
             }
             let (tx, rx) = request::reply_channel();
             match lock(&self.wire).write_request(&mut frame, tx, watch.take()) {
-                Ok(()) => return Ok(ReplyWaiter { rx, sent_at, deadline }),
+                Ok(()) => return Ok(ReplyWaiter { shared: self.clone(), rx, sent_at, deadline }),
                 // Disconnected between the state check and the write: wait for the next connection.
                 Err(wire::WriteError::NotConnected(w)) => watch = w,
                 Err(wire::WriteError::Broken) => return Err(Failure::ConnectionLoss),

@@ -58,9 +58,21 @@ pub(crate) type ReplyReceiver = OneShotReceiver<std::result::Result<RawReply, Fa
 
 /// The channel of one reply. The waiting caller parks on a condition variable at once: a
 /// general channel's receive spins and calls `sched_yield` before it sleeps, which on a
-/// machine with few cores takes CPU from the reader thread and the server it waits for.
+/// machine with few cores takes CPU from the thread reading the socket and from the server.
+///
+/// Besides the value, the slot carries the leader/follower hand-off (see `reader.rs`): whether
+/// its receiver is inside `Shared::await_reply` (so it will read for itself when nudged), and a
+/// sticky "nudge" telling it the reader token was released and it should try to take it.
 pub(crate) fn reply_channel<T>() -> (OneShotSender<T>, OneShotReceiver<T>) {
-    let slot = Arc::new(OneShot { value: Mutex::new(Slot::Empty), ready: Condvar::new() });
+    let slot = Arc::new(OneShot {
+        state: Mutex::new(State {
+            value: Slot::Empty,
+            nudged: false,
+            awaiting: false,
+            parked: false,
+        }),
+        ready: Condvar::new(),
+    });
     (OneShotSender { slot: slot.clone() }, OneShotReceiver { slot })
 }
 
@@ -72,9 +84,25 @@ enum Slot<T> {
     Taken,
 }
 
+struct State<T> {
+    value: Slot<T>,
+    /// Set by `nudge`, cleared when the receiver sees it.
+    nudged: bool,
+    /// The receiver is waiting for this value (inside `Shared::await_reply`).
+    awaiting: bool,
+    /// The receiver sleeps on `ready` (only then does a send need a wake-up call).
+    parked: bool,
+}
+
 struct OneShot<T> {
-    value: Mutex<Slot<T>>,
+    state: Mutex<State<T>>,
     ready: Condvar,
+}
+
+impl<T> OneShot<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 pub(crate) struct OneShotSender<T> {
@@ -86,12 +114,15 @@ pub(crate) struct OneShotReceiver<T> {
 }
 
 impl<T> OneShotSender<T> {
-    fn put(&self, slot: Slot<T>) {
-        let mut value = self.slot.value.lock().unwrap_or_else(|p| p.into_inner());
-        if matches!(*value, Slot::Empty) {
-            *value = slot;
-            drop(value);
-            self.slot.ready.notify_one();
+    fn put(&self, value: Slot<T>) {
+        let mut state = self.slot.lock();
+        if matches!(state.value, Slot::Empty) {
+            state.value = value;
+            let parked = state.parked;
+            drop(state);
+            if parked {
+                self.slot.ready.notify_one();
+            }
         }
     }
 
@@ -99,6 +130,23 @@ impl<T> OneShotSender<T> {
     pub fn send(self, v: T) -> std::result::Result<(), ()> {
         self.put(Slot::Full(v));
         Ok(())
+    }
+
+    /// Tells a receiver that is waiting for its value to try to become the reader. Returns
+    /// whether one is waiting (and so will act on it); a receiver that is not waiting (dropped,
+    /// timed out, or not yet waiting) is not counted on.
+    pub fn nudge(&self) -> bool {
+        let mut state = self.slot.lock();
+        if !state.awaiting || !matches!(state.value, Slot::Empty) {
+            return false;
+        }
+        state.nudged = true;
+        let parked = state.parked;
+        drop(state);
+        if parked {
+            self.slot.ready.notify_one();
+        }
+        true
     }
 }
 
@@ -109,24 +157,55 @@ impl<T> Drop for OneShotSender<T> {
 }
 
 impl<T> OneShotReceiver<T> {
-    /// Waits for the value until `deadline`.
-    pub fn recv_deadline(&self, deadline: Instant) -> std::result::Result<T, RecvTimeoutError> {
-        let mut value = self.slot.value.lock().unwrap_or_else(|p| p.into_inner());
+    /// Marks whether the receiver is waiting for the value (see [`OneShotSender::nudge`]).
+    pub fn set_awaiting(&self, awaiting: bool) {
+        let mut state = self.slot.lock();
+        state.awaiting = awaiting;
+        if !awaiting {
+            state.nudged = false;
+        }
+    }
+
+    /// Takes the value if it has arrived; `Err(Disconnected)` if the sender is gone without one.
+    pub fn try_take(&self) -> Option<std::result::Result<T, RecvTimeoutError>> {
+        let mut state = self.slot.lock();
+        match std::mem::replace(&mut state.value, Slot::Taken) {
+            Slot::Full(v) => Some(Ok(v)),
+            Slot::Dropped | Slot::Taken => Some(Err(RecvTimeoutError::Disconnected)),
+            Slot::Empty => {
+                state.value = Slot::Empty;
+                None
+            }
+        }
+    }
+
+    /// Whether the value (or the sender's end) has arrived.
+    pub fn is_ready(&self) -> bool {
+        !matches!(self.slot.lock().value, Slot::Empty)
+    }
+
+    /// Sleeps until the value arrives, a nudge comes, or `until`; consumes the nudge.
+    pub fn park(&self, until: Instant) {
+        let mut state = self.slot.lock();
         loop {
-            match std::mem::replace(&mut *value, Slot::Taken) {
-                Slot::Full(v) => return Ok(v),
-                Slot::Dropped | Slot::Taken => return Err(RecvTimeoutError::Disconnected),
-                Slot::Empty => *value = Slot::Empty,
+            if !matches!(state.value, Slot::Empty) {
+                return;
+            }
+            if state.nudged {
+                state.nudged = false;
+                return;
             }
             let now = Instant::now();
-            if now >= deadline {
-                return Err(RecvTimeoutError::Timeout);
+            if now >= until {
+                return;
             }
-            value = self
+            state.parked = true;
+            state = self
                 .slot
                 .ready
-                .wait_timeout(value, deadline - now)
+                .wait_timeout(state, until - now)
                 .map_or_else(|p| p.into_inner().0, |(g, _)| g);
+            state.parked = false;
         }
     }
 }
@@ -141,6 +220,7 @@ pub(crate) struct InFlight {
 
 /// The caller's end: the reply channel and the deadline.
 pub(crate) struct ReplyWaiter {
+    pub shared: Arc<super::Shared>,
     pub rx: ReplyReceiver,
     pub sent_at: Instant,
     pub deadline: Instant,
@@ -153,7 +233,7 @@ impl ReplyWaiter {
             Some(at) if at < self.deadline => at,
             _ => self.deadline,
         };
-        match self.rx.recv_deadline(deadline) {
+        match self.shared.await_reply(&self.rx, deadline) {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(failure)) => Err(failure.into_error(op, path)),
             Err(RecvTimeoutError::Timeout) => {

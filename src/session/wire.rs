@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
@@ -21,7 +23,59 @@ pub(crate) struct Wire {
     /// Auth replies still due for packets replayed at reconnect (nobody waits for those).
     pub auth_replays: usize,
     next_xid: i32,
-    pub last_sent: Instant,
+    activity: Arc<Activity>,
+}
+
+/// When the connection last sent and last received anything, readable without a lock (the
+/// session thread checks them every tick while callers read and write).
+pub(crate) struct Activity {
+    epoch: Instant,
+    last_sent: AtomicU64,
+    last_recv: AtomicU64,
+    /// The last request written or reply awaited by a caller.
+    last_active: AtomicU64,
+}
+
+impl Activity {
+    pub fn new() -> Activity {
+        Activity {
+            epoch: Instant::now(),
+            last_sent: AtomicU64::new(0),
+            last_recv: AtomicU64::new(0),
+            last_active: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_nanos().min(u64::MAX as u128) as u64
+    }
+
+    pub fn sent(&self) {
+        let now = self.now();
+        self.last_sent.store(now, Ordering::Relaxed);
+        self.last_active.store(now, Ordering::Relaxed);
+    }
+
+    /// A caller finished waiting for a reply.
+    pub fn active(&self) {
+        self.last_active.store(self.now(), Ordering::Relaxed);
+    }
+
+    pub fn since_active(&self) -> Duration {
+        Duration::from_nanos(self.now().saturating_sub(self.last_active.load(Ordering::Relaxed)))
+    }
+
+    pub fn received(&self) {
+        self.last_recv.store(self.now(), Ordering::Relaxed);
+    }
+
+    pub fn since_sent(&self) -> Duration {
+        Duration::from_nanos(self.now().saturating_sub(self.last_sent.load(Ordering::Relaxed)))
+    }
+
+    pub fn since_received(&self) -> Duration {
+        Duration::from_nanos(self.now().saturating_sub(self.last_recv.load(Ordering::Relaxed)))
+    }
 }
 
 pub(crate) enum WriteError {
@@ -40,14 +94,14 @@ pub(crate) fn header_frame(op: i32) -> Vec<u8> {
 }
 
 impl Wire {
-    pub fn new() -> Wire {
+    pub fn new(activity: Arc<Activity>) -> Wire {
         Wire {
             stream: None,
             in_flight: VecDeque::new(),
             auth_waiters: VecDeque::new(),
             auth_replays: 0,
             next_xid: 1,
-            last_sent: Instant::now(),
+            activity,
         }
     }
 
@@ -122,7 +176,7 @@ impl Wire {
         };
         match stream.write_all(frame) {
             Ok(()) => {
-                self.last_sent = Instant::now();
+                self.activity.sent();
                 Ok(())
             }
             Err(e) => {

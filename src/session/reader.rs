@@ -1,0 +1,213 @@
+//! The read side of the current connection and who reads it (leader/follower).
+//!
+//! The reading socket and its [`FrameBuffer`] (with any partial frame) live in
+//! `Shared::reader`, a mutex used as a token: whoever holds it reads and dispatches every frame
+//! (replies for anyone, watch events, ping and auth replies) through `driver::handle_frame`, one
+//! frame at a time, so the order of frames (and the watch registered by a reply before the
+//! next frame is looked at) is the same whichever thread reads.
+//!
+//! A caller waiting for its reply (`Shared::await_reply`):
+//! - returns when its slot is filled;
+//! - else takes the token if it is free and becomes the leader: it reads (with a socket timeout
+//!   no longer than what is left of its deadline) and dispatches until its own slot is filled
+//!   or its deadline passes, then releases the token and hands it off: the first request in
+//!   flight whose caller is waiting gets a nudge (its reply comes next, so it reads next);
+//! - else parks on its slot until the reply, a nudge, or its deadline (with a short poll as a
+//!   safety net, so no lost hand-off can leave it waiting for its whole deadline).
+//!
+//! So a caller making one call at a time reads its own reply on its own thread, without a
+//! thread hop. The session thread reads only when no caller waits (see `driver::serve`).
+//!
+//! A reader that meets the end of the stream, a read error or a frame it cannot trust shuts
+//! the socket down, removes the read side (nobody reads the old stream again) and reports the
+//! reason in `Shared::read_failure`; the session thread then fails what is in flight and
+//! reconnects.
+
+use std::io::Read;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::{MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::RecvTimeoutError;
+
+use super::driver::{fail_front, handle_frame};
+use super::request::{Failure, RawReply, ReplyReceiver};
+use super::{handshake, lock, Shared};
+use crate::proto::{FrameBuffer, MAX_FRAME};
+
+/// How long a waiter that could not take the token sleeps before trying again even without a
+/// nudge: a safety net only; hand-offs normally wake it at once.
+const PARK_POLL: Duration = Duration::from_millis(20);
+
+/// The reading half of one connection.
+pub(crate) struct ReadSide {
+    stream: TcpStream,
+    frames: FrameBuffer,
+    /// The read timeout currently set on the socket (set again only when it must change).
+    timeout: Option<Duration>,
+    /// The longest a caller blocks in one read.
+    slice: Duration,
+}
+
+impl ReadSide {
+    pub fn new(stream: TcpStream, slice: Duration) -> ReadSide {
+        ReadSide { stream, frames: FrameBuffer::new(MAX_FRAME), timeout: None, slice }
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+pub(crate) type Token<'a> = MutexGuard<'a, Option<ReadSide>>;
+
+impl Shared {
+    /// The reader token, if nobody holds it.
+    pub(super) fn try_token(&self) -> Option<Token<'_>> {
+        match self.reader.try_lock() {
+            Ok(token) => Some(token),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Waits for the reply in `rx` until `deadline`, reading the socket itself when nobody
+    /// else does (see the module docs).
+    pub(super) fn await_reply(
+        &self,
+        rx: &ReplyReceiver,
+        deadline: Instant,
+    ) -> Result<Result<RawReply, Failure>, RecvTimeoutError> {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        rx.set_awaiting(true);
+        let out = loop {
+            if let Some(value) = rx.try_take() {
+                break value;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break Err(RecvTimeoutError::Timeout);
+            }
+            if let Some(token) = self.try_token() {
+                if token.is_some() {
+                    self.lead(token, rx, deadline);
+                    continue;
+                }
+            }
+            // Someone else reads (or the connection is down and the session thread will fail
+            // the request): wait for the reply or for a nudge to read.
+            rx.park(deadline.min(now + PARK_POLL));
+        };
+        rx.set_awaiting(false);
+        self.activity.active();
+        if self.waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.callers_gone_idle();
+        }
+        if matches!(out, Err(RecvTimeoutError::Timeout)) {
+            // We may have been nudged to read next: pass that on.
+            self.hand_off();
+        }
+        out
+    }
+
+    /// Reads and dispatches frames until `rx` is filled or `deadline` passes, then releases the
+    /// token and hands it on.
+    fn lead(&self, mut token: Token<'_>, rx: &ReplyReceiver, deadline: Instant) {
+        let outcome = match token.as_mut() {
+            None => Ok(()),
+            Some(side) => loop {
+                if let Err(reason) = self.dispatch_buffered(side) {
+                    break Err(reason);
+                }
+                if rx.is_ready() {
+                    break Ok(());
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    break Ok(());
+                }
+                let wait = (deadline - now).min(side.slice);
+                if let Err(reason) = self.read_once(side, wait) {
+                    break Err(reason);
+                }
+            },
+        };
+        if let Err(reason) = outcome {
+            self.read_failed(&mut token, reason);
+        }
+        drop(token);
+        self.hand_off();
+    }
+
+    /// Dispatches every complete frame already buffered.
+    pub(super) fn dispatch_buffered(&self, side: &mut ReadSide) -> Result<(), String> {
+        loop {
+            match side.frames.next_frame() {
+                Ok(Some(frame)) => handle_frame(self, frame)?,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(fail_front(self, format!("malformed frame: {e}"))),
+            }
+        }
+    }
+
+    /// One read from the socket, waiting at most `wait` (a timeout is not an error).
+    pub(super) fn read_once(&self, side: &mut ReadSide, wait: Duration) -> Result<(), String> {
+        let wait = wait.max(Duration::from_millis(1));
+        if side.timeout != Some(wait) {
+            side.stream
+                .set_read_timeout(Some(wait))
+                .map_err(|e| format!("cannot set read timeout: {e}"))?;
+            side.timeout = Some(wait);
+        }
+        match side.stream.read(side.frames.spare()) {
+            Ok(0) => Err("server closed the connection".to_string()),
+            Ok(n) => {
+                side.frames.filled(n);
+                self.activity.received();
+                Ok(())
+            }
+            Err(e) if handshake::is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {
+                Ok(())
+            }
+            Err(e) => Err(format!("read failed: {e}")),
+        }
+    }
+
+    /// The connection cannot be read any more: shut it down, make sure nobody reads it again,
+    /// and tell the session thread (only for the connection still installed, so a late report
+    /// about an old connection cannot end the next one).
+    pub(super) fn read_failed(&self, token: &mut Token<'_>, reason: String) {
+        if let Some(side) = token.take() {
+            side.shutdown();
+            let mut failure = lock(&self.read_failure);
+            if failure.is_none() {
+                *failure = Some(reason);
+            }
+            drop(failure);
+            self.driver_wake.notify_all();
+        }
+    }
+
+    /// After releasing the token: nudge the first request in flight whose caller is waiting,
+    /// so it reads next; if none waits, wake the session thread to read.
+    pub(super) fn hand_off(&self) {
+        let wire = lock(&self.wire);
+        if wire.in_flight.is_empty() || wire.in_flight.iter().any(|r| r.reply.nudge()) {
+            return;
+        }
+        drop(wire);
+        self.driver_wake.notify_all();
+    }
+
+    /// The last waiting caller left. If watches are registered, a notification may come any
+    /// moment and nobody reads: wake the session thread if it sleeps until callers are idle.
+    /// Without watches nothing unasked is urgent, so the common serial case makes no wake-up
+    /// call here (the session thread notices by its own poll).
+    fn callers_gone_idle(&self) {
+        if self.driver_parked.load(Ordering::SeqCst) && lock(&self.watches).len() > 0 {
+            let _guard = lock(&self.read_failure);
+            self.driver_wake.notify_all();
+        }
+    }
+}
