@@ -26,7 +26,7 @@ mod report;
 mod site;
 mod worker;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -154,18 +154,12 @@ fn crawl(options: &Options, connect: &str) -> zkcluster::Result<bool> {
         layout,
         politeness: options.politeness,
         abandoned: AtomicUsize::new(0),
+        interrupted: AtomicUsize::new(0),
         duplicates: AtomicUsize::new(0),
         updated_config_reads: AtomicUsize::new(0),
     });
     let nodes: Vec<Arc<Node>> = (0..options.nodes)
-        .map(|i| {
-            Ok(Arc::new(Node {
-                name: format!("node-{i}"),
-                client: connect_node(connect)?,
-                killed: AtomicBool::new(false),
-                pages_done: AtomicUsize::new(0),
-            }))
-        })
+        .map(|i| Ok(Arc::new(Node::new(format!("node-{i}"), connect_node(connect)?))))
         .collect::<zkcluster::Result<_>>()?;
     println!(
         "crawling {} pages on {} domains with {} nodes x {} workers (politeness {}) under {}",
@@ -200,9 +194,8 @@ fn crawl(options: &Options, connect: &str) -> zkcluster::Result<bool> {
         if options.kill && !killed && done * 10 >= options.pages * 3 {
             killed = true;
             let victim = &nodes[0];
-            victim.killed.store(true, Ordering::SeqCst);
             // Abrupt: its workers may hold claims, leases and locks right now.
-            let _ = victim.client.close();
+            victim.kill();
             progress.println(format!(
                 "killed {} at {done} pages: its claims go back to the frontier",
                 victim.name

@@ -74,8 +74,10 @@ pub fn summarize(
     }
     let abandoned = crawl.abandoned.load(Ordering::SeqCst);
     let fetches: u64 = (0..pages).map(|p| u64::from(crawl.site.fetch_count(p))).sum();
+    let interrupted = crawl.interrupted.load(Ordering::SeqCst);
     println!(
-        "  fetches: {fetches} ({abandoned} abandoned by the killed node and redone by others)"
+        "  fetches: {fetches} completed ({abandoned} not recorded because their node died, \
+         {interrupted} more cut short by it; all redone by others)"
     );
 
     let mut checks: Vec<(String, bool)> = Vec::new();

@@ -61,16 +61,25 @@ impl Site {
         format!("http://domain{}.example/page/{page}", self.pages[page].domain)
     }
 
-    /// "Downloads" a page: takes `latency` (± half) and returns its links.
-    pub fn fetch(&self, page: usize, latency: Duration) -> &[usize] {
+    /// "Downloads" a page: takes `latency` (± half) and returns its links, or `None` when
+    /// `interrupted` (called with the time the download takes) says it was cut short.
+    pub fn fetch(
+        &self,
+        page: usize,
+        latency: Duration,
+        interrupted: impl FnOnce(Duration) -> bool,
+    ) -> Option<&[usize]> {
         let domain = self.pages[page].domain;
         let now = self.in_flight[domain].fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight[domain].fetch_max(now, Ordering::SeqCst);
         let jitter = self.rng.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed) % 1000;
-        std::thread::sleep(latency / 2 + latency * jitter as u32 / 1000);
+        let cut_short = interrupted(latency / 2 + latency * jitter as u32 / 1000);
         self.in_flight[domain].fetch_sub(1, Ordering::SeqCst);
+        if cut_short {
+            return None;
+        }
         self.fetches[page].fetch_add(1, Ordering::SeqCst);
-        &self.pages[page].links
+        Some(&self.pages[page].links)
     }
 
     pub fn fetch_count(&self, page: usize) -> u32 {

@@ -3,8 +3,10 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
+use crossbeam_channel::{Receiver, Sender};
 use zkcluster::{Client, CreateOptions, Restriction, ZookeeperRecipe};
 
 use crate::layout::{self, Layout};
@@ -19,6 +21,8 @@ pub struct Crawl {
     pub completed: Vec<AtomicU32>,
     /// Fetches whose node was killed before they could be recorded.
     pub abandoned: AtomicUsize,
+    /// Downloads cut short by the node's death or the loss of its lease.
+    pub interrupted: AtomicUsize,
     /// Pages some worker tried to record a second time.
     pub duplicates: AtomicUsize,
     /// Configuration reads that saw the mid-run update.
@@ -31,6 +35,38 @@ pub struct Node {
     pub client: Client,
     pub killed: AtomicBool,
     pub pages_done: AtomicUsize,
+    /// Disconnected when the node is killed: cuts its downloads short, as a dying process would.
+    pub alive: Receiver<()>,
+    pub alive_tx: Mutex<Option<Sender<()>>>,
+    /// Downloads under way right now.
+    pub fetching: AtomicUsize,
+}
+
+impl Node {
+    pub fn new(name: String, client: Client) -> Node {
+        let (tx, rx) = crossbeam_channel::bounded(0);
+        Node {
+            name,
+            client,
+            killed: AtomicBool::new(false),
+            pages_done: AtomicUsize::new(0),
+            alive: rx,
+            alive_tx: Mutex::new(Some(tx)),
+            fetching: AtomicUsize::new(0),
+        }
+    }
+
+    /// Kills the node like a crashed process: its downloads stop at once, then its session is
+    /// closed without releasing anything (its claims, leases and locks go with the session).
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.alive_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while self.fetching.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = self.client.close();
+    }
 }
 
 enum Claim {
@@ -127,7 +163,22 @@ fn fetch_and_record(crawl: &Crawl, node: &Node, page: usize) -> zkcluster::Resul
     )?;
     let links = {
         let lease = politeness.acquire_timeout(Duration::from_secs(20))?;
-        let links = crawl.site.fetch(page, latency).to_vec();
+        // A download stops when the node dies or its lease is lost (the session ended: someone
+        // else may hold the lease now), so politeness holds even then.
+        let lost = lease.lost();
+        node.fetching.fetch_add(1, Ordering::SeqCst);
+        let fetched = crawl.site.fetch(page, latency, |took| {
+            crossbeam_channel::select! {
+                recv(node.alive) -> _ => true,
+                recv(lost) -> _ => true,
+                default(took) => false,
+            }
+        });
+        node.fetching.fetch_sub(1, Ordering::SeqCst);
+        let Some(links) = fetched.map(<[usize]>::to_vec) else {
+            crawl.interrupted.fetch_add(1, Ordering::SeqCst);
+            return Ok(());
+        };
         if node.killed.load(Ordering::SeqCst) || !lease.is_valid() {
             // The session (and with it our claim) is gone: someone else will fetch this page.
             crawl.abandoned.fetch_add(1, Ordering::SeqCst);
