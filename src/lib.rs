@@ -4,9 +4,10 @@
 //! services, with distributed lock and semaphore recipes that interoperate with Kazoo's.
 //!
 //! The client speaks the ZooKeeper wire protocol itself (no C library, no async runtime). One
-//! reader thread serves each session; calling threads write their own requests and wait for their
-//! own replies with a deadline, so many threads can share one [`Client`] and their requests are
-//! pipelined on the socket.
+//! session thread per client connects, pings and reconnects; calling threads write their own
+//! requests and wait for their own replies with a deadline — reading the socket themselves when
+//! nobody else is, so a serial call takes no thread hop — and many threads can share one
+//! [`Client`], their requests pipelined on the socket.
 //!
 //! ```no_run
 //! use std::time::Duration;
