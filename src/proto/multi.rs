@@ -127,14 +127,8 @@ pub enum MultiResult {
 ///
 /// Every header is 9 bytes, so the number of results is bounded by the input length.
 pub fn decode_multi(r: &mut Reader<'_>) -> Result<Vec<MultiResult>, DecodeError> {
-    let mut results = Vec::new();
-    loop {
-        let at = r.position();
-        let header = MultiHeader::decode(r)?;
-        if header.done {
-            return Ok(results);
-        }
-        results.push(match header.op_type {
+    decode_results(r, |op_type, r| {
+        Ok(Some(match op_type {
             op::CREATE => MultiResult::Create { path: r.string()? },
             op::CREATE2 => {
                 let Create2Response { path, stat } = Create2Response::decode(r)?;
@@ -144,8 +138,28 @@ pub fn decode_multi(r: &mut Reader<'_>) -> Result<Vec<MultiResult>, DecodeError>
             op::SET_DATA => MultiResult::SetData { stat: Stat::decode(r)? },
             op::CHECK => MultiResult::Check,
             op::ERROR => MultiResult::Error { err: ErrorResponse::decode(r)?.err },
-            op_type => return Err(DecodeError::UnexpectedMultiType { op_type, at }),
-        });
+            _ => return Ok(None),
+        }))
+    })
+}
+
+/// The loop both multi replies share: a [`MultiHeader`] before each result, until one says
+/// `done`. `one` decodes the result of an operation type (`None`: a type it does not know).
+fn decode_results<T>(
+    r: &mut Reader<'_>,
+    one: impl Fn(i32, &mut Reader<'_>) -> Result<Option<T>, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let mut results = Vec::new();
+    loop {
+        let at = r.position();
+        let header = MultiHeader::decode(r)?;
+        if header.done {
+            return Ok(results);
+        }
+        match one(header.op_type, r)? {
+            Some(result) => results.push(result),
+            None => return Err(DecodeError::UnexpectedMultiType { op_type: header.op_type, at }),
+        }
     }
 }
 
@@ -208,23 +222,17 @@ pub enum MultiReadResult {
 
 /// Reads the results of a multiRead reply, up to and including the end marker.
 pub fn decode_multi_read(r: &mut Reader<'_>) -> Result<Vec<MultiReadResult>, DecodeError> {
-    let mut results = Vec::new();
-    loop {
-        let at = r.position();
-        let header = MultiHeader::decode(r)?;
-        if header.done {
-            return Ok(results);
-        }
-        results.push(match header.op_type {
+    decode_results(r, |op_type, r| {
+        Ok(Some(match op_type {
             op::GET_DATA => {
                 let GetDataResponse { data, stat } = GetDataResponse::decode(r)?;
                 MultiReadResult::Data { data, stat }
             }
             op::GET_CHILDREN => MultiReadResult::Children { children: r.strings()? },
             op::ERROR => MultiReadResult::Error { err: ErrorResponse::decode(r)?.err },
-            op_type => return Err(DecodeError::UnexpectedMultiType { op_type, at }),
-        });
-    }
+            _ => return Ok(None),
+        }))
+    })
 }
 
 #[cfg(test)]
