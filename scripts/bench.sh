@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the comparison benchmark (benches/compare.rs) and writes target/bench-report.md:
 # zkcluster, the `zookeeper` crate, Kazoo and a bare-socket floor against one ZooKeeper from
-# the test kit, in alternating rounds. Kazoo goes into a throwaway venv in target/bench-venv.
+# the test kit, in alternating rounds. Kazoo comes from the venv that scripts/kazoo-venv.sh
+# makes (target/kazoo-venv).
 #
 #   scripts/bench.sh            full run (9 rounds; about 4-5 minutes on 2 cores)
 #   scripts/bench.sh --quick    CI-sized run (3 short rounds; about 1 minute)
@@ -19,13 +20,8 @@ for a in "$@"; do
 done
 
 if [ "$bench" = compare ]; then
-    venv=target/bench-venv
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import kazoo' 2>/dev/null; then
-        mkdir -p target
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check kazoo
-    fi
-    export ZKCLUSTER_BENCH_PYTHON="$PWD/$venv/bin/python"
+    ZKCLUSTER_BENCH_PYTHON="$(bash scripts/kazoo-venv.sh)"
+    export ZKCLUSTER_BENCH_PYTHON
 fi
 
 cargo bench --bench "$bench" -- "${args[@]}"

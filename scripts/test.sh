@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-zookeeper.sh
+# Kazoo beside our code in the interop tests (tests/common/kazoo.rs reads this variable).
+ZKCLUSTER_KAZOO_PYTHON="$(bash scripts/kazoo-venv.sh)"
+export ZKCLUSTER_KAZOO_PYTHON
 cargo test --workspace --all-features --no-fail-fast "$@"

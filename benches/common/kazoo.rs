@@ -9,13 +9,13 @@ use super::{Cfg, LockKind, Peer, Sample, Workload, R};
 
 pub const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench_kazoo.py");
 
-/// The Python with Kazoo installed: `$ZKCLUSTER_BENCH_PYTHON`, else the venv `scripts/bench.sh`
-/// makes (`target/bench-venv`). `None` when neither exists.
+/// The Python with Kazoo installed: `$ZKCLUSTER_BENCH_PYTHON`, else the venv `scripts/kazoo-venv.sh`
+/// makes (`target/kazoo-venv`). `None` when neither exists.
 pub fn python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("ZKCLUSTER_BENCH_PYTHON") {
         return Some(PathBuf::from(p));
     }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-venv/bin/python");
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kazoo-venv/bin/python");
     venv.exists().then_some(venv)
 }
 

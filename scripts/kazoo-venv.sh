@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Makes the Python venv with Kazoo 2.11 that the interop tests and the benchmarks run beside
+# zkcluster (target/kazoo-venv), and prints the path of its python. Idempotent: reuses a venv
+# that already imports the pinned Kazoo. Needs python3 with the venv module (Debian:
+# apt-get install python3-venv) and PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KAZOO_VERSION=2.11.0
+venv=target/kazoo-venv
+py="$PWD/$venv/bin/python"
+
+have_kazoo() {
+    [ -x "$py" ] && "$py" -c "import importlib.metadata as m, sys; sys.exit(m.version('kazoo') != '$KAZOO_VERSION')" 2>/dev/null
+}
+
+if ! have_kazoo; then
+    if ! command -v python3 >/dev/null 2>&1; then
+        echo "kazoo-venv: python3 is missing (apt-get install python3 python3-venv)" >&2
+        exit 1
+    fi
+    mkdir -p target
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2 || {
+        echo "kazoo-venv: python3 -m venv failed (apt-get install python3-venv)" >&2
+        exit 1
+    }
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "kazoo==$KAZOO_VERSION" >&2
+    have_kazoo || { echo "kazoo-venv: kazoo $KAZOO_VERSION did not install" >&2; exit 1; }
+fi
+echo "$py"
