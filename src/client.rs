@@ -7,10 +7,11 @@ mod data;
 mod misc;
 mod options;
 mod pending;
+mod retry;
 mod transaction;
 mod watch_stream;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
@@ -18,6 +19,7 @@ use crossbeam_channel::Receiver;
 pub use builder::ClientBuilder;
 pub use options::{CreateMode, CreateOptions, ZookeeperNode};
 pub use pending::Pending;
+pub use retry::RetryPolicy;
 pub use transaction::{OpResult, ReadOp, ReadResult, Transaction};
 pub use watch_stream::{ChildrenWatch, DataWatch, PersistentWatch, WatchStream};
 
@@ -55,6 +57,17 @@ pub struct Client {
 struct Inner {
     session: Session,
     default_acl: Vec<Acl>,
+    /// Deletes the recipes' nodes that a give-up or release could not delete in time.
+    cleanup: crate::recipe::cleanup::Worker,
+}
+
+/// A handle that does not keep the client (and its session) alive.
+pub(crate) struct WeakClient(Weak<Inner>);
+
+impl WeakClient {
+    pub(crate) fn upgrade(&self) -> Option<Client> {
+        self.0.upgrade().map(|inner| Client { inner })
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -95,11 +108,20 @@ impl Client {
 
     fn start(config: SessionConfig, default_acl: Vec<Acl>) -> Result<Client> {
         let session = Session::start(config)?;
-        Ok(Client { inner: Arc::new(Inner { session, default_acl }) })
+        let cleanup = Default::default();
+        Ok(Client { inner: Arc::new(Inner { session, default_acl, cleanup }) })
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         self.inner.session.shared()
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakClient {
+        WeakClient(Arc::downgrade(&self.inner))
+    }
+
+    pub(crate) fn cleanup_worker(&self) -> &crate::recipe::cleanup::Worker {
+        &self.inner.cleanup
     }
 
     /// The ACL used for nodes created without one.

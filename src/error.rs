@@ -51,6 +51,20 @@ pub enum Error {
         /// The largest value allowed.
         limit: usize,
     },
+    /// The request, framed, is larger than the server accepts (its `jute.maxbuffer`, see
+    /// [`ClientBuilder::max_request_size`](crate::ClientBuilder::max_request_size)); nothing was
+    /// sent. Retrying cannot help.
+    #[error("{op} on {path}: request is {size} bytes, over the {limit}-byte limit of the server's packet size (jute.maxbuffer); nothing was sent")]
+    RequestTooLarge {
+        /// The operation ("create", "multi", ...).
+        op: &'static str,
+        /// The path it concerned (the first operation's, for a transaction).
+        path: String,
+        /// The framed size of the request (length prefix not counted).
+        size: usize,
+        /// The limit it is over.
+        limit: usize,
+    },
     /// An argument other than a path is invalid; nothing was sent.
     #[error("invalid argument for {path}: {reason}")]
     InvalidArgument {
@@ -226,8 +240,24 @@ impl Error {
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Error::Cancelled { .. })
     }
-    /// A transient failure after which retrying the same call may succeed (timeout or
-    /// connection loss).
+    /// A transient failure after which retrying the same call may succeed: a timeout
+    /// (the call's own deadline, or the server's `OperationTimeout`) or a connection loss.
+    ///
+    /// Everything else is not: server verdicts (NoNode, BadVersion, NoAuth, ...), invalid
+    /// arguments and requests over the size limit fail the same way again; a closed client,
+    /// a failed authentication or a cancelled acquire stay so; a protocol error means the
+    /// server sent something this client cannot read; and an expired session is gone with
+    /// its ephemeral nodes (whether to go on in a new one is the caller's decision, see
+    /// [`RetryPolicy::retry_session_expired`](crate::RetryPolicy::retry_session_expired)).
+    /// For a write, the outcome of a timed-out or interrupted attempt is unknown: retry only
+    /// what is idempotent (or check first).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let e = zkcluster::Error::Timeout { op: "get", path: "/a".into(), after: Duration::ZERO };
+    /// assert!(e.is_retryable());
+    /// assert!(!zkcluster::Error::Closed.is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         self.is_timeout() || self.is_connection_loss()
     }

@@ -47,7 +47,7 @@ pub mod testing;
 pub use acl::digest_id;
 pub use client::{
     ChildrenWatch, Client, ClientBuilder, CreateMode, CreateOptions, DataWatch, OpResult, Pending,
-    PersistentWatch, ReadOp, ReadResult, Transaction, WatchStream, ZookeeperNode,
+    PersistentWatch, ReadOp, ReadResult, RetryPolicy, Transaction, WatchStream, ZookeeperNode,
 };
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};

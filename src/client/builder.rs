@@ -34,6 +34,8 @@ pub struct ClientBuilder {
     auth: Vec<(String, Vec<u8>)>,
     default_acl: Vec<Acl>,
     resume: Option<(i64, Vec<u8>)>,
+    max_request: usize,
+    backoff: (Duration, Duration),
 }
 
 impl ClientBuilder {
@@ -47,6 +49,8 @@ impl ClientBuilder {
             auth: Vec::new(),
             default_acl: Acl::open_unsafe(),
             resume: None,
+            max_request: crate::session::DEFAULT_MAX_REQUEST,
+            backoff: (Duration::from_millis(20), Duration::from_secs(1)),
         }
     }
 
@@ -65,7 +69,8 @@ impl ClientBuilder {
     }
 
     /// The deadline of every call, counted from when it is made (waiting for a reconnect
-    /// included).
+    /// included: while disconnected a call waits queued for the next connection, and is
+    /// withdrawn unsent if none comes in time). `Duration::MAX` means no deadline.
     pub fn request_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.request_timeout = timeout;
         self
@@ -114,6 +119,44 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest request this client sends, in bytes, framed (its header and every
+    /// operation of a transaction included, the 4-byte length prefix not): a larger one fails
+    /// at once with [`Error::RequestTooLarge`](crate::Error::RequestTooLarge) naming the
+    /// operation, the path and the sizes, and nothing is sent. The default, 1,048,575 bytes
+    /// (1 MiB − 1), is the packet limit of a server with the default `jute.maxbuffer`; a server
+    /// drops the connection on a larger packet. Set it to the servers' `jute.maxbuffer` if
+    /// they were configured with another.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::builder("127.0.0.1:2181").max_request_size(4 << 20).connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_request_size(mut self, bytes: usize) -> ClientBuilder {
+        self.max_request = bytes;
+        self
+    }
+
+    /// The pause between rounds of reconnect attempts once every server failed in turn: the
+    /// first pause `first`, doubling every round up to `max`, each shortened by a random part
+    /// of up to half (so clients cut off together do not come back in lockstep). Default
+    /// 20 ms doubling to 1 s.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::builder("127.0.0.1:2181")
+    ///     .reconnect_backoff(Duration::from_millis(50), Duration::from_secs(5))
+    ///     .connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reconnect_backoff(mut self, first: Duration, max: Duration) -> ClientBuilder {
+        self.backoff = (first, max.max(first));
+        self
+    }
+
     /// Connects and waits until the session is established (at most the connect timeout).
     pub fn connect(self) -> Result<Client> {
         let config = SessionConfig {
@@ -123,6 +166,8 @@ impl ClientBuilder {
             request_timeout: self.request_timeout,
             renew_expired: self.renew_expired,
             resume: self.resume,
+            max_request: self.max_request,
+            backoff: self.backoff,
         };
         let client = Client::start(config, self.default_acl)?;
         for (scheme, auth) in &self.auth {

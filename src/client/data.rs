@@ -57,7 +57,7 @@ impl Client {
         path: &str,
     ) -> Result<T> {
         T::decode(&mut Reader::new(reply.body())).map_err(|e| {
-            self.shared().reset(&format!("undecodable {op} reply: {e}"));
+            self.shared().reset(reply.conn, &format!("undecodable {op} reply: {e}"));
             Error::Protocol { op, path: path.to_string(), reason: e.to_string() }
         })
     }

@@ -1,8 +1,8 @@
 //! Calls in flight: put many requests on the wire from one thread, then wait for each.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::session::{RawReply, ReplyWaiter};
+use crate::session::{RawReply, ReplyWaiter, WaitMode};
 use crate::{Error, Result};
 
 type Finish<T> = Box<dyn FnOnce(RawReply) -> Result<T> + Send>;
@@ -87,21 +87,43 @@ impl<T> Pending<T> {
         self.map_outcome(|outcome| outcome.or_else(f))
     }
 
-    /// Waits for the reply until the client's request timeout has passed since the call was made.
+    /// Waits for the reply until the client's request timeout has passed since the call was
+    /// made (waiting for a connection included: a call made while disconnected waits queued
+    /// for the next one).
+    ///
+    /// # Errors
+    ///
+    /// The call's own error, or [`Error::Timeout`] (with the time since the call was made)
+    /// when its deadline passed. A call that was still queued then is withdrawn and never
+    /// sent; one that was written may still be applied by the server.
     pub fn wait(self) -> Result<T> {
-        self.wait_inner(None)
+        self.wait_mode(WaitMode { until: None, grace: false, fail_fast: false })
     }
 
-    /// Waits at most `timeout` (and never past the request timeout). On timeout the call may
+    /// Waits at most `timeout` (and never past the request timeout). On timeout a call still
+    /// queued (waiting for a connection) is withdrawn and never sent; one already written may
     /// still be applied by the server.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
     pub fn wait_timeout(self, timeout: Duration) -> Result<T> {
-        self.wait_inner(Some(timeout))
+        let until = Instant::now().checked_add(timeout);
+        self.wait_mode(WaitMode { until, grace: false, fail_fast: false })
     }
 
-    fn wait_inner(self, limit: Option<Duration>) -> Result<T> {
+    /// The recipes' wait: until `deadline` (the request's own when `None`), giving a reply
+    /// written just before it a little longer (`session::ON_ITS_WAY`), and
+    /// failing at once with connection loss, unsent, while the session is disconnected (the
+    /// recipe waits for the connection itself, within its own deadline).
+    pub(crate) fn wait_until(self, deadline: Option<Instant>) -> Result<T> {
+        self.wait_mode(WaitMode { until: deadline, grace: true, fail_fast: true })
+    }
+
+    fn wait_mode(self, mode: WaitMode) -> Result<T> {
         match self.state {
             State::Failed(e) => Err(e),
-            State::Sent { waiter, op, path, finish } => finish(waiter.wait(op, &path, limit)?),
+            State::Sent { waiter, op, path, finish } => finish(waiter.wait_mode(op, &path, mode)?),
         }
     }
 }

@@ -329,8 +329,13 @@ fn to_wire(client: &Client, tx_op: &TxOp) -> Result<MultiOp> {
     })
 }
 
-fn protocol_error(client: &Client, op: &'static str, path: &str, reason: String) -> Error {
-    client.shared().reset(&format!("bad {op} reply: {reason}"));
+fn protocol_error(
+    (client, reply): (&Client, &RawReply),
+    op: &'static str,
+    path: &str,
+    reason: String,
+) -> Error {
+    client.shared().reset(reply.conn, &format!("bad {op} reply: {reason}"));
     Error::Protocol { op, path: path.to_string(), reason }
 }
 
@@ -342,10 +347,10 @@ fn finish_multi(client: &Client, reply: &RawReply, paths: &[String]) -> Result<V
         check(reply, "multi", first)?;
     }
     let results = decode_multi(&mut Reader::new(reply.body()))
-        .map_err(|e| protocol_error(client, "multi", first, e.to_string()))?;
+        .map_err(|e| protocol_error((client, reply), "multi", first, e.to_string()))?;
     if results.len() != paths.len() {
         let reason = format!("{} results for {} operations", results.len(), paths.len());
-        return Err(protocol_error(client, "multi", first, reason));
+        return Err(protocol_error((client, reply), "multi", first, reason));
     }
     // The failing operation carries its own code; the server marks the ones before it Ok and
     // the ones after it RuntimeInconsistency.
@@ -380,7 +385,7 @@ fn finish_multi(client: &Client, reply: &RawReply, paths: &[String]) -> Result<V
             MultiResult::SetData { stat } => Ok(OpResult::DataSet { stat }),
             MultiResult::Check => Ok(OpResult::Checked),
             MultiResult::Error { .. } => Err(protocol_error(
-                client,
+                (client, reply),
                 "multi",
                 path,
                 "error result with code 0 in a transaction".into(),
@@ -490,10 +495,10 @@ impl Client {
             move |reply: RawReply, _| {
                 check(&reply, "multi_read", &first)?;
                 let results = decode_multi_read(&mut Reader::new(reply.body()))
-                    .map_err(|e| protocol_error(&client, "multi_read", &first, e.to_string()))?;
+                    .map_err(|e| protocol_error((&client, &reply), "multi_read", &first, e.to_string()))?;
                 if results.len() != reads.len() {
                     let reason = format!("{} results for {} reads", results.len(), reads.len());
-                    return Err(protocol_error(&client, "multi_read", &first, reason));
+                    return Err(protocol_error((&client, &reply), "multi_read", &first, reason));
                 }
                 Ok(results
                     .into_iter()

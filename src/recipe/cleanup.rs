@@ -2,18 +2,32 @@
 //!
 //! Guarantee: a node handed over here is deleted as soon as the server can be reached again, so
 //! a failed, cancelled or timed-out acquire, or a release that hit a connection loss, never
-//! leaves a node that would block everyone else for the rest of the session.
+//! leaves a node that would block everyone else for the rest of the session; and a give-up
+//! never makes its caller wait past its deadline (plus [`GIVE_UP_WAIT`] for a delete just
+//! written) for that.
 //!
-//! Each hand-over gets a short-lived thread that retries with a growing pause (50 ms to 1 s)
-//! and ends when the deletion succeeds (or the node is already gone), when the session that
-//! owns the node ends (the server deletes ephemeral nodes itself then), when the client is
-//! closed, or on an error retrying cannot fix (such as missing permissions, logged).
+//! Each client has at most one cleanup worker: a thread started at the first hand-over, with a
+//! queue of deletions. It retries each with a growing pause (50 ms to 1 s) and drops it when
+//! the deletion succeeds (or the node is already gone), when the session that owns the node
+//! ends (the server deletes ephemeral nodes itself then), or on an error retrying cannot fix
+//! (such as missing permissions, logged). The worker holds the client weakly, so it never keeps
+//! a session open; it ends when the client is closed or dropped.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::session::SessionLife;
 use crate::{Client, Error};
+
+/// How long a give-up waits for its delete beyond the caller's deadline (it was written just
+/// now, so its reply is on its way on a healthy connection); after that the worker finishes it.
+pub(crate) const GIVE_UP_WAIT: Duration = Duration::from_millis(100);
+
+/// The first and the longest pause between two tries of one deletion.
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// What to delete.
 #[derive(Debug, Clone)]
@@ -25,12 +39,33 @@ pub(crate) enum Target {
     Prefix { parent: String, prefix: String },
 }
 
-/// Deletes `target` once, synchronously. `Ok(())` when nothing of it is left.
-pub(crate) fn delete_once(client: &Client, target: &Target) -> Result<(), Error> {
+/// One queued deletion.
+struct Job {
+    target: Target,
+    life: Arc<SessionLife>,
+}
+
+/// A client's cleanup worker: its queue, started on first use.
+#[derive(Default)]
+pub(crate) struct Worker {
+    jobs: OnceLock<Mutex<Option<Sender<Job>>>>,
+}
+
+/// Deletes `target` once, each wait ending at `until` (the request timeout when `None`), and
+/// failing at once while disconnected. `Ok(())` when nothing of it is left.
+pub(crate) fn delete_once(
+    client: &Client,
+    target: &Target,
+    until: Option<Instant>,
+) -> Result<(), Error> {
     match target {
-        Target::Node(path) => client.delete_node(path).map(|_| ()),
+        Target::Node(path) => match client.delete_async(path, None).wait_until(until) {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_no_node() => Ok(()),
+            Err(e) => Err(e),
+        },
         Target::Prefix { parent, prefix } => {
-            let children = match client.get_children(parent) {
+            let children = match client.get_children_async(parent).wait_until(until) {
                 Ok(children) => children,
                 Err(e) if e.is_no_node() => return Ok(()),
                 Err(e) => return Err(e),
@@ -41,7 +76,7 @@ pub(crate) fn delete_once(client: &Client, target: &Target) -> Result<(), Error>
                 .map(|c| client.delete_async(&crate::path::join(parent, c), None))
                 .collect();
             for pending in deletes {
-                match pending.wait() {
+                match pending.wait_until(until) {
                     Ok(()) => {}
                     Err(e) if e.is_no_node() => {}
                     Err(e) => return Err(e),
@@ -62,14 +97,15 @@ fn transient(error: &Error) -> bool {
     error.is_connection_loss() || error.is_timeout() || matches!(error, Error::Protocol { .. })
 }
 
-/// Tries to delete `target` now; if that fails for a transient reason, keeps trying in a
-/// background thread. Returns the first attempt's error (if any), for callers that report it.
+/// Tries to delete `target` now (within the request timeout); if that fails for a transient
+/// reason, the worker goes on. Returns the first attempt's error (if any), for callers that
+/// report it.
 pub(crate) fn delete_or_hand_over(
     client: &Client,
     life: &Arc<SessionLife>,
     target: Target,
 ) -> Result<(), Error> {
-    match delete_once(client, &target) {
+    match delete_once(client, &target, None) {
         Ok(()) => Ok(()),
         Err(e) if settled(&e, life) => Ok(()),
         Err(e) if transient(&e) => {
@@ -83,45 +119,121 @@ pub(crate) fn delete_or_hand_over(
     }
 }
 
-/// Deletes `target` now if the session is connected (handing it over on failure), else hands it
-/// over at once: never blocks waiting for a connection.
-pub(crate) fn delete_soon(client: &Client, life: &Arc<SessionLife>, target: Target) {
-    if client.state().is_connected() {
-        let _ = delete_or_hand_over(client, life, target);
-    } else {
-        hand_over(client, life, target);
+/// A give-up: deletes `target` if that is done by `deadline` (or [`GIVE_UP_WAIT`] from now,
+/// when later), else leaves it to the worker. Never waits for a connection.
+pub(crate) fn delete_soon(
+    client: &Client,
+    life: &Arc<SessionLife>,
+    target: Target,
+    deadline: Option<Instant>,
+) {
+    if life.has_ended() {
+        return;
+    }
+    if !client.state().is_connected() {
+        return hand_over(client, life, target);
+    }
+    let until = Instant::now() + GIVE_UP_WAIT;
+    let until = deadline.map_or(until, |d| d.max(until));
+    match delete_once(client, &target, Some(until)) {
+        Ok(()) => {}
+        Err(e) if settled(&e, life) => {}
+        Err(e) if transient(&e) => hand_over(client, life, target),
+        Err(e) => log::warn!("could not delete {target:?}: {e}"),
     }
 }
 
-/// Deletes `target` in a background thread (see the module docs for when it stops).
+/// Queues `target` for the client's cleanup worker (see the module docs).
 pub(crate) fn hand_over(client: &Client, life: &Arc<SessionLife>, target: Target) {
     if life.has_ended() {
         return;
     }
-    let client = client.clone();
-    let life = life.clone();
-    let spawned =
-        std::thread::Builder::new().name("zkcluster-cleanup".to_string()).spawn(move || {
-            let mut pause = Duration::from_millis(50);
-            let ended = life.signal();
-            loop {
-                match delete_once(&client, &target) {
-                    Ok(()) => return,
-                    Err(e) if settled(&e, &life) => return,
-                    Err(e) if transient(&e) => log::debug!("retrying deletion of {target:?}: {e}"),
-                    Err(e) => {
-                        log::warn!("giving up deleting {target:?}: {e}");
-                        return;
-                    }
-                }
-                // Wakes early (disconnected) when the session ends or the client is closed.
-                if ended.recv_timeout(pause).is_err() && life.has_ended() {
-                    return;
-                }
-                pause = (pause * 2).min(Duration::from_secs(1));
+    let worker = client.cleanup_worker();
+    let slot = worker.jobs.get_or_init(|| Mutex::new(start(client)));
+    let sender = slot.lock().unwrap_or_else(|p| p.into_inner());
+    match sender.as_ref() {
+        Some(tx) => {
+            if tx.send(Job { target, life: life.clone() }).is_err() {
+                log::warn!("cleanup worker is gone; the node goes with the session");
             }
-        });
-    if let Err(e) = spawned {
-        log::warn!("could not start a cleanup thread ({e}); the node goes with the session");
+        }
+        None => log::warn!("no cleanup worker; the node goes with the session"),
+    }
+}
+
+fn start(client: &Client) -> Option<Sender<Job>> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let weak = client.downgrade();
+    let spawned = std::thread::Builder::new()
+        .name("zkcluster-cleanup".to_string())
+        .spawn(move || run(&weak, &rx));
+    match spawned {
+        Ok(_) => Some(tx),
+        Err(e) => {
+            log::warn!("could not start the cleanup worker ({e}); nodes go with their session");
+            None
+        }
+    }
+}
+
+/// The worker: takes jobs, tries each when due (and the session is connected), until the
+/// client is closed or dropped. It holds the client only while it works, never while it waits.
+fn run(client: &crate::client::WeakClient, jobs: &Receiver<Job>) {
+    // (job, when to try next, the pause after the next failure)
+    let mut queue: Vec<(Job, Instant, Duration)> = Vec::new();
+    loop {
+        let Some(client) = client.upgrade() else { return };
+        if client.state() == crate::SessionState::Closed || client.shared().is_closing() {
+            return;
+        }
+        let change = client.shared().next_change();
+        if client.state().is_connected() {
+            work(&client, &mut queue);
+        }
+        let now = Instant::now();
+        let wake = match client.state().is_connected() {
+            true => queue.iter().map(|q| q.1).min().unwrap_or(now + MAX_PAUSE),
+            // Woken by the reconnect (or every second to notice a close).
+            false => now + MAX_PAUSE,
+        };
+        drop(client);
+        crossbeam_channel::select! {
+            recv(jobs) -> job => match job {
+                Ok(job) => queue.push((job, Instant::now(), FIRST_PAUSE)),
+                Err(_) => return, // the client is gone
+            },
+            recv(change) -> _ => {}
+            default(wake.min(now + MAX_PAUSE).saturating_duration_since(now)) => {}
+        }
+        queue.extend(jobs.try_iter().map(|job| (job, Instant::now(), FIRST_PAUSE)));
+    }
+}
+
+/// Tries every due job once.
+fn work(client: &Client, queue: &mut Vec<(Job, Instant, Duration)>) {
+    let mut i = 0;
+    while i < queue.len() {
+        let (job, due, pause) = &mut queue[i];
+        if job.life.has_ended() {
+            queue.swap_remove(i);
+            continue;
+        }
+        if *due > Instant::now() {
+            i += 1;
+            continue;
+        }
+        match delete_once(client, &job.target, None) {
+            Ok(()) => {}
+            Err(e) if settled(&e, &job.life) => {}
+            Err(e) if transient(&e) => {
+                log::debug!("retrying deletion of {:?}: {e}", job.target);
+                *due = Instant::now() + *pause;
+                *pause = (*pause * 2).min(MAX_PAUSE);
+                i += 1;
+                continue;
+            }
+            Err(e) => log::warn!("giving up deleting {:?}: {e}", job.target),
+        }
+        queue.swap_remove(i);
     }
 }

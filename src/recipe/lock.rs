@@ -30,11 +30,16 @@
 //!   one in the new session (when the client renews sessions) or fails. Waiters re-check their
 //!   predecessor after every reconnect and session change, so none waits on a watch that can no
 //!   longer fire.
-//! - The deadline covers the whole acquire (creating, waiting, reconnecting); each request is
-//!   given at least [`MIN_REPLY_WAIT`] so an answer on its way is not thrown away.
+//! - The deadline covers the whole acquire (creating, waiting, reconnecting); a request
+//!   written just before it is given a little longer (`session::ON_ITS_WAY`) so an answer on
+//!   its way is not thrown away, and a give-up waits for its delete at most
+//!   `cleanup::GIVE_UP_WAIT` past the deadline (the cleanup worker finishes it otherwise).
+//!   While the session is disconnected no request waits for the reconnect: it fails at once,
+//!   and the acquire waits for the connection itself, within its deadline (`Wait::No` not at
+//!   all: it fails with a connection loss).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_channel::{select, Receiver};
 
@@ -43,11 +48,7 @@ use super::cleanup::{self, Target};
 use super::node_name::{self, LockKind, Position};
 use super::{Guard, Wait};
 use crate::session::SessionLife;
-use crate::{Client, CreateOptions, Error, Pending, Result, SessionEvent, SessionState};
-
-/// The least time an acquire with a deadline gives one reply, even when its deadline is
-/// nearer: a reply that is already on its way is worth more than a few milliseconds.
-pub(crate) const MIN_REPLY_WAIT: Duration = Duration::from_millis(200);
+use crate::{Client, CreateOptions, Error, Pending, Result, SessionState};
 
 /// A lock node held by this client.
 pub(crate) struct Held {
@@ -103,13 +104,19 @@ pub(crate) fn passed(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
 }
 
-/// Waits for a reply, no longer than the deadline allows (but at least [`MIN_REPLY_WAIT`]).
+/// Waits for a reply, no longer than the deadline allows (a reply written just before it gets
+/// a little longer); fails at once with connection loss while disconnected.
 pub(crate) fn reply<T>(pending: Pending<T>, deadline: Option<Instant>) -> Result<T> {
-    match deadline {
-        Some(d) => {
-            pending.wait_timeout(d.saturating_duration_since(Instant::now()).max(MIN_REPLY_WAIT))
-        }
-        None => pending.wait(),
+    pending.wait_until(deadline)
+}
+
+/// `Wait::No` never waits for a reconnect: while disconnected it fails at once.
+pub(crate) fn connected_now(client: &Client, path: &str) -> Result<()> {
+    match client.state() {
+        s if s.is_connected() => Ok(()),
+        SessionState::Closed | SessionState::AuthFailed => Err(Error::Closed),
+        SessionState::Expired => Err(Error::SessionExpired { op: "acquire", path: path.into() }),
+        _ => Err(Error::ConnectionLoss { op: "acquire", path: path.to_string() }),
     }
 }
 
@@ -120,9 +127,9 @@ pub(crate) fn wait_connected(
     deadline: Option<Instant>,
     token: &CancelToken,
 ) -> Result<bool> {
-    let events = client.session_events();
     let timer = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
     loop {
+        let changed = client.shared().next_change();
         match client.state() {
             s if s.is_connected() => return Ok(true),
             SessionState::Expired => {
@@ -132,9 +139,7 @@ pub(crate) fn wait_connected(
             _ => {}
         }
         select! {
-            recv(events) -> event => if event.is_err() {
-                return Err(Error::Closed);
-            },
+            recv(changed) -> _ => {},
             recv(token.signal()) -> _ => if token.is_cancelled() {
                 return Err(Error::Cancelled { path: path.to_string() });
             },
@@ -221,6 +226,9 @@ impl LockCore {
 
     /// Sends and completes an acquire.
     pub(crate) fn acquire(&self, wait: Wait, token: &CancelToken) -> Result<Option<Held>> {
+        if wait == Wait::No {
+            connected_now(&self.client, &self.path)?;
+        }
         self.complete(self.begin(), wait, token)
     }
 
@@ -228,7 +236,7 @@ impl LockCore {
     pub(crate) fn abandon(&self, attempt: Attempt) {
         let mut ours = Ours::Nothing;
         let _ = self.resolve(attempt, None, &mut ours);
-        self.give_up(ours);
+        self.give_up(ours, None);
     }
 
     /// Completes an acquire begun with [`begin`](Self::begin): waits as `wait` allows.
@@ -246,7 +254,6 @@ impl LockCore {
         };
         let mut first = Some(attempt);
         let mut ours = Ours::Nothing;
-        let mut events: Option<Receiver<SessionEvent>> = None;
         loop {
             let immediate = first.is_some();
             let listing = match first.take() {
@@ -254,30 +261,30 @@ impl LockCore {
                 None => self.next_listing(deadline, &mut ours),
             };
             if token.is_cancelled() {
-                self.give_up(ours);
+                self.give_up(ours, deadline);
                 return Err(Error::Cancelled { path: self.path.clone() });
             }
             let children = match listing {
                 Ok(children) => children,
                 Err(e) if retryable(&e) && blocking => {
                     if passed(deadline) {
-                        self.give_up(ours);
+                        self.give_up(ours, deadline);
                         return Ok(None);
                     }
                     match wait_connected(&self.client, &self.path, deadline, token) {
                         Ok(true) => continue,
                         Ok(false) => {
-                            self.give_up(ours);
+                            self.give_up(ours, deadline);
                             return Ok(None);
                         }
                         Err(e) => {
-                            self.give_up(ours);
+                            self.give_up(ours, deadline);
                             return Err(e);
                         }
                     }
                 }
                 Err(e) => {
-                    self.give_up(ours);
+                    self.give_up(ours, deadline);
                     return Err(e);
                 }
             };
@@ -290,7 +297,7 @@ impl LockCore {
                     // Our node is gone (its session ended, or someone deleted it): queue again.
                     // Deleting it first is a no-op then, and keeps a node that only looked
                     // missing from blocking the queue for the rest of the session.
-                    self.give_up(std::mem::replace(&mut ours, Ours::Nothing));
+                    self.give_up(std::mem::replace(&mut ours, Ours::Nothing), deadline);
                     continue;
                 }
                 Position::Holder => {
@@ -303,15 +310,15 @@ impl LockCore {
                 Position::After(predecessor) => predecessor.to_string(),
             };
             if !blocking {
-                self.give_up(ours);
+                self.give_up(ours, deadline);
                 return Ok(None);
             }
             if passed(deadline) {
-                self.give_up(ours);
+                self.give_up(ours, deadline);
                 return Ok(None);
             }
-            // Subscribed before the exists call, so no reconnect between them goes unseen.
-            let events = events.get_or_insert_with(|| self.client.session_events());
+            // Taken before the exists call, so no reconnect between them goes unseen.
+            let changed = self.client.shared().next_change();
             // A data watch, not an exists watch: on a predecessor that is already gone it sets
             // nothing, where an exists watch would stay registered (here and on the server) for
             // a node that never comes back.
@@ -319,20 +326,20 @@ impl LockCore {
                 self.client.get_node_watch_async(&crate::path::join(&self.path, &predecessor));
             match reply(watched, deadline) {
                 Err(e) if e.is_no_node() => continue, // already gone: look again
-                Ok((_, watch)) => match Self::wait_change(&watch, &life, events, token, deadline) {
+                Ok((_, watch)) => match Self::wait_change(&self.client, &watch, &life, changed, token, deadline) {
                     Wake::Recheck => continue,
                     Wake::Cancelled => {
-                        self.give_up(ours);
+                        self.give_up(ours, deadline);
                         return Err(Error::Cancelled { path: self.path.clone() });
                     }
                     Wake::Deadline => {
-                        self.give_up(ours);
+                        self.give_up(ours, deadline);
                         return Ok(None);
                     }
                 },
                 Err(e) if retryable(&e) => continue, // the next listing waits for the connection
                 Err(e) => {
-                    self.give_up(ours);
+                    self.give_up(ours, deadline);
                     return Err(e);
                 }
             }
@@ -450,8 +457,9 @@ impl LockCore {
         }
     }
 
-    /// Deletes our node, if any: now if connected, else (and on failure) in the background.
-    fn give_up(&self, ours: Ours) {
+    /// Deletes our node, if any: now if connected and done in time (see
+    /// [`cleanup::delete_soon`]), else in the background.
+    fn give_up(&self, ours: Ours, deadline: Option<Instant>) {
         let (target, life) = match ours {
             Ours::Nothing => return,
             Ours::Created { name, life } => {
@@ -461,14 +469,15 @@ impl LockCore {
                 (Target::Prefix { parent: self.path.clone(), prefix }, self.client.shared().life())
             }
         };
-        cleanup::delete_soon(&self.client, &life, target);
+        cleanup::delete_soon(&self.client, &life, target, deadline);
     }
 
     /// Waits for the predecessor's watch, a session change, cancellation or the deadline.
     fn wait_change(
+        client: &Client,
         watch: &Receiver<crate::WatchedEvent>,
         life: &SessionLife,
-        events: &Receiver<SessionEvent>,
+        mut changed: Receiver<()>,
         token: &CancelToken,
         deadline: Option<Instant>,
     ) -> Wake {
@@ -481,10 +490,13 @@ impl LockCore {
                     return Wake::Cancelled;
                 },
                 recv(lost) -> _ => return Wake::Recheck,
-                recv(events) -> event => match event {
+                recv(changed) -> _ => {
+                    let next = client.shared().next_change();
                     // Suspended: the watch may still fire after a resume; wait on.
-                    Ok(SessionEvent::Suspended { .. }) => {}
-                    _ => return Wake::Recheck,
+                    if client.state() != SessionState::Suspended {
+                        return Wake::Recheck;
+                    }
+                    changed = next;
                 },
                 recv(timer) -> _ => return Wake::Deadline,
             }

@@ -53,7 +53,7 @@
 //! ```
 
 mod cancel;
-mod cleanup;
+pub(crate) mod cleanup;
 mod guard;
 mod lock;
 mod node_name;
@@ -164,14 +164,15 @@ pub trait Restriction: Send {
     /// Acquires, waiting at most `timeout` in all (one deadline for the whole acquire).
     /// Fails with an error for which [`Error::is_timeout`](crate::Error::is_timeout) is true.
     fn acquire_timeout(&self, timeout: Duration) -> Result<Guard> {
-        let deadline = Instant::now().checked_add(timeout);
+        let started = Instant::now();
+        let deadline = started.checked_add(timeout);
         let wait = deadline.map_or(Wait::Forever, Wait::Until);
         match self.acquire_with(wait)? {
             Some(guard) => Ok(guard),
             None => Err(crate::Error::Timeout {
                 op: "acquire",
                 path: self.path().to_string(),
-                after: timeout,
+                after: started.elapsed(),
             }),
         }
     }

@@ -39,7 +39,7 @@ use super::cleanup::{self, Target};
 use super::lock::{self, reply, retryable, LockCore};
 use super::node_name::{self, LockKind, SEMAPHORE_LOCK_SUFFIX};
 use super::{Guard, NewRestriction, Restriction, Wait};
-use crate::{Client, CreateOptions, Error, Result, SessionEvent};
+use crate::{Client, CreateOptions, Error, Result, SessionState};
 
 /// At most `max_leases` holders at a path.
 ///
@@ -201,9 +201,10 @@ impl Semaphore {
         // inner lock free, it was taken under the lock and is current.
         let mut listing = if held.immediate { reply(pool_children, deadline).ok() } else { None };
         let release_inner = |held: &lock::Held| {
-            cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone()));
+            cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone()), deadline);
         };
-        let mut events = None;
+        // Taken before each watched listing, so no reconnect after it goes unseen.
+        let mut changed = client.shared().next_change();
         loop {
             if token.is_cancelled() {
                 release_inner(&held);
@@ -215,7 +216,7 @@ impl Semaphore {
                     let listed = if wait == Wait::No {
                         reply(client.get_children_async(&self.path), deadline).map(|c| (c, None))
                     } else {
-                        events.get_or_insert_with(|| client.session_events());
+                        changed = client.shared().next_change();
                         reply(client.get_children_watch_async(&self.path), deadline)
                             .map(|(c, w)| (c, Some(w)))
                     };
@@ -246,7 +247,6 @@ impl Semaphore {
             };
             let timer = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
             let lost = held.life.signal();
-            let events = events.get_or_insert_with(|| client.session_events());
             let woke_by_session = loop {
                 select! {
                     recv(watch) -> _ => break false,
@@ -255,9 +255,13 @@ impl Semaphore {
                         return Err(Error::Cancelled { path: self.path.clone() });
                     },
                     recv(lost) -> _ => break true,
-                    recv(events) -> event => match event {
-                        Ok(SessionEvent::Suspended { .. }) => {}
-                        _ => break true,
+                    recv(changed) -> _ => {
+                        let next = client.shared().next_change();
+                        // Suspended: the watch may still fire after a resume; wait on.
+                        if client.state() != SessionState::Suspended {
+                            break true;
+                        }
+                        changed = next;
                     },
                     recv(timer) -> _ => {
                         release_inner(&held);
@@ -285,7 +289,10 @@ impl Semaphore {
         match reply(release, deadline) {
             Ok(()) => {}
             Err(e) if e.is_no_node() || e.is_session_expired() => {}
-            Err(_) => cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone())),
+            Err(_) => {
+                let node = Target::Node(held.node.clone());
+                cleanup::delete_soon(client, &held.life, node, deadline);
+            }
         }
         match created {
             Ok(_) if !held.life.has_ended() => Ok(Pass::Done(Some(Guard::held(
@@ -348,6 +355,9 @@ impl Semaphore {
 
 impl Restriction for Semaphore {
     fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>> {
+        if wait == Wait::No {
+            lock::connected_now(&self.client, &self.path)?;
+        }
         let token = self.cancel.token();
         let deadline = match wait {
             Wait::Until(at) => Some(at),

@@ -1,34 +1,36 @@
 //! The session thread: connects, pings, detects a dead connection, reconnects to the next host,
-//! and handles expiry and close. It also holds the frame dispatch (`handle_frame`), which runs
-//! on whichever thread holds the reader token (see `reader.rs`).
+//! and handles expiry and close.
 //!
 //! Who reads when: a caller waiting for a reply reads the socket itself (and dispatches other
-//! callers' replies and watch events it meets); this thread reads only while no caller waits
-//! and callers have been quiet for [`QUIET`], so unasked frames (watch events, ping replies)
-//! are read promptly when the client is idle, while a caller making calls back to back is never
-//! made to wait for this thread. While callers read, it sleeps on `driver_wake` and only looks
-//! at the clock (`Activity`, atomics): pings, dead connection, failures readers report.
+//! callers' replies and watch events it meets, see `reader.rs` and `dispatch.rs`); this thread
+//! reads only while no caller waits and callers have been quiet for [`QUIET`], so unasked
+//! frames (watch events, ping replies) are read promptly when the client is idle, while a
+//! caller making calls back to back is never made to wait for this thread. While callers read,
+//! it sleeps on `driver_wake` and only looks at the clock (`Activity`, atomics): pings, dead
+//! connection, failures readers and writers report.
 //!
-//! Failures: a reader (caller or this thread) that meets EOF, a read error or a frame it cannot
-//! trust shuts the socket down, removes the read side and reports why; `serve` returns that
-//! reason and `disconnect` fails everything in flight (a connection loss), emits Suspended and
-//! the loop reconnects. A dead connection seen here is shut down here, which also ends any read
-//! a caller is blocked in.
+//! Who writes when: callers write their own requests while the socket takes them; once it
+//! stalls, this thread writes the rest, slice by slice (see `writer.rs`).
+//!
+//! Failures: a reader or writer that meets EOF, an I/O error or a frame it cannot trust shuts
+//! the socket down and reports why; `serve` returns that reason and `disconnect` fails
+//! everything in flight (a connection loss), emits Suspended and the loop reconnects. Requests
+//! not yet written stay queued for the next connection, each until its own deadline. A dead
+//! connection (nothing received, or no write progress, for two thirds of the session timeout)
+//! is shut down here, which also ends any read or write a caller is blocked in.
 
-use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::handshake::{self, OpenError, Opened};
 use super::reader::ReadSide;
-use super::request::{Failure, RawReply};
-use super::watches::{WatchEventKind, WatchKind};
+use super::request::Failure;
+use super::watches::{WatchEventKind, WatchPaths};
+use super::wire::{self, Conn, Job};
+use super::writer::{WriteSide, Writer};
 use super::{lock, SessionEvent, SessionLife, SessionState, Shared};
-use crate::proto::{
-    op, xid, Decode, ErrorCode, EventType, Reader, ReplyHeader, SetWatches, SetWatches2,
-    WatcherEvent,
-};
+use crate::proto::{op, xid, SetWatches, SetWatches2};
 
 /// Runs until the client closes (or the session ends for good).
 pub(crate) fn run(shared: &Shared) {
@@ -42,6 +44,7 @@ pub(crate) fn run(shared: &Shared) {
             let status = lock(&shared.status);
             (status.session_id, status.passwd.clone(), status.negotiated)
         };
+        lock(&shared.wire).expire_queued(Instant::now());
         // Nobody could be reached for longer than the session timeout: the server has expired
         // the session by now, so say so instead of trying to resume it.
         if session_id != 0 && disconnected_since.is_some_and(|t| t.elapsed() >= negotiated) {
@@ -56,10 +59,8 @@ pub(crate) fn run(shared: &Shared) {
         match handshake::open(shared, &host, session_id, &passwd) {
             Ok(opened) => {
                 failed_in_row = 0;
-                if !activate(shared, opened) {
-                    continue;
-                }
-                let reason = serve(shared);
+                let Some(generation) = activate(shared, opened) else { continue };
+                let reason = serve(shared, generation);
                 log::info!("connection to {host} ended: {reason}");
                 disconnect(shared);
                 if lock(&shared.status).state == SessionState::AuthFailed {
@@ -78,11 +79,10 @@ pub(crate) fn run(shared: &Shared) {
                 *lock(&shared.last_failure) = reason;
                 failed_in_row += 1;
                 if failed_in_row as usize % hosts.len() == 0 {
-                    // Every host failed in turn: back off (20 ms doubling to 1 s) before the next
-                    // round, waking at once if the client closes.
+                    // Every host failed in turn: back off before the next round, waking at once
+                    // if the client closes.
                     let rounds = failed_in_row as usize / hosts.len();
-                    let pause =
-                        Duration::from_millis(20u64 << rounds.min(6)).min(Duration::from_secs(1));
+                    let pause = backoff(shared.config.backoff, rounds, jitter());
                     let status = lock(&shared.status);
                     let _ = shared.status_changed.wait_timeout(status, pause);
                 }
@@ -92,39 +92,76 @@ pub(crate) fn run(shared: &Shared) {
     finish(shared, SessionState::Closed)
 }
 
-/// Installs a fresh connection: the read side (the reader token), then the write side; replays
-/// auth and watches, then opens the gate for callers. False if the connection broke already.
-fn activate(shared: &Shared, opened: Opened) -> bool {
+/// The pause after `rounds` failed rounds: `first` doubling up to `max`, then a random part of
+/// it taken off (`jitter` in 0..1, up to half the pause), so a fleet of clients cut off at once
+/// does not come back in lockstep.
+pub(crate) fn backoff((first, max): (Duration, Duration), rounds: usize, jitter: f64) -> Duration {
+    let doubled = first.saturating_mul(1u32 << rounds.saturating_sub(1).min(20));
+    let pause = doubled.min(max);
+    pause.saturating_sub(pause.mul_f64(jitter.clamp(0.0, 1.0) / 2.0))
+}
+
+/// A number in 0..1 from the standard library's randomly keyed hasher (no `rand` needed).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Installs a fresh connection: the read side (the reader token), then the write side with
+/// auth and watch replays queued ahead of every waiting request; then opens the gate and tells
+/// everyone. Returns the connection's generation, or `None` if it broke already.
+fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
     let Opened { stream, response, server } = opened;
     let negotiated = Duration::from_millis(response.timeout_ms.max(1) as u64);
-    let Ok(write_half) = stream.try_clone() else { return false };
-    let _ = write_half
-        .set_write_timeout(Some(shared.config.request_timeout.max(Duration::from_millis(100))));
+    let generation = shared.generations.fetch_add(1, Ordering::SeqCst) + 1;
+    let (write_half, shutdown) = match (stream.try_clone(), stream.try_clone()) {
+        (Ok(w), Ok(s)) => (w, s),
+        _ => return None,
+    };
+    let Ok(write_side) = WriteSide::new(generation, write_half) else { return None };
     // A failure reported about the previous connection (after the session thread had already
     // given it up) must not end this one.
     *lock(&shared.read_failure) = None;
     shared.activity.received();
-    *lock(&shared.reader) = Some(ReadSide::new(stream, ticks(negotiated).tick));
+    shared.activity.progressed();
+    *lock(&shared.reader) = Some(ReadSide::new(stream, ticks(negotiated).tick, generation));
+    shared.install_writer(write_side);
+    // The session this connection serves: the same life when resumed, a new one otherwise.
+    let (resumed, life) = {
+        let status = lock(&shared.status);
+        let resumed = status.session_id == response.session_id;
+        let life = if resumed {
+            status.life.clone()
+        } else {
+            Arc::new(SessionLife::new(response.session_id))
+        };
+        (resumed, life)
+    };
     {
         let mut wire = lock(&shared.wire);
-        wire.stream = Some(write_half);
         wire.auth_replays = 0;
-        // Auth and watches go out before any caller's request can (the gate is still shut), so
-        // every request after a reconnect runs with the same identity and watches as before.
-        let resumed = response.session_id == lock(&shared.status).session_id;
-        if !replay(shared, &mut wire, resumed) {
-            if let Some(broken) = wire.stream.take() {
-                let _ = broken.shutdown(Shutdown::Both);
-            }
-            drop(wire);
-            if let Some(side) = lock(&shared.reader).take() {
-                side.shutdown();
-            }
-            return false;
+        wire.pings.clear();
+        wire.stalled = false;
+        // Auth and watches go out before any queued request, so every request after a
+        // reconnect runs with the same identity and watches as before.
+        let mut replays: Vec<(Vec<u8>, Job)> = wire
+            .auths
+            .iter()
+            .map(|(scheme, auth)| {
+                let job = Job::Auth { waiter: None, scheme: scheme.clone(), auth: auth.clone() };
+                (wire::auth_frame(scheme, auth), job)
+            })
+            .collect();
+        if resumed {
+            let paths = lock(&shared.watches).paths();
+            replays.extend(set_watches_frames(shared, paths).into_iter().map(|f| (f, Job::Special)));
         }
+        wire.push_front_all(replays);
+        wire.conn = Some(Conn { generation, shutdown, life: life.clone(), open: true });
     }
     shared.transition(|status| {
-        let resumed = status.session_id == response.session_id;
         status.session_id = response.session_id;
         status.passwd = response.passwd.clone();
         status.negotiated = negotiated;
@@ -134,48 +171,35 @@ fn activate(shared: &Shared, opened: Opened) -> bool {
         } else {
             SessionState::Connected
         };
+        status.life = life;
         let session_id = response.session_id;
         let event = if resumed {
             SessionEvent::Reconnected { session_id, server }
         } else {
-            status.life = Arc::new(SessionLife::new(session_id));
             SessionEvent::Connected { session_id, server }
         };
         ((), Some(event))
     });
-    true
+    shared.pump(Writer::Session);
+    Some(generation)
 }
 
-/// Writes the auth packets and (for a resumed session) the watches; false if a write failed.
-fn replay(shared: &Shared, wire: &mut super::wire::Wire, resumed: bool) -> bool {
-    for (scheme, auth) in lock(&shared.auths).iter() {
-        if wire.write_auth(scheme, auth, None).is_err() {
-            return false;
-        }
-    }
-    if !resumed {
-        return true;
-    }
-    let paths = lock(&shared.watches).paths();
-    paths.is_empty() || write_set_watches(shared, wire, paths)
-}
-
-/// Re-registers watches after a reconnect, in batches the server accepts, passing the last
-/// zxid seen so changes made while we were away are reported.
-fn write_set_watches(
-    shared: &Shared,
-    wire: &mut super::wire::Wire,
-    paths: super::watches::WatchPaths,
-) -> bool {
+/// Frames re-registering watches after a reconnect, in batches the server accepts, passing the
+/// last zxid seen so changes made while we were away are reported.
+fn set_watches_frames(shared: &Shared, paths: WatchPaths) -> Vec<Vec<u8>> {
     const BATCH_BYTES: usize = 128 * 1024;
+    if paths.is_empty() {
+        return Vec::new();
+    }
     let relative_zxid = shared.last_zxid.load(Ordering::SeqCst);
     let persistent = !paths.persistent.is_empty() || !paths.recursive.is_empty();
     let lists = [paths.data, paths.exist, paths.child, paths.persistent, paths.recursive];
+    let mut frames = Vec::new();
     let mut batch: [Vec<String>; 5] = Default::default();
     let mut size = 0;
-    let flush = |batch: &mut [Vec<String>; 5], wire: &mut super::wire::Wire| {
+    let flush = |batch: &mut [Vec<String>; 5], frames: &mut Vec<Vec<u8>>| {
         let [data, exist, child, pers, rec] = std::mem::take(batch);
-        let result = if persistent {
+        frames.push(if persistent {
             let body = SetWatches2 {
                 relative_zxid,
                 data_watches: data,
@@ -184,7 +208,7 @@ fn write_set_watches(
                 persistent_watches: pers,
                 persistent_recursive_watches: rec,
             };
-            wire.write_special(xid::SET_WATCHES, op::SET_WATCHES2, &body)
+            wire::special_frame(xid::SET_WATCHES, op::SET_WATCHES2, &body)
         } else {
             let body = SetWatches {
                 relative_zxid,
@@ -192,23 +216,23 @@ fn write_set_watches(
                 exist_watches: exist,
                 child_watches: child,
             };
-            wire.write_special(xid::SET_WATCHES, op::SET_WATCHES, &body)
-        };
-        result.is_ok()
+            wire::special_frame(xid::SET_WATCHES, op::SET_WATCHES, &body)
+        });
     };
     for (i, list) in lists.into_iter().enumerate() {
         for path in list {
             size += path.len() + 4;
             batch[i].push(path);
             if size >= BATCH_BYTES {
-                if !flush(&mut batch, wire) {
-                    return false;
-                }
+                flush(&mut batch, &mut frames);
                 size = 0;
             }
         }
     }
-    size == 0 || flush(&mut batch, wire)
+    if size > 0 {
+        flush(&mut batch, &mut frames);
+    }
+    frames
 }
 
 /// The session thread's timing for one connection.
@@ -232,23 +256,26 @@ fn ticks(negotiated: Duration) -> Ticks {
 const QUIET: Duration = Duration::from_micros(100);
 
 /// How often the session thread looks while callers are waiting for replies (they read; this
-/// thread only pings, checks for a dead connection and waits to read once they are done).
+/// thread only pings, checks for a dead connection and waits to read once they are done), and
+/// how long it reads at most while writes are backed up.
 const BUSY_POLL: Duration = Duration::from_millis(2);
 
-/// Watches the connection until it fails; returns why it ended.
+/// Watches connection `generation` until it fails; returns why it ended.
 ///
 /// Callers read their own replies (see `reader.rs`). This thread reads only once no caller
 /// waits for a reply and callers were quiet for [`QUIET`] (so watch events and ping replies are
 /// still read promptly when the client is idle): it then holds the reader token while blocked
 /// in a read of at most one tick, and a caller that comes meanwhile gets its reply from this
 /// thread (one hop) and reads its next one itself. While callers are busy this thread sleeps
-/// on `driver_wake`. Either way it sends pings, notices a dead connection (nothing received
-/// for two thirds of the session timeout) and picks up the failures readers report.
-fn serve(shared: &Shared) -> String {
+/// on `driver_wake`. Either way it sends pings, writes what a stalled socket left queued,
+/// notices a dead connection and picks up the failures readers and writers report.
+fn serve(shared: &Shared, generation: u64) -> String {
     let Ticks { ping_every, dead_after, tick } = ticks(lock(&shared.status).negotiated);
     loop {
-        if let Some(reason) = lock(&shared.read_failure).take() {
-            return reason;
+        if let Some((g, reason)) = lock(&shared.read_failure).take() {
+            if g == generation {
+                return reason;
+            }
         }
         if shared.closing.load(Ordering::SeqCst) && lock(&shared.wire).in_flight.is_empty() {
             return "client closing".to_string();
@@ -257,9 +284,23 @@ fn serve(shared: &Shared) -> String {
         if silent >= dead_after {
             return format!("nothing heard from the server for {silent:?}");
         }
-        if shared.activity.since_sent() >= ping_every && lock(&shared.wire).write_ping().is_err() {
-            return "ping write failed".to_string();
+        let backlog = {
+            let mut wire = lock(&shared.wire);
+            if !wire.has_backlog() && shared.activity.since_sent() >= ping_every {
+                let mut frame = wire::header_frame(op::PING);
+                frame[4..8].copy_from_slice(&xid::PING.to_be_bytes());
+                wire.push(frame, Job::Ping);
+            }
+            wire.has_backlog()
+        };
+        if backlog {
+            shared.pump(Writer::Session);
+            let stuck = shared.activity.since_progress();
+            if lock(&shared.wire).stalled && stuck >= dead_after {
+                return format!("writes made no progress for {stuck:?}");
+            }
         }
+        let read_for = if backlog { BUSY_POLL } else { tick };
         let quiet_left = QUIET.saturating_sub(shared.activity.since_active());
         if quiet_left.is_zero() && shared.waiters.load(Ordering::SeqCst) == 0 {
             if let Some(mut token) = shared.try_token() {
@@ -268,11 +309,12 @@ fn serve(shared: &Shared) -> String {
                     drop(token);
                     return lock(&shared.read_failure)
                         .take()
+                        .map(|(_, reason)| reason)
                         .unwrap_or_else(|| "connection given up by a reader".to_string());
                 };
                 let step = shared
                     .dispatch_buffered(side)
-                    .and_then(|()| shared.read_once(side, tick))
+                    .and_then(|()| shared.read_once(side, read_for))
                     .and_then(|()| shared.dispatch_buffered(side));
                 if let Err(reason) = step {
                     if let Some(side) = token.take() {
@@ -292,7 +334,8 @@ fn serve(shared: &Shared) -> String {
         // Parked (to be woken when the last caller stops waiting) only while callers wait; if
         // they are merely not quiet long enough yet, sleep just until they are.
         shared.driver_parked.store(true, Ordering::SeqCst);
-        let wait = if shared.waiters.load(Ordering::SeqCst) > 0 || quiet_left.is_zero() {
+        let wait = if shared.waiters.load(Ordering::SeqCst) > 0 || quiet_left.is_zero() || backlog
+        {
             BUSY_POLL
         } else {
             quiet_left
@@ -302,102 +345,15 @@ fn serve(shared: &Shared) -> String {
     }
 }
 
-/// Decoding failed in the middle of the stream: the request at the front of the queue is the
-/// one whose reply was garbled, so it gets the protocol error; the rest get connection loss.
-pub(super) fn fail_front(shared: &Shared, reason: String) -> String {
-    if let Some(front) = lock(&shared.wire).in_flight.pop_front() {
-        let _ = front.reply.send(Err(Failure::Protocol(reason.clone())));
-    }
-    reason
-}
-
-/// Dispatches one frame (on whichever thread holds the reader token); `Err` when the connection
-/// can no longer be trusted.
-pub(super) fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String> {
-    let mut r = Reader::new(&frame);
-    let header = ReplyHeader::decode(&mut r)
-        .map_err(|e| fail_front(shared, format!("bad reply header: {e}")))?;
-    if header.zxid > 0 {
-        shared.last_zxid.fetch_max(header.zxid, Ordering::SeqCst);
-    }
-    match header.xid {
-        xid::WATCH_EVENT => {
-            let event =
-                WatcherEvent::decode(&mut r).map_err(|e| format!("bad watch event: {e}"))?;
-            let user_path = shared.user_path(&event.path);
-            lock(&shared.watches).dispatch(
-                EventType::from_i32(event.event_type),
-                &event.path,
-                &user_path,
-            );
-            Ok(())
-        }
-        xid::PING => Ok(()),
-        xid::SET_WATCHES => {
-            if header.err != 0 {
-                log::warn!("re-registering watches failed: {}", ErrorCode::from_i32(header.err));
-            }
-            Ok(())
-        }
-        xid::AUTH => {
-            let waiter = {
-                let mut wire = lock(&shared.wire);
-                if wire.auth_replays > 0 {
-                    wire.auth_replays -= 1;
-                    None
-                } else {
-                    wire.auth_waiters.pop_front()
-                }
-            };
-            if let Some(tx) = waiter {
-                let _ = tx.send(header.err);
-            }
-            if header.err != 0 {
-                // The server closes the session after a failed auth; nothing can be resumed.
-                shared.transition(|status| {
-                    status.state = SessionState::AuthFailed;
-                    ((), Some(SessionEvent::AuthFailed))
-                });
-                return Err("authentication failed".to_string());
-            }
-            Ok(())
-        }
-        reply_xid => {
-            let body_at = r.position();
-            let Some(request) = lock(&shared.wire).in_flight.pop_front() else {
-                return Err(format!("reply with xid {reply_xid} but no request in flight"));
-            };
-            if request.xid != reply_xid {
-                let reason = format!("reply with xid {reply_xid}, expected {}", request.xid);
-                let _ = request.reply.send(Err(Failure::Protocol(reason.clone())));
-                return Err(reason);
-            }
-            if let Some((kind, path, tx)) = request.watch {
-                // Registered here, before the next frame is read, so a notification that follows
-                // the reply always finds its watch.
-                let table = match (kind, ErrorCode::from_i32(header.err)) {
-                    (WatchKind::Exist, ErrorCode::Ok) => Some(WatchKind::Data),
-                    (WatchKind::Exist, ErrorCode::NoNode) => Some(WatchKind::Exist),
-                    (kind, ErrorCode::Ok) => Some(kind),
-                    _ => None,
-                };
-                if let Some(table) = table {
-                    lock(&shared.watches).add(table, path, tx);
-                }
-            }
-            let _ = request.reply.send(Ok(RawReply { err: header.err, frame, body_at }));
-            Ok(())
-        }
-    }
-}
-
 /// Shuts the connection down and removes its read side. Shutting down first makes a caller
-/// blocked in a read return at once, so taking the token waits only for the frames it is
-/// dispatching; after this nobody reads the old stream, so nothing still in flight can be
+/// blocked in a read or write return at once, so taking the token waits only for the frames it
+/// is dispatching; after this nobody reads the old stream, so nothing still in flight can be
 /// answered (or mistaken for a reply on the next connection).
 fn drop_connection(shared: &Shared) {
-    if let Some(stream) = lock(&shared.wire).stream.take() {
-        let _ = stream.shutdown(Shutdown::Both);
+    {
+        let mut wire = lock(&shared.wire);
+        wire.shutdown(None);
+        wire.conn = None;
     }
     if let Some(side) = lock(&shared.reader).take() {
         side.shutdown();
@@ -405,11 +361,14 @@ fn drop_connection(shared: &Shared) {
 }
 
 /// The connection is gone: fail what was in flight, and tell everyone the session is suspended.
+/// Requests not yet written stay queued for the next connection (each until its deadline).
 fn disconnect(shared: &Shared) {
     drop_connection(shared);
     let (in_flight, auth_waiters) = {
         let mut wire = lock(&shared.wire);
         wire.auth_replays = 0;
+        wire.pings.clear();
+        wire.fail_queued(|_| None);
         (std::mem::take(&mut wire.in_flight), std::mem::take(&mut wire.auth_waiters))
     };
     drop(auth_waiters);
@@ -428,8 +387,8 @@ fn disconnect(shared: &Shared) {
     });
 }
 
-/// The session is lost. Completes watches, ends the session's life, and either starts over
-/// with a new session (returns true) or stops (returns false).
+/// The session is lost. Completes watches, ends the session's life (failing the requests
+/// queued in it), and either starts over with a new session (returns true) or stops (false).
 fn expire(shared: &Shared) -> bool {
     let renew = shared.config.renew_expired;
     shared.transition(|status| {
@@ -440,6 +399,9 @@ fn expire(shared: &Shared) -> bool {
         status.state = if renew { SessionState::Connecting } else { SessionState::Expired };
         ((), Some(SessionEvent::Lost { session_id: old }))
     });
+    lock(&shared.wire).fail_queued(|life| {
+        (life.session_id != 0 && life.has_ended()).then_some(Failure::SessionExpired)
+    });
     lock(&shared.watches).complete_all(WatchEventKind::SessionLost, |p| shared.user_path(p));
     renew
 }
@@ -447,15 +409,17 @@ fn expire(shared: &Shared) -> bool {
 /// The end: fail everything still waiting, complete watches, emit the final event.
 fn finish(shared: &Shared, final_state: SessionState) {
     drop_connection(shared);
-    let in_flight = {
-        let mut wire = lock(&shared.wire);
-        wire.auth_waiters.clear();
-        std::mem::take(&mut wire.in_flight)
-    };
     let failure = if final_state == SessionState::Expired {
         Failure::SessionExpired
     } else {
         Failure::Closed
+    };
+    let in_flight = {
+        let mut wire = lock(&shared.wire);
+        wire.auth_waiters.clear();
+        wire.fail_queued(|_| Some(failure.clone()));
+        wire.outbox.clear();
+        std::mem::take(&mut wire.in_flight)
     };
     for request in in_flight {
         let _ = request.reply.send(Err(failure.clone()));
@@ -477,6 +441,7 @@ fn finish(shared: &Shared, final_state: SessionState) {
     lock(&shared.watches).complete_all(kind, |p| shared.user_path(p));
     // Dropping the senders ends every `for event in session_events()` loop.
     lock(&shared.subscribers).clear();
+    *lock(&shared.changes) = crossbeam_channel::bounded(0);
 }
 
 /// Shuffles hosts so a fleet of clients spreads over the ensemble (no `rand` needed: the
@@ -489,5 +454,21 @@ fn shuffle(hosts: &mut [String]) {
         h.write_usize(i);
         let j = (h.finish() % (i as u64 + 1)) as usize;
         hosts.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_jitter_only_shortens_it() {
+        let config = (Duration::from_millis(20), Duration::from_secs(1));
+        assert_eq!(backoff(config, 1, 0.0), Duration::from_millis(20));
+        assert_eq!(backoff(config, 2, 0.0), Duration::from_millis(40));
+        assert_eq!(backoff(config, 30, 0.0), Duration::from_secs(1));
+        assert_eq!(backoff(config, 30, 1.0), Duration::from_millis(500));
+        let j = jitter();
+        assert!((0.0..1.0).contains(&j));
     }
 }

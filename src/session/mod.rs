@@ -18,6 +18,7 @@
 //! the driver fails what is in flight and reconnects as before.
 
 mod connect_string;
+mod dispatch;
 mod driver;
 mod events;
 mod handshake;
@@ -26,9 +27,9 @@ mod reader;
 mod request;
 mod watches;
 mod wire;
+mod writer;
 
-use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -38,14 +39,18 @@ use crossbeam_channel::{Receiver, Sender};
 pub(crate) use connect_string::ConnectString;
 pub use events::{SessionEvent, SessionState};
 pub(crate) use life::SessionLife;
-pub(crate) use request::{RawReply, ReplyWaiter};
+pub(crate) use request::{RawReply, ReplyWaiter, WaitMode};
 pub use watches::{WatchEventKind, WatchedEvent};
 pub(crate) use watches::{WatchKind, WatchSender};
 
 use crate::{Error, Result};
 use request::Failure;
 use watches::WatchTable;
-use wire::{Activity, Wire};
+use wire::{Activity, Job, Registration, Wire};
+
+/// The largest request the server accepts by default: ZooKeeper refuses a packet whose length
+/// (the 4-byte length prefix not counted) is over `jute.maxbuffer`, 0xfffff bytes by default.
+pub const DEFAULT_MAX_REQUEST: usize = 0xfffff;
 
 /// Everything a session needs to know before it starts.
 #[derive(Debug, Clone)]
@@ -58,6 +63,16 @@ pub(crate) struct SessionConfig {
     pub renew_expired: bool,
     /// An existing session to resume instead of starting a new one: (id, password).
     pub resume: Option<(i64, Vec<u8>)>,
+    /// The largest request (framed, length prefix not counted) that is sent.
+    pub max_request: usize,
+    /// Reconnect back-off after every host failed in turn: first pause, longest pause.
+    pub backoff: (Duration, Duration),
+}
+
+/// An instant `d` from `now`, saturating far in the future (for `Duration::MAX` timeouts).
+pub(crate) fn after(now: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(d.min(FAR)).or_else(|| now.checked_add(Duration::from_secs(86_400))).unwrap_or(now)
 }
 
 /// A session and its driver thread. Dropping it closes it.
@@ -72,15 +87,20 @@ pub(crate) struct Session {
 /// The state the driver thread and the calling threads share.
 pub(crate) struct Shared {
     pub config: SessionConfig,
+    /// The write direction's protocol state (outbox, in flight, xids, gate); see `wire.rs`.
+    /// Never held across a socket operation.
     wire: Mutex<Wire>,
+    /// The socket's write half, locked only by the holder of the write token (`writer.rs`).
+    writer: Mutex<Option<writer::WriteSide>>,
     /// The reader token: the read side of the current connection (`None` while disconnected).
     /// Whoever holds it reads and dispatches frames; see `reader.rs`. Lock order: `reader`
     /// before `wire`, never the other way.
     reader: Mutex<Option<reader::ReadSide>>,
-    /// Why a caller reading the socket gave the connection up; taken by the session thread.
-    read_failure: Mutex<Option<String>>,
-    /// Wakes the session thread (with `read_failure`'s mutex): a read failed, the token was
-    /// released with nobody to take it, or the client is closing.
+    /// Why a reader or writer gave the connection up (and which connection); taken by the
+    /// session thread.
+    read_failure: Mutex<Option<(u64, String)>>,
+    /// Wakes the session thread (with `read_failure`'s mutex): a read or write failed, the
+    /// token was released with nobody to take it, writes stalled, or the client is closing.
     driver_wake: Condvar,
     /// Callers inside `await_reply` (the session thread reads only when there are none).
     waiters: AtomicUsize,
@@ -91,9 +111,13 @@ pub(crate) struct Shared {
     status: Mutex<Status>,
     status_changed: Condvar,
     subscribers: Mutex<Vec<Sender<SessionEvent>>>,
+    /// Replaced (its sender dropped) at every transition: a crate-internal way to wait for the
+    /// next change of state without a subscription that must be freed.
+    changes: Mutex<(Sender<()>, Receiver<()>)>,
     watches: Mutex<WatchTable>,
-    auths: Mutex<Vec<(String, Vec<u8>)>>,
     last_zxid: AtomicI64,
+    /// Numbers connections (see `wire::Conn::generation`).
+    generations: AtomicU64,
     /// Set before closeSession is sent: the server hanging up after it is the end, not a
     /// connection loss to recover from.
     close_requested: AtomicBool,
@@ -124,8 +148,12 @@ impl Session {
     /// Starts the driver thread and waits until the first session is established.
     pub fn start(config: SessionConfig) -> Result<Session> {
         let activity = Arc::new(Activity::new());
+        // A resumed session has its identity from the start: a call made in it is checked
+        // against it, and nodes it owns are recognised by its id.
+        let resume_id = config.resume.as_ref().map_or(0, |(id, _)| *id);
         let shared = Arc::new(Shared {
-            wire: Mutex::new(Wire::new(activity.clone())),
+            wire: Mutex::new(Wire::new()),
+            writer: Mutex::new(None),
             reader: Mutex::new(None),
             read_failure: Mutex::new(None),
             driver_wake: Condvar::new(),
@@ -134,17 +162,18 @@ impl Session {
             activity,
             status: Mutex::new(Status {
                 state: SessionState::Connecting,
-                session_id: config.resume.as_ref().map_or(0, |(id, _)| *id),
+                session_id: resume_id,
                 passwd: config.resume.as_ref().map_or_else(|| vec![0; 16], |(_, pw)| pw.clone()),
                 negotiated: config.session_timeout,
                 server: String::new(),
-                life: Arc::new(SessionLife::new(0)),
+                life: Arc::new(SessionLife::new(resume_id)),
             }),
             status_changed: Condvar::new(),
             subscribers: Mutex::new(Vec::new()),
+            changes: Mutex::new(crossbeam_channel::bounded(0)),
             watches: Mutex::new(WatchTable::default()),
-            auths: Mutex::new(Vec::new()),
             last_zxid: AtomicI64::new(0),
+            generations: AtomicU64::new(0),
             close_requested: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             connecting: Mutex::new(None),
@@ -170,7 +199,7 @@ impl Session {
             exited,
             close_started: AtomicBool::new(false),
         };
-        let deadline = Instant::now() + session.shared.config.connect_timeout;
+        let deadline = after(Instant::now(), session.shared.config.connect_timeout);
         let state = session.shared.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
         if !state.is_connected() {
             let reason = lock(&session.shared.last_failure).clone();
@@ -206,16 +235,15 @@ impl Session {
             // once instead of after the session timeout.
             let limit = shared.config.request_timeout.min(Duration::from_secs(2));
             let frame = wire::header_frame(crate::proto::op::CLOSE_SESSION);
-            if let Ok(waiter) = shared.send_until(frame, None, Instant::now() + limit, true) {
-                let _ = waiter.wait("close", "/", None);
+            if let Ok(waiter) = shared.send_until(frame, None, after(Instant::now(), limit), true)
+            {
+                let _ = waiter.wait("close", "/");
             }
         }
         shared.closing.store(true, Ordering::SeqCst);
-        if let Some(stream) = lock(&shared.wire).stream.as_ref() {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
+        lock(&shared.wire).shutdown(None);
         if let Some(stream) = lock(&shared.connecting).as_ref() {
-            let _ = stream.shutdown(Shutdown::Both);
+            let _ = stream.shutdown(std::net::Shutdown::Both);
         }
         shared.status_changed.notify_all();
         shared.driver_wake.notify_all();
@@ -284,6 +312,13 @@ impl Shared {
         rx
     }
 
+    /// A receiver that becomes ready (disconnected) at the next transition of the session,
+    /// whatever it is. Unlike [`subscribe`](Self::subscribe) it leaves nothing behind when
+    /// dropped: recipes wait on it instead of subscribing per acquire.
+    pub(crate) fn next_change(&self) -> Receiver<()> {
+        lock(&self.changes).1.clone()
+    }
+
     /// Changes the status and announces it as one step: nobody can observe the new state and
     /// then receive the event of the old transition (or miss it).
     fn transition<T>(&self, update: impl FnOnce(&mut Status) -> (T, Option<SessionEvent>)) -> T {
@@ -292,6 +327,7 @@ impl Shared {
         if let Some(event) = event {
             log::info!("session event: {event:?}");
             subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+            *lock(&self.changes) = crossbeam_channel::bounded(0);
         }
         drop(subscribers);
         self.status_changed.notify_all();
@@ -317,101 +353,124 @@ impl Shared {
         }
     }
 
-    /// Sends a framed request (its xid is filled in here) once the session is connected, and
-    /// returns the waiter for its reply. Waits for a connection until `deadline`.
+    /// Queues a framed request (its xid is filled in when it is written) and writes it at once
+    /// when the connection is up and the write token free; returns the waiter for its reply.
+    /// Never blocks: while disconnected the request waits in the outbox for the next
+    /// connection, until its deadline (the request timeout from now). Fails at once when the
+    /// request is over the size limit, the client is closed or the session is gone.
     pub fn send(
         self: &Arc<Self>,
         frame: Vec<u8>,
         watch: Option<(WatchKind, String, WatchSender)>,
     ) -> Result<ReplyWaiter, Failure> {
-        self.send_until(frame, watch, Instant::now() + self.config.request_timeout, false)
+        let deadline = after(Instant::now(), self.config.request_timeout);
+        self.send_until(frame, watch, deadline, false)
     }
 
     fn send_until(
         self: &Arc<Self>,
-        mut frame: Vec<u8>,
-        mut watch: Option<(WatchKind, String, WatchSender)>,
+        frame: Vec<u8>,
+        watch: Option<Registration>,
         deadline: Instant,
         closing_ok: bool,
     ) -> Result<ReplyWaiter, Failure> {
         let sent_at = Instant::now();
-        // A call made in one session must not run in the next: if this session is lost while
-        // the call waits for a connection, it fails with SessionExpired (like in-flight calls).
-        let life = self.life();
-        loop {
-            if self.is_closing() && !closing_ok {
-                return Err(Failure::Closed);
-            }
-            let state = self.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
-            match state {
-                SessionState::Closed | SessionState::AuthFailed => return Err(Failure::Closed),
-                SessionState::Expired => return Err(Failure::SessionExpired),
-                s if !s.is_connected() => return Err(Failure::Timeout(sent_at.elapsed())),
-                _ => {}
-            }
-            if life.session_id != 0 && life.has_ended() {
-                return Err(Failure::SessionExpired);
-            }
-            let (tx, rx) = request::reply_channel();
-            match lock(&self.wire).write_request(&mut frame, tx, watch.take()) {
-                Ok(()) => return Ok(ReplyWaiter { shared: self.clone(), rx, sent_at, deadline }),
-                // Disconnected between the state check and the write: wait for the next connection.
-                Err(wire::WriteError::NotConnected(w)) => watch = w,
-                Err(wire::WriteError::Broken) => return Err(Failure::ConnectionLoss),
-            }
+        let size = frame.len().saturating_sub(4);
+        if size > self.config.max_request {
+            return Err(Failure::TooLarge { size, limit: self.config.max_request });
         }
+        if self.is_closing() && !closing_ok {
+            return Err(Failure::Closed);
+        }
+        // A call made in one session must not run in the next: the request carries the
+        // session it was made in, and is failed with SessionExpired instead of being written
+        // to another one (`Wire::next_frame`).
+        let (state, life) = {
+            let status = lock(&self.status);
+            (status.state, status.life.clone())
+        };
+        match state {
+            SessionState::Closed | SessionState::AuthFailed => return Err(Failure::Closed),
+            SessionState::Expired => return Err(Failure::SessionExpired),
+            _ if life.session_id != 0 && life.has_ended() => return Err(Failure::SessionExpired),
+            _ => {}
+        }
+        let (tx, rx) = request::reply_channel();
+        let job = Job::Request { reply: tx, watch, life, made_at: sent_at, deadline };
+        let id = lock(&self.wire).push(frame, job);
+        self.pump(writer::Writer::Caller);
+        Ok(ReplyWaiter { shared: self.clone(), rx, id, sent_at, deadline })
+    }
+
+    /// Removes a request that is still queued (its caller stopped waiting); true if it was
+    /// (it is then never sent).
+    pub(crate) fn withdraw(&self, id: u64) -> bool {
+        lock(&self.wire).withdraw(id)
     }
 
     /// Sends an auth packet and waits for the server's verdict (the scheme is replayed on every
-    /// reconnect from then on).
+    /// reconnect from then on). Waits for a connection within the request timeout.
     pub fn add_auth(&self, scheme: &str, auth: &[u8]) -> Result<()> {
-        lock(&self.auths).push((scheme.to_string(), auth.to_vec()));
-        let deadline = Instant::now() + self.config.request_timeout;
+        let started = Instant::now();
+        let deadline = after(started, self.config.request_timeout);
         let fail = |f: Failure| f.into_error("add_auth", "/");
-        loop {
-            let state = self.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
-            match state {
-                SessionState::Closed => return Err(Error::Closed),
-                SessionState::AuthFailed => {
-                    return Err(Error::AuthFailed { scheme: scheme.to_string() })
-                }
-                SessionState::Expired => return Err(fail(Failure::SessionExpired)),
-                s if !s.is_connected() => {
-                    return Err(Error::Timeout {
-                        op: "add_auth",
-                        path: "/".into(),
-                        after: self.config.request_timeout,
-                    })
-                }
-                _ => {}
+        let timeout = || Error::Timeout { op: "add_auth", path: "/".into(), after: started.elapsed() };
+        match self.state() {
+            SessionState::Closed => return Err(Error::Closed),
+            SessionState::AuthFailed => return Err(Error::AuthFailed { scheme: scheme.to_string() }),
+            SessionState::Expired => return Err(fail(Failure::SessionExpired)),
+            _ => {}
+        }
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let job = Job::Auth { waiter: Some(tx), scheme: scheme.to_string(), auth: auth.to_vec() };
+        let id = lock(&self.wire).push(wire::auth_frame(scheme, auth), job);
+        self.pump(writer::Writer::Caller);
+        match rx.recv_deadline(deadline) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(Error::AuthFailed { scheme: scheme.to_string() }),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                self.withdraw(id);
+                Err(timeout())
             }
-            let (tx, rx) = crossbeam_channel::bounded(1);
-            match lock(&self.wire).write_auth(scheme, auth, Some(tx)) {
-                Ok(()) => {}
-                Err(wire::WriteError::NotConnected(_)) => continue,
-                Err(wire::WriteError::Broken) => return Err(fail(Failure::ConnectionLoss)),
-            }
-            return match rx.recv_deadline(deadline) {
-                Ok(0) => Ok(()),
-                Ok(_) => Err(Error::AuthFailed { scheme: scheme.to_string() }),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::Timeout {
-                    op: "add_auth",
-                    path: "/".into(),
-                    after: self.config.request_timeout,
-                }),
-                // The connection broke before the verdict; the auth is replayed on reconnect.
-                Err(_) => Err(fail(Failure::ConnectionLoss)),
-            };
+            // The connection broke before the verdict; the auth is replayed on reconnect.
+            Err(_) => Err(fail(Failure::ConnectionLoss)),
         }
     }
 
-    /// Drops the current connection because its byte stream can no longer be trusted; the
-    /// driver fails what is in flight and reconnects (resuming the session).
-    pub fn reset(&self, reason: &str) {
-        log::warn!("resetting the connection: {reason}");
-        if let Some(stream) = lock(&self.wire).stream.as_ref() {
-            let _ = stream.shutdown(Shutdown::Both);
+    /// Drops connection `conn` (if it is still the current one) because its byte stream can
+    /// no longer be trusted; the driver fails what is in flight and reconnects (resuming the
+    /// session). A late report about an older connection leaves a newer one alone.
+    pub fn reset(&self, conn: u64, reason: &str) {
+        let wire = lock(&self.wire);
+        if wire.conn.as_ref().is_some_and(|c| c.generation == conn) {
+            log::warn!("resetting the connection: {reason}");
+            wire.shutdown(Some(conn));
         }
+    }
+
+    /// Tells the session thread that connection `generation` failed.
+    fn report_failure(&self, generation: Option<u64>, reason: String) {
+        let Some(generation) = generation else { return };
+        let mut failure = lock(&self.read_failure);
+        if failure.is_none() {
+            *failure = Some((generation, reason));
+        }
+        drop(failure);
+        self.driver_wake.notify_all();
+    }
+
+    /// Wakes the session thread (writes stalled, or something else it must look at now).
+    fn wake_driver(&self) {
+        let _guard = lock(&self.read_failure);
+        self.driver_wake.notify_all();
+    }
+
+    /// When the last request (or ping) whose reply has arrived was written: the server was
+    /// alive then, and the session valid at least until then plus the negotiated timeout minus
+    /// the time that reply took. `None` until a first reply. (For guards' lease checks.)
+    #[allow(dead_code)]
+    pub(crate) fn last_answered_send(&self) -> Option<Instant> {
+        self.activity.last_answered_send()
     }
 
     /// Forgets a watch whose handle was dropped; returns whether none is left on that path.
@@ -419,9 +478,17 @@ impl Shared {
         lock(&self.watches).remove(kind, server_path, tx)
     }
 
-    /// Whether this session has any watch registered on `server_path`.
+    /// Whether this session has any watch registered on `server_path`, or a request that
+    /// may register one there still on its way (so removing the server's watches on the path
+    /// would take that one's too).
     pub fn has_watch_on(&self, server_path: &str) -> bool {
-        lock(&self.watches).has_any(server_path)
+        let pending = {
+            let wire = lock(&self.wire);
+            let on_path = |w: &Option<Registration>| w.as_ref().is_some_and(|(_, p, _)| p == server_path);
+            wire.in_flight.iter().any(|r| on_path(&r.watch))
+                || wire.outbox.iter().any(|o| matches!(&o.job, Job::Request { watch, .. } if on_path(watch)))
+        };
+        pending || lock(&self.watches).has_any(server_path)
     }
 
     pub fn watch_count(&self) -> usize {

@@ -2,7 +2,7 @@
 //!
 //! The reading socket and its [`FrameBuffer`] (with any partial frame) live in
 //! `Shared::reader`, a mutex used as a token: whoever holds it reads and dispatches every frame
-//! (replies for anyone, watch events, ping and auth replies) through `driver::handle_frame`, one
+//! (replies for anyone, watch events, ping and auth replies) through `dispatch::handle_frame`, one
 //! frame at a time, so the order of frames (and the watch registered by a reply before the
 //! next frame is looked at) is the same whichever thread reads.
 //!
@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
 
-use super::driver::{fail_front, handle_frame};
+use super::dispatch::{fail_front, handle_frame};
 use super::request::{Failure, RawReply, ReplyReceiver};
 use super::{handshake, lock, Shared};
 use crate::proto::{FrameBuffer, MAX_FRAME};
@@ -48,11 +48,13 @@ pub(crate) struct ReadSide {
     timeout: Option<Duration>,
     /// The longest a caller blocks in one read.
     slice: Duration,
+    /// Which connection this is (see `wire::Conn::generation`).
+    generation: u64,
 }
 
 impl ReadSide {
-    pub fn new(stream: TcpStream, slice: Duration) -> ReadSide {
-        ReadSide { stream, frames: FrameBuffer::new(MAX_FRAME), timeout: None, slice }
+    pub fn new(stream: TcpStream, slice: Duration, generation: u64) -> ReadSide {
+        ReadSide { stream, frames: FrameBuffer::new(MAX_FRAME), timeout: None, slice, generation }
     }
 
     pub fn shutdown(&self) {
@@ -73,11 +75,14 @@ impl Shared {
     }
 
     /// Waits for the reply in `rx` until `deadline`, reading the socket itself when nobody
-    /// else does (see the module docs).
+    /// else does (see the module docs). With `fail_fast` (the request's outbox id), a request
+    /// still queued while the session is disconnected is withdrawn and fails at once with
+    /// connection loss.
     pub(super) fn await_reply(
         &self,
         rx: &ReplyReceiver,
         deadline: Instant,
+        fail_fast: Option<u64>,
     ) -> Result<Result<RawReply, Failure>, RecvTimeoutError> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         rx.set_awaiting(true);
@@ -93,6 +98,11 @@ impl Shared {
                 if token.is_some() {
                     self.lead(token, rx, deadline);
                     continue;
+                }
+            }
+            if let Some(id) = fail_fast {
+                if !self.state().is_connected() && self.withdraw(id) {
+                    break Ok(Err(Failure::ConnectionLoss));
                 }
             }
             // Someone else reads (or the connection is down and the session thread will fail
@@ -144,7 +154,7 @@ impl Shared {
     pub(super) fn dispatch_buffered(&self, side: &mut ReadSide) -> Result<(), String> {
         loop {
             match side.frames.next_frame() {
-                Ok(Some(frame)) => handle_frame(self, frame)?,
+                Ok(Some(frame)) => handle_frame(self, frame, side.generation)?,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(fail_front(self, format!("malformed frame: {e}"))),
             }
@@ -180,12 +190,7 @@ impl Shared {
     pub(super) fn read_failed(&self, token: &mut Token<'_>, reason: String) {
         if let Some(side) = token.take() {
             side.shutdown();
-            let mut failure = lock(&self.read_failure);
-            if failure.is_none() {
-                *failure = Some(reason);
-            }
-            drop(failure);
-            self.driver_wake.notify_all();
+            self.report_failure(Some(side.generation), reason);
         }
     }
 
@@ -206,8 +211,7 @@ impl Shared {
     /// call here (the session thread notices by its own poll).
     fn callers_gone_idle(&self) {
         if self.driver_parked.load(Ordering::SeqCst) && lock(&self.watches).len() > 0 {
-            let _guard = lock(&self.read_failure);
-            self.driver_wake.notify_all();
+            self.wake_driver();
         }
     }
 }

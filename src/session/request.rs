@@ -22,6 +22,8 @@ pub(crate) enum Failure {
     Protocol(String),
     /// No connection came up before the request's deadline (after waiting this long).
     Timeout(Duration),
+    /// The framed request is larger than the server accepts; nothing was sent.
+    TooLarge { size: usize, limit: usize },
 }
 
 impl Failure {
@@ -33,6 +35,7 @@ impl Failure {
             Failure::Closed => Error::Closed,
             Failure::Protocol(reason) => Error::Protocol { op, path, reason },
             Failure::Timeout(after) => Error::Timeout { op, path, after },
+            Failure::TooLarge { size, limit } => Error::RequestTooLarge { op, path, size, limit },
         }
     }
 }
@@ -45,6 +48,8 @@ pub(crate) struct RawReply {
     pub frame: Vec<u8>,
     /// Where the body starts in `frame` (after the reply header).
     pub body_at: usize,
+    /// The connection it came on (so a reply that fails to decode resets that one only).
+    pub conn: u64,
 }
 
 impl RawReply {
@@ -70,6 +75,7 @@ pub(crate) fn reply_channel<T>() -> (OneShotSender<T>, OneShotReceiver<T>) {
             nudged: false,
             awaiting: false,
             parked: false,
+            written_at: None,
         }),
         ready: Condvar::new(),
     });
@@ -92,6 +98,8 @@ struct State<T> {
     awaiting: bool,
     /// The receiver sleeps on `ready` (only then does a send need a wake-up call).
     parked: bool,
+    /// When the request started going onto the wire (`None` while it is queued).
+    written_at: Option<Instant>,
 }
 
 struct OneShot<T> {
@@ -150,6 +158,18 @@ impl<T> OneShotSender<T> {
     }
 }
 
+impl<T> OneShotSender<T> {
+    /// Records that the request is being written now.
+    pub fn mark_written(&self, at: Instant) {
+        self.slot.lock().written_at = Some(at);
+    }
+
+    /// Whether nobody can receive the value any more (the caller gave up and dropped it).
+    pub fn is_abandoned(&self) -> bool {
+        Arc::strong_count(&self.slot) == 1
+    }
+}
+
 impl<T> Drop for OneShotSender<T> {
     fn drop(&mut self) {
         self.put(Slot::Dropped);
@@ -177,6 +197,11 @@ impl<T> OneShotReceiver<T> {
                 None
             }
         }
+    }
+
+    /// When the request started going onto the wire (`None` while it is queued).
+    pub fn written_at(&self) -> Option<Instant> {
+        self.slot.lock().written_at
     }
 
     /// Whether the value (or the sender's end) has arrived.
@@ -216,27 +241,66 @@ pub(crate) struct InFlight {
     pub reply: ReplySender,
     /// The watch to register when the reply says the call succeeded.
     pub watch: Option<(WatchKind, String, super::watches::WatchSender)>,
+    /// When it was written.
+    pub written_at: Instant,
 }
+
+/// The least time a call waits for a reply that was written shortly before its deadline: a
+/// reply that is already on its way is worth more than a few milliseconds. A request written
+/// longer ago than this (to a frozen server, say) gets no extra time.
+pub(crate) const ON_ITS_WAY: Duration = Duration::from_millis(200);
 
 /// The caller's end: the reply channel and the deadline.
 pub(crate) struct ReplyWaiter {
     pub shared: Arc<super::Shared>,
     pub rx: ReplyReceiver,
+    /// Identifies the request in the outbox while it is still queued.
+    pub id: u64,
     pub sent_at: Instant,
     pub deadline: Instant,
 }
 
+/// How a caller waits for its reply.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WaitMode {
+    /// Stop at this instant (never later than the request's own deadline).
+    pub until: Option<Instant>,
+    /// Give a reply written shortly before `until` up to [`ON_ITS_WAY`] more.
+    pub grace: bool,
+    /// While the session is disconnected, fail at once with connection loss instead of
+    /// waiting for the next connection (the request is withdrawn, nothing is sent).
+    pub fail_fast: bool,
+}
+
 impl ReplyWaiter {
-    /// Waits for the reply until the request's deadline (or `limit`, when sooner).
-    pub fn wait(&self, op: &'static str, path: &str, limit: Option<Duration>) -> Result<RawReply> {
-        let deadline = match limit.and_then(|l| Instant::now().checked_add(l)) {
+    /// Waits for the reply until the request's deadline.
+    pub fn wait(&self, op: &'static str, path: &str) -> Result<RawReply> {
+        self.wait_mode(op, path, WaitMode { until: None, grace: false, fail_fast: false })
+    }
+
+    /// Waits as `mode` says. A request still queued when the wait ends is withdrawn: it is
+    /// never sent.
+    pub fn wait_mode(&self, op: &'static str, path: &str, mode: WaitMode) -> Result<RawReply> {
+        let mut deadline = match mode.until {
             Some(at) if at < self.deadline => at,
             _ => self.deadline,
         };
-        match self.shared.await_reply(&self.rx, deadline) {
+        let fail_fast = mode.fail_fast.then_some(self.id);
+        let mut outcome = self.shared.await_reply(&self.rx, deadline, fail_fast);
+        if mode.grace && matches!(outcome, Err(RecvTimeoutError::Timeout)) {
+            if let Some(written) = self.rx.written_at() {
+                let extended = (written + ON_ITS_WAY).min(self.deadline);
+                if extended > deadline {
+                    deadline = extended;
+                    outcome = self.shared.await_reply(&self.rx, deadline, None);
+                }
+            }
+        }
+        match outcome {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(failure)) => Err(failure.into_error(op, path)),
             Err(RecvTimeoutError::Timeout) => {
+                self.shared.withdraw(self.id);
                 Err(Error::Timeout { op, path: path.to_string(), after: self.sent_at.elapsed() })
             }
             // The session dropped the request without answering: only at close.

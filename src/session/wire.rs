@@ -1,8 +1,14 @@
-//! The write side of the current connection: the socket, the requests in flight (in the order
-//! they were written, which is the order the server answers them) and the xid counter.
+//! The protocol state of the write direction, without sockets: the outbox (requests not yet
+//! written, in call order, waiting there for a connection if there is none), the requests in
+//! flight (in the order they were written, which is the order the server answers them), the
+//! xid counter, the auth packets to replay, and the gate of the current connection.
+//!
+//! Everything here is decided under `Shared::wire`'s mutex and takes the time as an argument;
+//! the bytes themselves are written by whoever holds the write token (see `writer.rs`), with
+//! no lock held. So a stalled socket never keeps a reader, the session thread or a caller that
+//! only queues a request waiting on this mutex.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,20 +16,72 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::request::{InFlight, ReplySender};
+use super::life::SessionLife;
+use super::request::{Failure, InFlight, ReplySender};
 use super::watches::{WatchKind, WatchSender};
 use crate::proto::{self, op, xid, AuthPacket, Encode, Writer};
 
+/// A watch to register when the reply says it was set: (table, server path, sender).
+pub(crate) type Registration = (WatchKind, String, WatchSender);
+
+/// What a queued frame is, and who waits for its answer.
+pub(crate) enum Job {
+    /// A caller's request: its reply slot, the session it was made in and its deadline.
+    Request {
+        reply: ReplySender,
+        watch: Option<Registration>,
+        life: Arc<SessionLife>,
+        made_at: Instant,
+        deadline: Instant,
+    },
+    /// An auth packet; `waiter` gets the reply's error code (`None`: a replay, nobody waits).
+    /// Written auth packets are replayed on every reconnect.
+    Auth { waiter: Option<Sender<i32>>, scheme: String, auth: Vec<u8> },
+    /// A ping: its write time is remembered until its reply comes.
+    Ping,
+    /// Anything else nobody waits for (set watches).
+    Special,
+}
+
+/// A frame waiting in the outbox.
+pub(crate) struct Outgoing {
+    pub id: u64,
+    pub frame: Vec<u8>,
+    pub job: Job,
+}
+
+/// The connection frames are written to now.
+pub(crate) struct Conn {
+    /// Increases with every connection: a report about an old one cannot end a newer one.
+    pub generation: u64,
+    /// A handle to shut the socket down (which also ends a write blocked on it).
+    pub shutdown: TcpStream,
+    /// The session this connection serves: a request made in another one is not sent.
+    pub life: Arc<SessionLife>,
+    /// Whether callers' requests may be written (shut while auth and watches are replayed).
+    pub open: bool,
+}
+
 pub(crate) struct Wire {
-    pub stream: Option<TcpStream>,
+    pub outbox: VecDeque<Outgoing>,
     pub in_flight: VecDeque<InFlight>,
     /// Waiters of `add_auth`, answered in order by auth replies (which the server sends as
     /// soon as it reads the packet, possibly before replies to earlier requests).
     pub auth_waiters: VecDeque<Sender<i32>>,
     /// Auth replies still due for packets replayed at reconnect (nobody waits for those).
     pub auth_replays: usize,
+    /// Auth packets written so far, replayed on every reconnect.
+    pub auths: Vec<(String, Vec<u8>)>,
+    /// When each ping whose reply is still due was written, oldest first.
+    pub pings: VecDeque<Instant>,
+    pub conn: Option<Conn>,
+    /// A thread holds the write token (it writes the outbox with no lock held).
+    pub writing: bool,
+    /// The last write could not make progress within its slice: until one does, only the
+    /// session thread writes (callers only queue, so no call waits on a full socket).
+    pub stalled: bool,
     next_xid: i32,
-    activity: Arc<Activity>,
+    next_id: u64,
 }
 
 /// When the connection last sent and last received anything, readable without a lock (the
@@ -34,6 +92,10 @@ pub(crate) struct Activity {
     last_recv: AtomicU64,
     /// The last request written or reply awaited by a caller.
     last_active: AtomicU64,
+    /// The last write that made progress (a stalled socket stops advancing it).
+    last_progress: AtomicU64,
+    /// When the last request (or ping) whose reply arrived was written (0: none yet).
+    last_answered_send: AtomicU64,
 }
 
 impl Activity {
@@ -43,11 +105,21 @@ impl Activity {
             last_sent: AtomicU64::new(0),
             last_recv: AtomicU64::new(0),
             last_active: AtomicU64::new(0),
+            last_progress: AtomicU64::new(0),
+            last_answered_send: AtomicU64::new(0),
         }
     }
 
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_nanos().min(u64::MAX as u128) as u64
+        self.at(Instant::now())
+    }
+
+    fn at(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.epoch).as_nanos().min(u64::MAX as u128) as u64
+    }
+
+    fn since(&self, stamp: &AtomicU64) -> Duration {
+        Duration::from_nanos(self.now().saturating_sub(stamp.load(Ordering::Relaxed)))
     }
 
     pub fn sent(&self) {
@@ -56,13 +128,22 @@ impl Activity {
         self.last_active.store(now, Ordering::Relaxed);
     }
 
+    /// A write made progress.
+    pub fn progressed(&self) {
+        self.last_progress.store(self.now(), Ordering::Relaxed);
+    }
+
+    pub fn since_progress(&self) -> Duration {
+        self.since(&self.last_progress)
+    }
+
     /// A caller finished waiting for a reply.
     pub fn active(&self) {
         self.last_active.store(self.now(), Ordering::Relaxed);
     }
 
     pub fn since_active(&self) -> Duration {
-        Duration::from_nanos(self.now().saturating_sub(self.last_active.load(Ordering::Relaxed)))
+        self.since(&self.last_active)
     }
 
     pub fn received(&self) {
@@ -70,19 +151,25 @@ impl Activity {
     }
 
     pub fn since_sent(&self) -> Duration {
-        Duration::from_nanos(self.now().saturating_sub(self.last_sent.load(Ordering::Relaxed)))
+        self.since(&self.last_sent)
     }
 
     pub fn since_received(&self) -> Duration {
-        Duration::from_nanos(self.now().saturating_sub(self.last_recv.load(Ordering::Relaxed)))
+        self.since(&self.last_recv)
     }
-}
 
-pub(crate) enum WriteError {
-    /// No connection now; the watch registration is handed back for the retry.
-    NotConnected(Option<(WatchKind, String, WatchSender)>),
-    /// The write failed; the connection is shut down and the driver will reconnect.
-    Broken,
+    /// The reply to something written at `written` arrived.
+    pub fn answered(&self, written: Instant) {
+        self.last_answered_send.fetch_max(self.at(written).max(1), Ordering::Relaxed);
+    }
+
+    /// When the last request or ping whose reply arrived was written.
+    pub fn last_answered_send(&self) -> Option<Instant> {
+        match self.last_answered_send.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(self.epoch + Duration::from_nanos(nanos)),
+        }
+    }
 }
 
 /// A frame holding only a request header (ping, closeSession).
@@ -93,15 +180,37 @@ pub(crate) fn header_frame(op: i32) -> Vec<u8> {
     w.into_frame()
 }
 
+/// The frame of an auth packet.
+pub(crate) fn auth_frame(scheme: &str, auth: &[u8]) -> Vec<u8> {
+    let packet = AuthPacket { auth_type: 0, scheme: scheme.to_string(), auth: auth.to_vec() };
+    proto::encode_request(xid::AUTH, op::AUTH, &packet)
+}
+
+/// The frame of a request nobody waits for (set watches).
+pub(crate) fn special_frame<T: Encode>(special_xid: i32, op: i32, body: &T) -> Vec<u8> {
+    proto::encode_request(special_xid, op, body)
+}
+
+fn patch_xid(frame: &mut [u8], xid: i32) {
+    if let Some(bytes) = frame.get_mut(4..8) {
+        bytes.copy_from_slice(&xid.to_be_bytes());
+    }
+}
+
 impl Wire {
-    pub fn new(activity: Arc<Activity>) -> Wire {
+    pub fn new() -> Wire {
         Wire {
-            stream: None,
+            outbox: VecDeque::new(),
             in_flight: VecDeque::new(),
             auth_waiters: VecDeque::new(),
             auth_replays: 0,
+            auths: Vec::new(),
+            pings: VecDeque::new(),
+            conn: None,
+            writing: false,
+            stalled: false,
             next_xid: 1,
-            activity,
+            next_id: 1,
         }
     }
 
@@ -112,80 +221,203 @@ impl Wire {
         id
     }
 
-    /// Writes `frame` (whose xid bytes are patched here) and records it as in flight.
-    pub fn write_request(
-        &mut self,
-        frame: &mut [u8],
-        reply: ReplySender,
-        watch: Option<(WatchKind, String, WatchSender)>,
-    ) -> Result<(), WriteError> {
-        if self.stream.is_none() {
-            return Err(WriteError::NotConnected(watch));
-        }
-        let xid = self.take_xid();
-        if let Some(bytes) = frame.get_mut(4..8) {
-            bytes.copy_from_slice(&xid.to_be_bytes());
-        }
-        self.write(frame)?;
-        self.in_flight.push_back(InFlight { xid, reply, watch });
-        Ok(())
+    /// Queues a frame; returns its id (to withdraw it while it is still queued).
+    pub fn push(&mut self, frame: Vec<u8>, job: Job) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.outbox.push_back(Outgoing { id, frame, job });
+        id
     }
 
-    /// Writes an auth packet; `waiter` gets the reply's error code.
-    pub fn write_auth(
-        &mut self,
-        scheme: &str,
-        auth: &[u8],
-        waiter: Option<Sender<i32>>,
-    ) -> Result<(), WriteError> {
-        if self.stream.is_none() {
-            return Err(WriteError::NotConnected(None));
+    /// Queues a frame ahead of everything queued (replays at reconnect, in the order given).
+    pub fn push_front_all(&mut self, frames: Vec<(Vec<u8>, Job)>) {
+        for (frame, job) in frames.into_iter().rev() {
+            let id = self.next_id;
+            self.next_id += 1;
+            self.outbox.push_front(Outgoing { id, frame, job });
         }
-        let packet = AuthPacket { auth_type: 0, scheme: scheme.to_string(), auth: auth.to_vec() };
-        let frame = proto::encode_request(xid::AUTH, op::AUTH, &packet);
-        self.write(&frame)?;
-        match waiter {
-            Some(tx) => self.auth_waiters.push_back(tx),
-            None => self.auth_replays += 1,
-        }
-        Ok(())
     }
 
-    /// Writes a request that nobody waits for (ping, set watches).
-    pub fn write_special<T: Encode>(
-        &mut self,
-        special_xid: i32,
-        op: i32,
-        body: &T,
-    ) -> Result<(), WriteError> {
-        let frame = proto::encode_request(special_xid, op, body);
-        self.write(&frame)
-    }
-
-    pub fn write_ping(&mut self) -> Result<(), WriteError> {
-        let mut frame = header_frame(op::PING);
-        if let Some(bytes) = frame.get_mut(4..8) {
-            bytes.copy_from_slice(&xid::PING.to_be_bytes());
-        }
-        self.write(&frame)
-    }
-
-    fn write(&mut self, frame: &[u8]) -> Result<(), WriteError> {
-        let Some(stream) = self.stream.as_mut() else {
-            return Err(WriteError::NotConnected(None));
-        };
-        match stream.write_all(frame) {
-            Ok(()) => {
-                self.activity.sent();
-                Ok(())
+    /// Removes a request that is still queued; true if it was (it is then never sent).
+    pub fn withdraw(&mut self, id: u64) -> bool {
+        match self.outbox.iter().rposition(|o| o.id == id) {
+            Some(at) => {
+                self.outbox.remove(at);
+                true
             }
-            Err(e) => {
-                // A partial write leaves the stream out of frame: it can only be reset. The
-                // driver sees the shutdown, fails what is in flight and reconnects.
-                log::warn!("write failed, resetting the connection: {e}");
-                let _ = stream.shutdown(Shutdown::Both);
-                Err(WriteError::Broken)
+            None => false,
+        }
+    }
+
+    /// Whether a thread may take the write token now (a connection is open for writing, the
+    /// token is free, and the socket is not known to be stalled unless `even_stalled`).
+    pub fn can_write(&self, even_stalled: bool) -> bool {
+        let open = self.conn.as_ref().is_some_and(|c| c.open);
+        open && !self.writing && (even_stalled || !self.stalled)
+    }
+
+    /// Whether anything waits to be written.
+    pub fn has_backlog(&self) -> bool {
+        !self.outbox.is_empty() || self.stalled
+    }
+
+    /// The next frame to write on connection `generation`, its bookkeeping done (xid patched,
+    /// recorded in flight); fails on the way what may no longer be sent: requests past their
+    /// deadline, and requests made in a session that has ended since (a call made in one
+    /// session never runs in the next). This check and the write are one step, because only
+    /// the write-token holder takes frames and the session of `conn` changes only when a new
+    /// connection is installed.
+    pub fn next_frame(&mut self, generation: u64, now: Instant) -> Option<Vec<u8>> {
+        loop {
+            let conn = self.conn.as_ref().filter(|c| c.open && c.generation == generation)?;
+            let out = self.outbox.pop_front()?;
+            let mut frame = out.frame;
+            match out.job {
+                Job::Request { reply, watch, life, made_at, deadline } => {
+                    if now >= deadline {
+                        let _ = reply.send(Err(Failure::Timeout(now - made_at)));
+                        continue;
+                    }
+                    if life.session_id != 0 && !Arc::ptr_eq(&life, &conn.life) {
+                        let _ = reply.send(Err(Failure::SessionExpired));
+                        continue;
+                    }
+                    let xid = self.take_xid();
+                    patch_xid(&mut frame, xid);
+                    reply.mark_written(now);
+                    self.in_flight.push_back(InFlight { xid, reply, watch, written_at: now });
+                }
+                Job::Auth { waiter, scheme, auth } => {
+                    match waiter {
+                        Some(tx) => {
+                            self.auth_waiters.push_back(tx);
+                            self.auths.push((scheme, auth));
+                        }
+                        None => self.auth_replays += 1,
+                    };
+                }
+                Job::Ping => self.pings.push_back(now),
+                Job::Special => {}
+            }
+            return Some(frame);
+        }
+    }
+
+    /// Fails every queued request for which `fails` gives a failure (the rest stay queued).
+    pub fn fail_queued(&mut self, fails: impl Fn(&Arc<SessionLife>) -> Option<Failure>) {
+        let mut kept = VecDeque::with_capacity(self.outbox.len());
+        for out in self.outbox.drain(..) {
+            match &out.job {
+                Job::Request { life, .. } => match fails(life) {
+                    Some(failure) => {
+                        if let Job::Request { reply, .. } = out.job {
+                            let _ = reply.send(Err(failure));
+                        }
+                    }
+                    None => kept.push_back(out),
+                },
+                // Replays and pings belong to the connection that is gone.
+                Job::Ping | Job::Special | Job::Auth { waiter: None, .. } => {}
+                Job::Auth { .. } => kept.push_back(out),
             }
         }
+        self.outbox = kept;
+    }
+
+    /// Fails queued requests whose deadline has passed (the session thread sweeps while
+    /// disconnected, so an abandoned queue does not grow).
+    pub fn expire_queued(&mut self, now: Instant) {
+        self.outbox.retain(|out| match &out.job {
+            Job::Request { deadline, reply, .. } => now < *deadline && !reply.is_abandoned(),
+            _ => true,
+        });
+    }
+
+    /// Shuts the current connection's socket down (if it is `generation`, or any when `None`).
+    pub fn shutdown(&self, generation: Option<u64>) {
+        if let Some(conn) = &self.conn {
+            if generation.map_or(true, |g| g == conn.generation) {
+                let _ = conn.shutdown.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::request::reply_channel;
+
+    fn conn(generation: u64, life: &Arc<SessionLife>) -> Conn {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        Conn { generation, shutdown: stream, life: life.clone(), open: true }
+    }
+
+    fn request(wire: &mut Wire, life: &Arc<SessionLife>, deadline: Instant) -> u64 {
+        let (tx, rx) = reply_channel();
+        std::mem::forget(rx);
+        let job =
+            Job::Request { reply: tx, watch: None, life: life.clone(), made_at: Instant::now(), deadline };
+        wire.push(header_frame(op::GET_DATA), job)
+    }
+
+    #[test]
+    fn queued_requests_wait_for_an_open_connection_and_keep_their_order() {
+        let life = Arc::new(SessionLife::new(7));
+        let mut wire = Wire::new();
+        let far = Instant::now() + Duration::from_secs(60);
+        request(&mut wire, &life, far);
+        request(&mut wire, &life, far);
+        assert!(wire.next_frame(1, Instant::now()).is_none(), "written with no connection");
+        wire.conn = Some(conn(1, &life));
+        let first = wire.next_frame(1, Instant::now()).unwrap();
+        let second = wire.next_frame(1, Instant::now()).unwrap();
+        assert_eq!(&first[4..8], &1i32.to_be_bytes());
+        assert_eq!(&second[4..8], &2i32.to_be_bytes());
+        assert_eq!(wire.in_flight.len(), 2);
+        assert!(wire.next_frame(2, Instant::now()).is_none(), "an old writer took a frame");
+    }
+
+    #[test]
+    fn a_request_of_an_ended_session_or_past_its_deadline_is_never_written() {
+        let old = Arc::new(SessionLife::new(7));
+        let new = Arc::new(SessionLife::new(8));
+        let mut wire = Wire::new();
+        request(&mut wire, &old, Instant::now() + Duration::from_secs(60));
+        request(&mut wire, &new, Instant::now());
+        wire.conn = Some(conn(1, &new));
+        assert!(wire.next_frame(1, Instant::now() + Duration::from_millis(1)).is_none());
+        assert!(wire.in_flight.is_empty());
+    }
+
+    #[test]
+    fn withdrawn_requests_are_not_sent() {
+        let life = Arc::new(SessionLife::new(7));
+        let mut wire = Wire::new();
+        let id = request(&mut wire, &life, Instant::now() + Duration::from_secs(60));
+        assert!(wire.withdraw(id));
+        assert!(!wire.withdraw(id));
+        wire.conn = Some(conn(1, &life));
+        assert!(wire.next_frame(1, Instant::now()).is_none());
+    }
+
+    #[test]
+    fn replays_go_before_queued_requests() {
+        let life = Arc::new(SessionLife::new(7));
+        let mut wire = Wire::new();
+        request(&mut wire, &life, Instant::now() + Duration::from_secs(60));
+        wire.push_front_all(vec![
+            (auth_frame("digest", b"a:b"), Job::Auth { waiter: None, scheme: "digest".into(), auth: b"a:b".to_vec() }),
+            (header_frame(op::PING), Job::Ping),
+        ]);
+        wire.conn = Some(conn(1, &life));
+        let auth = wire.next_frame(1, Instant::now()).unwrap();
+        assert_eq!(&auth[4..8], &xid::AUTH.to_be_bytes());
+        assert_eq!(wire.auth_replays, 1);
+        wire.next_frame(1, Instant::now()).unwrap();
+        assert_eq!(wire.pings.len(), 1);
+        let request = wire.next_frame(1, Instant::now()).unwrap();
+        assert_eq!(&request[4..8], &1i32.to_be_bytes());
     }
 }
