@@ -120,6 +120,11 @@ impl<T> Pending<T> {
         self.wait_mode(WaitMode { until: deadline, grace: true, fail_fast: true })
     }
 
+    /// Like [`wait_until`](Self::wait_until), without the extra time for a reply on its way.
+    pub(crate) fn wait_strictly(self, deadline: Option<Instant>) -> Result<T> {
+        self.wait_mode(WaitMode { until: deadline, grace: false, fail_fast: true })
+    }
+
     fn wait_mode(self, mode: WaitMode) -> Result<T> {
         match self.state {
             State::Failed(e) => Err(e),

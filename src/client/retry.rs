@@ -179,7 +179,11 @@ impl Client {
     ///
     /// The last error of `f`: one the policy does not retry, or the last retryable one when
     /// the tries or the deadline ran out.
-    pub fn retry<T>(&self, policy: &RetryPolicy, mut f: impl FnMut(&Client) -> Result<T>) -> Result<T> {
+    pub fn retry<T>(
+        &self,
+        policy: &RetryPolicy,
+        mut f: impl FnMut(&Client) -> Result<T>,
+    ) -> Result<T> {
         let deadline = policy.deadline.and_then(|d| Instant::now().checked_add(d));
         let mut failures = 0;
         loop {

@@ -494,8 +494,9 @@ impl Client {
             None,
             move |reply: RawReply, _| {
                 check(&reply, "multi_read", &first)?;
-                let results = decode_multi_read(&mut Reader::new(reply.body()))
-                    .map_err(|e| protocol_error((&client, &reply), "multi_read", &first, e.to_string()))?;
+                let results = decode_multi_read(&mut Reader::new(reply.body())).map_err(|e| {
+                    protocol_error((&client, &reply), "multi_read", &first, e.to_string())
+                })?;
                 if results.len() != reads.len() {
                     let reason = format!("{} results for {} reads", results.len(), reads.len());
                     return Err(protocol_error((&client, &reply), "multi_read", &first, reason));

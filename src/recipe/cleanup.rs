@@ -3,8 +3,11 @@
 //! Guarantee: a node handed over here is deleted as soon as the server can be reached again, so
 //! a failed, cancelled or timed-out acquire, or a release that hit a connection loss, never
 //! leaves a node that would block everyone else for the rest of the session; and a give-up
-//! never makes its caller wait past its deadline (plus [`GIVE_UP_WAIT`] for a delete just
-//! written) for that.
+//! never makes its caller wait past its deadline for that (one without a deadline, such as a
+//! cancel or a busy `try_acquire`, waits [`GIVE_UP_WAIT`] at most). The give-up's delete is on
+//! the wire before the caller's next call, so the server applies it first even when the
+//! caller returned before its reply; the worker then waits for that reply, and tries again if
+//! it was not a success.
 //!
 //! Each client has at most one cleanup worker: a thread started at the first hand-over, with a
 //! queue of deletions. It retries each with a growing pause (50 ms to 1 s) and drops it when
@@ -21,9 +24,9 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::session::SessionLife;
 use crate::{Client, Error};
 
-/// How long a give-up waits for its delete beyond the caller's deadline (it was written just
-/// now, so its reply is on its way on a healthy connection); after that the worker finishes it.
-pub(crate) const GIVE_UP_WAIT: Duration = Duration::from_millis(100);
+/// How long a give-up without a deadline waits for its delete; after that the worker makes
+/// sure.
+pub(crate) const GIVE_UP_WAIT: Duration = Duration::from_millis(50);
 
 /// The first and the longest pause between two tries of one deletion.
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
@@ -43,6 +46,8 @@ pub(crate) enum Target {
 struct Job {
     target: Target,
     life: Arc<SessionLife>,
+    /// A delete of it already sent, whose reply is still to come.
+    sent: Option<crate::Pending<()>>,
 }
 
 /// A client's cleanup worker: its queue, started on first use.
@@ -58,25 +63,27 @@ pub(crate) fn delete_once(
     target: &Target,
     until: Option<Instant>,
 ) -> Result<(), Error> {
+    let wait = |pending| crate::Pending::wait_strictly(pending, until);
     match target {
-        Target::Node(path) => match client.delete_async(path, None).wait_until(until) {
+        Target::Node(path) => match wait(client.delete_async(path, None)) {
             Ok(()) => Ok(()),
             Err(e) if e.is_no_node() => Ok(()),
             Err(e) => Err(e),
         },
         Target::Prefix { parent, prefix } => {
-            let children = match client.get_children_async(parent).wait_until(until) {
-                Ok(children) => children,
-                Err(e) if e.is_no_node() => return Ok(()),
-                Err(e) => return Err(e),
-            };
+            let children =
+                match crate::Pending::wait_strictly(client.get_children_async(parent), until) {
+                    Ok(children) => children,
+                    Err(e) if e.is_no_node() => return Ok(()),
+                    Err(e) => return Err(e),
+                };
             let deletes: Vec<_> = children
                 .iter()
                 .filter(|c| c.starts_with(prefix.as_str()))
                 .map(|c| client.delete_async(&crate::path::join(parent, c), None))
                 .collect();
             for pending in deletes {
-                match pending.wait_until(until) {
+                match wait(pending) {
                     Ok(()) => {}
                     Err(e) if e.is_no_node() => {}
                     Err(e) => return Err(e),
@@ -119,8 +126,9 @@ pub(crate) fn delete_or_hand_over(
     }
 }
 
-/// A give-up: deletes `target` if that is done by `deadline` (or [`GIVE_UP_WAIT`] from now,
-/// when later), else leaves it to the worker. Never waits for a connection.
+/// A give-up: sends the delete of `target` and waits for it until `deadline` (or
+/// [`GIVE_UP_WAIT`] from now when there is none); what is not confirmed by then is left to
+/// the worker. Never waits for a connection.
 pub(crate) fn delete_soon(
     client: &Client,
     life: &Arc<SessionLife>,
@@ -130,12 +138,19 @@ pub(crate) fn delete_soon(
     if life.has_ended() {
         return;
     }
+    let Target::Node(path) = &target else {
+        // A prefix needs a listing first: the worker does it.
+        return hand_over(client, life, target);
+    };
     if !client.state().is_connected() {
         return hand_over(client, life, target);
     }
-    let until = Instant::now() + GIVE_UP_WAIT;
-    let until = deadline.map_or(until, |d| d.max(until));
-    match delete_once(client, &target, Some(until)) {
+    let until = deadline.unwrap_or_else(|| Instant::now() + GIVE_UP_WAIT);
+    let sent = client.delete_async(path, None);
+    if Instant::now() >= until {
+        return queue(client, Job { target, life: life.clone(), sent: Some(sent) });
+    }
+    match sent.wait_strictly(Some(until)) {
         Ok(()) => {}
         Err(e) if settled(&e, life) => {}
         Err(e) if transient(&e) => hand_over(client, life, target),
@@ -148,12 +163,16 @@ pub(crate) fn hand_over(client: &Client, life: &Arc<SessionLife>, target: Target
     if life.has_ended() {
         return;
     }
+    queue(client, Job { target, life: life.clone(), sent: None });
+}
+
+fn queue(client: &Client, job: Job) {
     let worker = client.cleanup_worker();
     let slot = worker.jobs.get_or_init(|| Mutex::new(start(client)));
     let sender = slot.lock().unwrap_or_else(|p| p.into_inner());
     match sender.as_ref() {
         Some(tx) => {
-            if tx.send(Job { target, life: life.clone() }).is_err() {
+            if tx.send(job).is_err() {
                 log::warn!("cleanup worker is gone; the node goes with the session");
             }
         }
@@ -222,7 +241,13 @@ fn work(client: &Client, queue: &mut Vec<(Job, Instant, Duration)>) {
             i += 1;
             continue;
         }
-        match delete_once(client, &job.target, None) {
+        let outcome = match job.sent.take() {
+            Some(sent) => {
+                sent.wait_strictly(None).or_else(|e| if e.is_no_node() { Ok(()) } else { Err(e) })
+            }
+            None => delete_once(client, &job.target, None),
+        };
+        match outcome {
             Ok(()) => {}
             Err(e) if settled(&e, &job.life) => {}
             Err(e) if transient(&e) => {

@@ -232,11 +232,12 @@ impl LockCore {
         self.complete(self.begin(), wait, token)
     }
 
-    /// Gives up an attempt that was begun: its node, if created, is deleted.
-    pub(crate) fn abandon(&self, attempt: Attempt) {
+    /// Gives up an attempt that was begun: its node, if created, is deleted (waiting for
+    /// neither past `deadline`).
+    pub(crate) fn abandon(&self, attempt: Attempt, deadline: Option<Instant>) {
         let mut ours = Ours::Nothing;
-        let _ = self.resolve(attempt, None, &mut ours);
-        self.give_up(ours, None);
+        let _ = self.resolve(attempt, deadline, &mut ours);
+        self.give_up(ours, deadline);
     }
 
     /// Completes an acquire begun with [`begin`](Self::begin): waits as `wait` allows.
@@ -326,17 +327,19 @@ impl LockCore {
                 self.client.get_node_watch_async(&crate::path::join(&self.path, &predecessor));
             match reply(watched, deadline) {
                 Err(e) if e.is_no_node() => continue, // already gone: look again
-                Ok((_, watch)) => match Self::wait_change(&self.client, &watch, &life, changed, token, deadline) {
-                    Wake::Recheck => continue,
-                    Wake::Cancelled => {
-                        self.give_up(ours, deadline);
-                        return Err(Error::Cancelled { path: self.path.clone() });
+                Ok((_, watch)) => {
+                    match Self::wait_change(&self.client, &watch, &life, changed, token, deadline) {
+                        Wake::Recheck => continue,
+                        Wake::Cancelled => {
+                            self.give_up(ours, deadline);
+                            return Err(Error::Cancelled { path: self.path.clone() });
+                        }
+                        Wake::Deadline => {
+                            self.give_up(ours, deadline);
+                            return Ok(None);
+                        }
                     }
-                    Wake::Deadline => {
-                        self.give_up(ours, deadline);
-                        return Ok(None);
-                    }
-                },
+                }
                 Err(e) if retryable(&e) => continue, // the next listing waits for the connection
                 Err(e) => {
                     self.give_up(ours, deadline);

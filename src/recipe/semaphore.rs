@@ -188,7 +188,7 @@ impl Semaphore {
             Some(Err(e)) => Err(e),
         };
         if let Err(e) = pool.and_then(|data| self.check_pool(&data)) {
-            self.inner.abandon(attempt);
+            self.inner.abandon(attempt, deadline);
             return self.retry_or_fail(e);
         }
         self.pool_checked.store(true, Ordering::SeqCst);

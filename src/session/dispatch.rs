@@ -107,4 +107,3 @@ pub(crate) fn handle_frame(shared: &Shared, frame: Vec<u8>, conn: u64) -> Result
         }
     }
 }
-

@@ -156,7 +156,8 @@ fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
             .collect();
         if resumed {
             let paths = lock(&shared.watches).paths();
-            replays.extend(set_watches_frames(shared, paths).into_iter().map(|f| (f, Job::Special)));
+            replays
+                .extend(set_watches_frames(shared, paths).into_iter().map(|f| (f, Job::Special)));
         }
         wire.push_front_all(replays);
         wire.conn = Some(Conn { generation, shutdown, life: life.clone(), open: true });
@@ -334,8 +335,7 @@ fn serve(shared: &Shared, generation: u64) -> String {
         // Parked (to be woken when the last caller stops waiting) only while callers wait; if
         // they are merely not quiet long enough yet, sleep just until they are.
         shared.driver_parked.store(true, Ordering::SeqCst);
-        let wait = if shared.waiters.load(Ordering::SeqCst) > 0 || quiet_left.is_zero() || backlog
-        {
+        let wait = if shared.waiters.load(Ordering::SeqCst) > 0 || quiet_left.is_zero() || backlog {
             BUSY_POLL
         } else {
             quiet_left

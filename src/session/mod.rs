@@ -72,7 +72,9 @@ pub(crate) struct SessionConfig {
 /// An instant `d` from `now`, saturating far in the future (for `Duration::MAX` timeouts).
 pub(crate) fn after(now: Instant, d: Duration) -> Instant {
     const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    now.checked_add(d.min(FAR)).or_else(|| now.checked_add(Duration::from_secs(86_400))).unwrap_or(now)
+    now.checked_add(d.min(FAR))
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
 }
 
 /// A session and its driver thread. Dropping it closes it.
@@ -235,8 +237,7 @@ impl Session {
             // once instead of after the session timeout.
             let limit = shared.config.request_timeout.min(Duration::from_secs(2));
             let frame = wire::header_frame(crate::proto::op::CLOSE_SESSION);
-            if let Ok(waiter) = shared.send_until(frame, None, after(Instant::now(), limit), true)
-            {
+            if let Ok(waiter) = shared.send_until(frame, None, after(Instant::now(), limit), true) {
                 let _ = waiter.wait("close", "/");
             }
         }
@@ -414,10 +415,13 @@ impl Shared {
         let started = Instant::now();
         let deadline = after(started, self.config.request_timeout);
         let fail = |f: Failure| f.into_error("add_auth", "/");
-        let timeout = || Error::Timeout { op: "add_auth", path: "/".into(), after: started.elapsed() };
+        let timeout =
+            || Error::Timeout { op: "add_auth", path: "/".into(), after: started.elapsed() };
         match self.state() {
             SessionState::Closed => return Err(Error::Closed),
-            SessionState::AuthFailed => return Err(Error::AuthFailed { scheme: scheme.to_string() }),
+            SessionState::AuthFailed => {
+                return Err(Error::AuthFailed { scheme: scheme.to_string() })
+            }
             SessionState::Expired => return Err(fail(Failure::SessionExpired)),
             _ => {}
         }
@@ -484,9 +488,13 @@ impl Shared {
     pub fn has_watch_on(&self, server_path: &str) -> bool {
         let pending = {
             let wire = lock(&self.wire);
-            let on_path = |w: &Option<Registration>| w.as_ref().is_some_and(|(_, p, _)| p == server_path);
+            let on_path =
+                |w: &Option<Registration>| w.as_ref().is_some_and(|(_, p, _)| p == server_path);
             wire.in_flight.iter().any(|r| on_path(&r.watch))
-                || wire.outbox.iter().any(|o| matches!(&o.job, Job::Request { watch, .. } if on_path(watch)))
+                || wire
+                    .outbox
+                    .iter()
+                    .any(|o| matches!(&o.job, Job::Request { watch, .. } if on_path(watch)))
         };
         pending || lock(&self.watches).has_any(server_path)
     }

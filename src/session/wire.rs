@@ -357,8 +357,13 @@ mod tests {
     fn request(wire: &mut Wire, life: &Arc<SessionLife>, deadline: Instant) -> u64 {
         let (tx, rx) = reply_channel();
         std::mem::forget(rx);
-        let job =
-            Job::Request { reply: tx, watch: None, life: life.clone(), made_at: Instant::now(), deadline };
+        let job = Job::Request {
+            reply: tx,
+            watch: None,
+            life: life.clone(),
+            made_at: Instant::now(),
+            deadline,
+        };
         wire.push(header_frame(op::GET_DATA), job)
     }
 
@@ -408,7 +413,10 @@ mod tests {
         let mut wire = Wire::new();
         request(&mut wire, &life, Instant::now() + Duration::from_secs(60));
         wire.push_front_all(vec![
-            (auth_frame("digest", b"a:b"), Job::Auth { waiter: None, scheme: "digest".into(), auth: b"a:b".to_vec() }),
+            (
+                auth_frame("digest", b"a:b"),
+                Job::Auth { waiter: None, scheme: "digest".into(), auth: b"a:b".to_vec() },
+            ),
             (header_frame(op::PING), Job::Ping),
         ]);
         wire.conn = Some(conn(1, &life));
