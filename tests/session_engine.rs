@@ -1,0 +1,166 @@
+//! Session-layer regressions against the shared real server: the request size rule (a request
+//! over the server's packet limit is refused before it is sent, without touching the
+//! connection), the identity of a resumed session, the send-time bookkeeping of watches.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::proxy::Proxy;
+use common::{client, client_of, server, unique};
+use zkcluster::{Client, CreateOptions, Error, Restriction, SessionEvent, ZookeeperRecipe};
+
+const LONG: Duration = Duration::from_secs(10);
+
+fn too_large(e: &Error) -> (&'static str, &str, usize, usize) {
+    match e {
+        Error::RequestTooLarge { op, path, size, limit } => (op, path.as_str(), *size, *limit),
+        other => panic!("expected RequestTooLarge, got {other:?}"),
+    }
+}
+
+/// Defect 4: a transaction with two 600-700 KiB writes, and a long path with a maximum-size
+/// value, are refused at once with a non-retryable error naming the operation, the path and
+/// the sizes; nothing is sent, so the connection (and a bystander call) is untouched.
+#[test]
+fn requests_over_the_packet_limit_are_refused_unsent() {
+    let client = client();
+    let events = client.session_events();
+    let root = common::test_root(&client, "too-large");
+    let bystander = {
+        let client = client.clone();
+        let root = root.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_millis(500) {
+                client.get_children(&root).expect("a bystander call failed");
+            }
+        })
+    };
+    let (a, b) = (format!("{root}/a"), format!("{root}/b"));
+    let err = client
+        .transaction()
+        .create(&a, vec![1u8; 600 * 1024], &CreateOptions::new())
+        .create(&b, vec![2u8; 700 * 1024], &CreateOptions::new())
+        .commit()
+        .unwrap_err();
+    let (op, path, size, limit) = too_large(&err);
+    assert_eq!((op, path, limit), ("multi", a.as_str(), 0xfffff));
+    assert!(size > 1300 * 1024, "{err}");
+    assert!(!err.is_retryable(), "retrying cannot help: {err}");
+    assert!(err.to_string().contains(&a) && err.to_string().contains("jute.maxbuffer"), "{err}");
+
+    let long = format!("{root}/{}", "p".repeat(2_500));
+    let err =
+        client.create(&long, vec![0u8; 1024 * 1024 - 1024], &CreateOptions::new()).unwrap_err();
+    let (op, path, size, limit) = too_large(&err);
+    assert_eq!((op, path, limit), ("create", long.as_str(), 0xfffff));
+    assert!(size > limit);
+
+    bystander.join().unwrap();
+    assert!(client.exist_node(&a).unwrap().is_none(), "part of the transaction was applied");
+    assert!(events.try_recv().is_err(), "the connection was disturbed");
+
+    // The limit is the builder's to set.
+    let strict =
+        Client::builder(&server().connect_string()).max_request_size(2_000).connect().unwrap();
+    let err =
+        strict.create(&format!("{root}/c"), vec![0u8; 3_000], &CreateOptions::new()).unwrap_err();
+    assert_eq!(too_large(&err).3, 2_000);
+    strict.create(&format!("{root}/c"), vec![0u8; 1_000], &CreateOptions::new()).unwrap();
+    client.delete_recursive(&root).unwrap();
+}
+
+/// A session to resume, whose first client is cut off for good (so it cannot win it back).
+fn donated_session(donor_proxy: &Proxy) -> (Client, i64, Vec<u8>) {
+    let donor = client_of(&donor_proxy.connect_string());
+    let (id, passwd) = donor.session_credentials();
+    donor_proxy.cut();
+    (donor, id, passwd)
+}
+
+/// Defect 5: a client built with `session_credentials` knows its session's identity: a lock
+/// create whose reply is lost with the connection is adopted (not duplicated, which would
+/// leave the acquire waiting behind its own orphan).
+#[test]
+fn a_resumed_session_adopts_its_lost_create() {
+    let path = unique("resumed-adopt");
+    let donor_proxy = Proxy::start(&server().connect_string());
+    let (_donor, id, passwd) = donated_session(&donor_proxy);
+    let proxy = Arc::new(Proxy::start(&server().connect_string()));
+    let holder = Client::builder(&proxy.connect_string())
+        .session_timeout(Duration::from_secs(6))
+        .request_timeout(Duration::from_secs(5))
+        .session_credentials(id, passwd)
+        .connect()
+        .unwrap();
+    assert_eq!(holder.session_id(), id);
+    let observer = client();
+    let lock = holder.restrict(&path, ZookeeperRecipe::WriteLock, "holder", None).unwrap();
+    lock.acquire().unwrap().release().unwrap();
+    let events = holder.session_events();
+    let restorer = {
+        let proxy = proxy.clone();
+        std::thread::spawn(move || {
+            while let Ok(event) = events.recv_timeout(LONG) {
+                if matches!(event, SessionEvent::Suspended { .. }) {
+                    proxy.restore();
+                    return;
+                }
+            }
+            panic!("the connection never broke");
+        })
+    };
+    proxy.lose_next_reply();
+    let guard = lock.acquire_timeout(LONG).expect("the acquire adopts its node");
+    restorer.join().unwrap();
+    let children = observer.get_children(&path).unwrap();
+    assert_eq!(children.len(), 1, "a second node for the retry: {children:?}");
+    assert_eq!(observer.exist_node(&guard.nodes()[0]).unwrap().unwrap().ephemeral_owner, id);
+    guard.release().unwrap();
+}
+
+/// Defect 5: a call made in a resumed session never runs in the next one: an ephemeral create
+/// queued while disconnected fails with SessionExpired when the session is lost meanwhile.
+#[test]
+fn a_call_of_a_resumed_session_never_runs_in_the_next() {
+    let path = unique("resumed-expired");
+    let donor_proxy = Proxy::start(&server().connect_string());
+    let (_donor, id, passwd) = donated_session(&donor_proxy);
+    let proxy = Proxy::start(&server().connect_string());
+    let holder = Client::builder(&proxy.connect_string())
+        .session_timeout(Duration::from_secs(6))
+        .request_timeout(Duration::from_secs(8))
+        .session_credentials(id, passwd.clone())
+        .connect()
+        .unwrap();
+    let events = holder.session_events();
+    proxy.cut();
+    while !matches!(events.recv_timeout(LONG), Ok(SessionEvent::Suspended { .. })) {}
+    let create = holder.create_async(&path, "x", &CreateOptions::new().ephemeral());
+    common::close_session_raw(&server().connect_string(), id, &passwd);
+    proxy.restore();
+    let err = create.wait().unwrap_err();
+    assert!(err.is_session_expired(), "{err}");
+    assert_ne!(holder.session_id(), id);
+    assert!(client().exist_node(&path).unwrap().is_none(), "it ran in the next session");
+}
+
+/// Defect 11: dropping a persistent watch while a one-shot watch on the same path is still
+/// on its way must not remove that one on the server.
+#[test]
+fn dropping_a_persistent_watch_keeps_a_one_shot_watch_in_flight() {
+    let client = client();
+    let path = unique("persistent-drop");
+    client.create_node(&path, "1").unwrap();
+    for _ in 0..20 {
+        let persistent = client.watch_persistent(&path).unwrap();
+        let one_shot = client.get_node_watch_async(&path);
+        drop(persistent);
+        let (_, fired) = one_shot.wait().unwrap();
+        client.set_value_to_node(&path, "2").unwrap();
+        let event = fired.recv_timeout(LONG).expect("the one-shot watch was removed");
+        assert_eq!(event.kind, zkcluster::WatchEventKind::NodeDataChanged);
+    }
+}
