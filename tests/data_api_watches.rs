@@ -249,6 +249,9 @@ fn watches_survive_reconnects_and_report_session_loss() {
     }
     let other = Client::connect(&connect).unwrap();
     other.set_value_to_node("/w", "1").unwrap();
+    // First the watch is told it may have missed changes, then the change comes.
+    let resumed = persistent.recv_timeout(Duration::from_secs(15)).expect("resumed event");
+    assert_eq!(resumed.kind, WatchEventKind::Resumed);
     let event =
         persistent.recv_timeout(Duration::from_secs(15)).expect("event after the reconnect");
     assert_eq!(event.kind, WatchEventKind::NodeDataChanged);

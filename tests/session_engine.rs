@@ -164,3 +164,31 @@ fn dropping_a_persistent_watch_keeps_a_one_shot_watch_in_flight() {
         assert_eq!(event.kind, zkcluster::WatchEventKind::NodeDataChanged);
     }
 }
+
+/// Defect 10: on a 3.8 server a one-shot data watch on the path of a persistent watch turns
+/// that one into a one-shot; the client sets it again once the one-shot fired, so the
+/// persistent watch keeps reporting.
+#[test]
+fn a_persistent_watch_outlives_a_one_shot_watch_on_its_path() {
+    let (client, other) = (client(), client());
+    let path = unique("persistent-and-one-shot");
+    client.create_node(&path, "0").unwrap();
+    let persistent = client.watch_persistent(&path).unwrap();
+    let (_, one_shot) = client.get_node_watch(&path).unwrap();
+    other.set_value_to_node(&path, "1").unwrap();
+    assert_eq!(
+        one_shot.recv_timeout(LONG).unwrap().kind,
+        zkcluster::WatchEventKind::NodeDataChanged
+    );
+    assert_eq!(
+        persistent.recv_timeout(LONG).unwrap().kind,
+        zkcluster::WatchEventKind::NodeDataChanged
+    );
+    // The re-add is queued behind the event; a round trip makes sure it was applied.
+    client.sync("/").unwrap();
+    for value in ["2", "3"] {
+        other.set_value_to_node(&path, value).unwrap();
+        let event = persistent.recv_timeout(LONG).expect("the persistent watch stopped firing");
+        assert_eq!(event.kind, zkcluster::WatchEventKind::NodeDataChanged);
+    }
+}

@@ -32,11 +32,14 @@ pub(crate) fn handle_frame(shared: &Shared, frame: Vec<u8>, conn: u64) -> Result
             let event =
                 WatcherEvent::decode(&mut r).map_err(|e| format!("bad watch event: {e}"))?;
             let user_path = shared.user_path(&event.path);
-            lock(&shared.watches).dispatch(
+            let readd = lock(&shared.watches).dispatch(
                 EventType::from_i32(event.event_type),
                 &event.path,
                 &user_path,
             );
+            for kind in readd {
+                shared.readd_persistent(&event.path, kind);
+            }
             Ok(())
         }
         xid::PING => {
@@ -88,7 +91,11 @@ pub(crate) fn handle_frame(shared: &Shared, frame: Vec<u8>, conn: u64) -> Result
             // A caller that stopped waiting dropped the watch's receiver with its call: its
             // watch is not registered (it would only pile up, and be re-set after every
             // reconnect).
-            let watch = request.watch.filter(|_| !request.reply.is_abandoned());
+            // (Unless a persistent watch is on the same path: the server turned it into a
+            // one-shot with this one, and its firing must be seen to set it again.)
+            let watch = request.watch.filter(|(_, path, _)| {
+                !request.reply.is_abandoned() || lock(&shared.watches).has_persistent(path)
+            });
             if let Some((kind, path, tx)) = watch {
                 // Registered here, before the next frame is read, so a notification that follows
                 // the reply always finds its watch.

@@ -181,6 +181,9 @@ fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
         };
         ((), Some(event))
     });
+    if resumed {
+        lock(&shared.watches).resumed(|p| shared.user_path(p));
+    }
     shared.pump(Writer::Session);
     Some(generation)
 }

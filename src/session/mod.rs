@@ -403,6 +403,26 @@ impl Shared {
         Ok(ReplyWaiter { shared: self.clone(), rx, id, sent_at, deadline })
     }
 
+    /// Sets a persistent watch on `server_path` again on the server (see
+    /// `WatchTable::dispatch`). Queued, not written here: this runs while frames are being
+    /// dispatched; the session thread writes it if no caller does first.
+    fn readd_persistent(&self, server_path: &str, kind: WatchKind) {
+        use crate::proto::{add_watch_mode, op, AddWatchRequest};
+        let mode = match kind {
+            WatchKind::PersistentRecursive => add_watch_mode::PERSISTENT_RECURSIVE,
+            _ => add_watch_mode::PERSISTENT,
+        };
+        let body = AddWatchRequest { path: server_path.to_string(), mode };
+        let frame = crate::proto::encode_request(0, op::ADD_WATCH, &body);
+        let now = Instant::now();
+        let life = self.life();
+        let (tx, _nobody_waits) = request::reply_channel();
+        let deadline = after(now, self.config.request_timeout);
+        let job = Job::Request { reply: tx, watch: None, life, made_at: now, deadline };
+        lock(&self.wire).push(frame, job);
+        self.wake_driver();
+    }
+
     /// Removes a request that is still queued (its caller stopped waiting); true if it was
     /// (it is then never sent).
     pub(crate) fn withdraw(&self, id: u64) -> bool {
@@ -533,5 +553,34 @@ impl Shared {
     fn attempt_timeout(&self) -> Duration {
         let third = lock(&self.status).negotiated / 3;
         third.min(self.config.connect_timeout).max(Duration::from_millis(200))
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use std::time::Duration;
+
+    use crate::testing::TestingServer;
+    use crate::{Client, Restriction, ZookeeperRecipe};
+
+    /// Defect 6: contended acquires subscribe to nothing that outlives them.
+    #[test]
+    fn contended_acquires_leave_no_subscriptions() {
+        let server = TestingServer::shared().expect("ZooKeeper for the tests");
+        let holder = Client::connect(&server.connect_string()).unwrap();
+        let waiter = Client::connect(&server.connect_string()).unwrap();
+        let path = format!("/subscriptions-{}", std::process::id());
+        let held = holder.restrict(&path, ZookeeperRecipe::WriteLock, "h", None).unwrap();
+        let _guard = held.acquire().unwrap();
+        let lock = waiter.restrict(&path, ZookeeperRecipe::WriteLock, "w", None).unwrap();
+        let sem = waiter.restrict(&format!("{path}-sem"), ZookeeperRecipe::Semaphore, "w", Some(1));
+        let _lease = sem.as_ref().unwrap().acquire().unwrap();
+        let before = super::lock(&waiter.shared().subscribers).len();
+        for _ in 0..20 {
+            assert!(lock.acquire_timeout(Duration::from_millis(20)).unwrap_err().is_timeout());
+            let sem = sem.as_ref().unwrap();
+            assert!(sem.acquire_timeout(Duration::from_millis(20)).unwrap_err().is_timeout());
+        }
+        assert_eq!(super::lock(&waiter.shared().subscribers).len(), before);
     }
 }

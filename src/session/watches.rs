@@ -22,6 +22,11 @@ pub enum WatchEventKind {
     SessionLost,
     /// The client was closed.
     Closed,
+    /// Delivered to persistent watches only: the session was resumed on a new connection, and
+    /// changes made while it was disconnected may not have been reported (ZooKeeper replays
+    /// missed changes to one-shot watches after a reconnect, not to persistent ones). The watch
+    /// stays registered; re-read what it covers.
+    Resumed,
 }
 
 /// A watch notification.
@@ -144,7 +149,11 @@ impl WatchTable {
     }
 
     /// Delivers a server notification for `server_path`; `path` is what the user sees.
-    pub fn dispatch(&mut self, event: EventType, server_path: &str, path: &str) {
+    /// Returns the persistent watch modes to add again on `server_path`: a server before 3.9
+    /// keeps one mode per path and watcher, so a one-shot watch set on a path with a
+    /// persistent watch turns that one into a one-shot too, and it is gone once this event
+    /// fired it.
+    pub fn dispatch(&mut self, event: EventType, server_path: &str, path: &str) -> Vec<WatchKind> {
         let kind = match event {
             EventType::NodeCreated => WatchEventKind::NodeCreated,
             EventType::NodeDeleted => WatchEventKind::NodeDeleted,
@@ -152,7 +161,7 @@ impl WatchTable {
             EventType::NodeChildrenChanged => WatchEventKind::NodeChildrenChanged,
             other => {
                 log::debug!("ignoring watch event {other:?} on {path}");
-                return;
+                return Vec::new();
             }
         };
         let fired = WatchedEvent { kind, path: path.to_string() };
@@ -163,9 +172,20 @@ impl WatchTable {
             WatchEventKind::NodeDeleted => &[WatchKind::Data, WatchKind::Exist, WatchKind::Child],
             _ => &[WatchKind::Child],
         };
+        let mut fired_one_shot = false;
         for &table in one_shot {
             for tx in self.table(table).remove(server_path).unwrap_or_default() {
+                fired_one_shot = true;
                 let _ = tx.send(fired.clone());
+            }
+        }
+        let mut readd = Vec::new();
+        if fired_one_shot {
+            if self.persistent.contains_key(server_path) {
+                readd.push(WatchKind::Persistent);
+            }
+            if self.recursive.contains_key(server_path) {
+                readd.push(WatchKind::PersistentRecursive);
             }
         }
         if let Some(senders) = self.persistent.get(server_path) {
@@ -182,6 +202,24 @@ impl WatchTable {
                         let _ = tx.send(fired.clone());
                     }
                 }
+            }
+        }
+        readd
+    }
+
+    /// Whether a persistent watch (of either kind) is registered on exactly `server_path`.
+    pub fn has_persistent(&self, server_path: &str) -> bool {
+        self.persistent.contains_key(server_path) || self.recursive.contains_key(server_path)
+    }
+
+    /// Tells every persistent watch that its session was resumed (see
+    /// [`WatchEventKind::Resumed`]).
+    pub fn resumed(&self, to_user_path: impl Fn(&str) -> String) {
+        for (server_path, senders) in self.persistent.iter().chain(self.recursive.iter()) {
+            let event =
+                WatchedEvent { kind: WatchEventKind::Resumed, path: to_user_path(server_path) };
+            for tx in senders {
+                let _ = tx.send(event.clone());
             }
         }
     }
@@ -234,6 +272,18 @@ mod tests {
         assert_eq!(data_rx.try_recv().unwrap().kind, WatchEventKind::NodeDataChanged);
         assert!(data_rx.try_recv().is_err(), "a one-shot watch fired twice");
         assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn a_one_shot_watch_firing_on_a_persistent_path_asks_for_the_persistent_one_again() {
+        let mut table = WatchTable::default();
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let (one, _one_rx) = crossbeam_channel::unbounded();
+        table.add(WatchKind::Persistent, "/a".into(), tx);
+        assert!(table.dispatch(EventType::NodeDataChanged, "/a", "/a").is_empty());
+        table.add(WatchKind::Data, "/a".into(), one);
+        let readd = table.dispatch(EventType::NodeDataChanged, "/a", "/a");
+        assert_eq!(readd, [WatchKind::Persistent]);
     }
 
     #[test]
