@@ -192,3 +192,30 @@ fn a_persistent_watch_outlives_a_one_shot_watch_on_its_path() {
         assert_eq!(event.kind, zkcluster::WatchEventKind::NodeDataChanged);
     }
 }
+
+/// Defect 11: a watch stream whose reads keep failing reports the failure, but does not pile
+/// up a new error every retry while nobody takes them. (The stream re-reads after its session
+/// is lost; by then the node's ACL no longer lets it read.)
+#[test]
+fn a_failing_watch_stream_does_not_pile_up_errors() {
+    let owner = client();
+    let path = unique("unreadable");
+    owner.add_auth("digest", b"owner:secret").unwrap();
+    owner.create_node(&path, "x").unwrap();
+    let proxy = Proxy::start(&server().connect_string());
+    let stranger = client_of(&proxy.connect_string());
+    let watch = stranger.watch_data(&path).unwrap();
+    assert_eq!(watch.recv_timeout(LONG).unwrap().unwrap().unwrap().value, b"x");
+    owner.set_acl(&path, &zkcluster::Acl::creator_all(), None).unwrap();
+    common::expire_session(&proxy, &server().connect_string(), &stranger);
+    std::thread::sleep(Duration::from_millis(1500));
+    let queued: Vec<_> = watch.receiver().try_iter().collect();
+    assert!(queued.len() <= 2, "{} reports queued in 1.5 s: {queued:?}", queued.len());
+    let last = match queued.last() {
+        Some(Err(e)) => e.is_no_auth(),
+        _ => false,
+    };
+    let next = watch.recv_timeout(LONG);
+    assert!(last || matches!(&next, Ok(Err(e)) if e.is_no_auth()), "{queued:?} then {next:?}");
+    owner.delete_node(&path).unwrap();
+}

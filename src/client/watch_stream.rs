@@ -201,7 +201,9 @@ fn run<T>(
             }
             Err(e) => {
                 let done = e.is_closed() || client.state().is_terminal();
-                if done || out.send(Err(e)).is_err() {
+                // An error the consumer has not taken yet is not repeated: a read that keeps
+                // failing must not fill the channel every pause.
+                if done || out.is_empty() && out.send(Err(e)).is_err() {
                     return;
                 }
                 crossbeam_channel::select! {
