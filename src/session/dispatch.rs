@@ -43,7 +43,7 @@ pub(crate) fn handle_frame(shared: &Shared, frame: Vec<u8>, conn: u64) -> Result
             Ok(())
         }
         xid::PING => {
-            if let Some(written) = lock(&shared.wire).pings.pop_front() {
+            if let Some(written) = lock(&shared.wire).take_ping() {
                 shared.activity.answered(written);
             }
             Ok(())
@@ -55,16 +55,7 @@ pub(crate) fn handle_frame(shared: &Shared, frame: Vec<u8>, conn: u64) -> Result
             Ok(())
         }
         xid::AUTH => {
-            let waiter = {
-                let mut wire = lock(&shared.wire);
-                if wire.auth_replays > 0 {
-                    wire.auth_replays -= 1;
-                    None
-                } else {
-                    wire.auth_waiters.pop_front()
-                }
-            };
-            if let Some(tx) = waiter {
+            if let Some(tx) = lock(&shared.wire).take_auth() {
                 let _ = tx.send(header.err);
             }
             if header.err != 0 {
@@ -79,14 +70,7 @@ pub(crate) fn handle_frame(shared: &Shared, frame: Vec<u8>, conn: u64) -> Result
         }
         reply_xid => {
             let body_at = r.position();
-            let Some(request) = lock(&shared.wire).in_flight.pop_front() else {
-                return Err(format!("reply with xid {reply_xid} but no request in flight"));
-            };
-            if request.xid != reply_xid {
-                let reason = format!("reply with xid {reply_xid}, expected {}", request.xid);
-                let _ = request.reply.send(Err(Failure::Protocol(reason.clone())));
-                return Err(reason);
-            }
+            let request = lock(&shared.wire).take_reply(reply_xid)?;
             shared.activity.answered(request.written_at);
             // A caller that stopped waiting dropped the watch's receiver with its call: its
             // watch is not registered (it would only pile up, and be re-set after every

@@ -160,8 +160,9 @@ fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
                 .extend(set_watches_frames(shared, paths).into_iter().map(|f| (f, Job::Special)));
         }
         wire.push_front_all(replays);
-        wire.conn = Some(Conn { generation, shutdown, life: life.clone(), open: true });
+        wire.conn = Some(Conn { generation, life: life.clone(), open: true });
     }
+    *lock(&shared.socket) = Some((generation, shutdown));
     shared.transition(|status| {
         status.session_id = response.session_id;
         status.passwd = response.passwd.clone();
@@ -352,30 +353,20 @@ fn serve(shared: &Shared, generation: u64) -> String {
 /// blocked in a read or write return at once, so taking the token waits only for the frames it
 /// is dispatching; after this nobody reads the old stream, so nothing still in flight can be
 /// answered (or mistaken for a reply on the next connection).
-fn drop_connection(shared: &Shared) {
-    {
-        let mut wire = lock(&shared.wire);
-        wire.shutdown(None);
-        wire.conn = None;
-    }
+fn drop_connection(shared: &Shared) -> std::collections::VecDeque<super::request::InFlight> {
+    shared.shutdown_socket(None);
+    *lock(&shared.socket) = None;
+    let in_flight = lock(&shared.wire).disconnected();
     if let Some(side) = lock(&shared.reader).take() {
         side.shutdown();
     }
+    in_flight
 }
 
 /// The connection is gone: fail what was in flight, and tell everyone the session is suspended.
 /// Requests not yet written stay queued for the next connection (each until its deadline).
 fn disconnect(shared: &Shared) {
-    drop_connection(shared);
-    let (in_flight, auth_waiters) = {
-        let mut wire = lock(&shared.wire);
-        wire.auth_replays = 0;
-        wire.pings.clear();
-        wire.fail_queued(|_| None);
-        (std::mem::take(&mut wire.in_flight), std::mem::take(&mut wire.auth_waiters))
-    };
-    drop(auth_waiters);
-    for request in in_flight {
+    for request in drop_connection(shared) {
         let _ = request.reply.send(Err(Failure::ConnectionLoss));
     }
     if shared.is_closing() {
@@ -411,19 +402,17 @@ fn expire(shared: &Shared) -> bool {
 
 /// The end: fail everything still waiting, complete watches, emit the final event.
 fn finish(shared: &Shared, final_state: SessionState) {
-    drop_connection(shared);
+    let in_flight = drop_connection(shared);
     let failure = if final_state == SessionState::Expired {
         Failure::SessionExpired
     } else {
         Failure::Closed
     };
-    let in_flight = {
+    {
         let mut wire = lock(&shared.wire);
-        wire.auth_waiters.clear();
         wire.fail_queued(|_| Some(failure.clone()));
         wire.outbox.clear();
-        std::mem::take(&mut wire.in_flight)
-    };
+    }
     for request in in_flight {
         let _ = request.reply.send(Err(failure.clone()));
     }

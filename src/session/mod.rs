@@ -94,6 +94,9 @@ pub(crate) struct Shared {
     wire: Mutex<Wire>,
     /// The socket's write half, locked only by the holder of the write token (`writer.rs`).
     writer: Mutex<Option<writer::WriteSide>>,
+    /// A handle to shut the current connection's socket down (which also ends a read or a
+    /// write blocked on it), with the connection's generation.
+    socket: Mutex<Option<(u64, std::net::TcpStream)>>,
     /// The reader token: the read side of the current connection (`None` while disconnected).
     /// Whoever holds it reads and dispatches frames; see `reader.rs`. Lock order: `reader`
     /// before `wire`, never the other way.
@@ -156,6 +159,7 @@ impl Session {
         let shared = Arc::new(Shared {
             wire: Mutex::new(Wire::new()),
             writer: Mutex::new(None),
+            socket: Mutex::new(None),
             reader: Mutex::new(None),
             read_failure: Mutex::new(None),
             driver_wake: Condvar::new(),
@@ -242,7 +246,7 @@ impl Session {
             }
         }
         shared.closing.store(true, Ordering::SeqCst);
-        lock(&shared.wire).shutdown(None);
+        shared.shutdown_socket(None);
         if let Some(stream) = lock(&shared.connecting).as_ref() {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
@@ -465,10 +469,20 @@ impl Shared {
     /// no longer be trusted; the driver fails what is in flight and reconnects (resuming the
     /// session). A late report about an older connection leaves a newer one alone.
     pub fn reset(&self, conn: u64, reason: &str) {
-        let wire = lock(&self.wire);
-        if wire.conn.as_ref().is_some_and(|c| c.generation == conn) {
+        if self.shutdown_socket(Some(conn)) {
             log::warn!("resetting the connection: {reason}");
-            wire.shutdown(Some(conn));
+        }
+    }
+
+    /// Shuts the current connection's socket down if it is `generation` (any when `None`);
+    /// returns whether it did.
+    fn shutdown_socket(&self, generation: Option<u64>) -> bool {
+        match lock(&self.socket).as_ref() {
+            Some((current, stream)) if generation.map_or(true, |g| g == *current) => {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+                true
+            }
+            _ => false,
         }
     }
 

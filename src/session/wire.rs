@@ -9,7 +9,6 @@
 //! only queues a request waiting on this mutex.
 
 use std::collections::VecDeque;
-use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,8 +53,6 @@ pub(crate) struct Outgoing {
 pub(crate) struct Conn {
     /// Increases with every connection: a report about an old one cannot end a newer one.
     pub generation: u64,
-    /// A handle to shut the socket down (which also ends a write blocked on it).
-    pub shutdown: TcpStream,
     /// The session this connection serves: a request made in another one is not sent.
     pub life: Arc<SessionLife>,
     /// Whether callers' requests may be written (shut while auth and watches are replayed).
@@ -333,13 +330,46 @@ impl Wire {
         });
     }
 
-    /// Shuts the current connection's socket down (if it is `generation`, or any when `None`).
-    pub fn shutdown(&self, generation: Option<u64>) {
-        if let Some(conn) = &self.conn {
-            if generation.map_or(true, |g| g == conn.generation) {
-                let _ = conn.shutdown.shutdown(Shutdown::Both);
-            }
+    /// The request a reply with `xid` answers: the oldest in flight (the server answers a
+    /// session's requests in order). `Err` when the stream is out of step (a reply for nothing,
+    /// or for another request); the request at the front, if any, is failed with the reason.
+    pub fn take_reply(&mut self, xid: i32) -> Result<InFlight, String> {
+        let Some(request) = self.in_flight.pop_front() else {
+            return Err(format!("reply with xid {xid} but no request in flight"));
+        };
+        if request.xid != xid {
+            let reason = format!("reply with xid {xid}, expected {}", request.xid);
+            let _ = request.reply.send(Err(Failure::Protocol(reason.clone())));
+            return Err(reason);
         }
+        Ok(request)
+    }
+
+    /// A ping reply came: when that ping was written.
+    pub fn take_ping(&mut self) -> Option<Instant> {
+        self.pings.pop_front()
+    }
+
+    /// An auth reply came: who waits for it (`None` for a replayed packet). Replays are
+    /// written before any caller's packet on a connection, so their replies come first.
+    pub fn take_auth(&mut self) -> Option<Sender<i32>> {
+        if self.auth_replays > 0 {
+            self.auth_replays -= 1;
+            None
+        } else {
+            self.auth_waiters.pop_front()
+        }
+    }
+
+    /// The connection is gone: what was in flight is returned (to be failed), the replays and
+    /// pings of that connection are dropped, requests not yet written stay queued.
+    pub fn disconnected(&mut self) -> VecDeque<InFlight> {
+        self.conn = None;
+        self.auth_replays = 0;
+        self.pings.clear();
+        self.auth_waiters.clear();
+        self.fail_queued(|_| None);
+        std::mem::take(&mut self.in_flight)
     }
 }
 
@@ -349,14 +379,19 @@ mod tests {
     use crate::session::request::reply_channel;
 
     fn conn(generation: u64, life: &Arc<SessionLife>) -> Conn {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        Conn { generation, shutdown: stream, life: life.clone(), open: true }
+        Conn { generation, life: life.clone(), open: true }
     }
 
     fn request(wire: &mut Wire, life: &Arc<SessionLife>, deadline: Instant) -> u64 {
+        request_rx(wire, life, deadline).0
+    }
+
+    fn request_rx(
+        wire: &mut Wire,
+        life: &Arc<SessionLife>,
+        deadline: Instant,
+    ) -> (u64, crate::session::request::ReplyReceiver) {
         let (tx, rx) = reply_channel();
-        std::mem::forget(rx);
         let job = Job::Request {
             reply: tx,
             watch: None,
@@ -364,7 +399,14 @@ mod tests {
             made_at: Instant::now(),
             deadline,
         };
-        wire.push(header_frame(op::GET_DATA), job)
+        (wire.push(header_frame(op::GET_DATA), job), rx)
+    }
+
+    fn failure(rx: &crate::session::request::ReplyReceiver) -> Option<Failure> {
+        match rx.try_take() {
+            Some(Ok(Err(f))) => Some(f),
+            _ => None,
+        }
     }
 
     #[test]
@@ -427,5 +469,102 @@ mod tests {
         assert_eq!(wire.pings.len(), 1);
         let request = wire.next_frame(1, Instant::now()).unwrap();
         assert_eq!(&request[4..8], &1i32.to_be_bytes());
+    }
+
+    #[test]
+    fn replies_are_matched_in_order_and_a_reordered_one_breaks_the_stream() {
+        let life = Arc::new(SessionLife::new(7));
+        let mut wire = Wire::new();
+        wire.conn = Some(conn(1, &life));
+        let far = Instant::now() + Duration::from_secs(60);
+        let (_, first) = request_rx(&mut wire, &life, far);
+        let (_, second) = request_rx(&mut wire, &life, far);
+        while wire.next_frame(1, Instant::now()).is_some() {}
+        // The server answers xid 2 before xid 1: the stream is out of step.
+        let Err(err) = wire.take_reply(2) else { panic!("a reordered reply was accepted") };
+        assert!(err.contains("expected 1"), "{err}");
+        assert!(matches!(failure(&first), Some(Failure::Protocol(_))));
+        // The rest fail as a connection loss when the connection is dropped.
+        let in_flight = wire.disconnected();
+        assert_eq!(in_flight.len(), 1);
+        drop(in_flight);
+        assert!(second.try_take().is_some(), "the second request was not let go");
+        assert!(wire.take_reply(3).is_err(), "a reply with nothing in flight is accepted");
+    }
+
+    #[test]
+    fn a_lost_reply_leaves_later_replies_unmatched_until_the_connection_is_dropped() {
+        let life = Arc::new(SessionLife::new(7));
+        let mut wire = Wire::new();
+        wire.conn = Some(conn(1, &life));
+        let far = Instant::now() + Duration::from_secs(60);
+        let (_, _a) = request_rx(&mut wire, &life, far);
+        let (_, _b) = request_rx(&mut wire, &life, far);
+        while wire.next_frame(1, Instant::now()).is_some() {}
+        assert_eq!(wire.take_reply(1).unwrap().xid, 1);
+        // Reply 2 is lost: a third request's reply cannot be taken for it.
+        let (_, _c) = request_rx(&mut wire, &life, far);
+        wire.next_frame(1, Instant::now()).unwrap();
+        assert!(wire.take_reply(3).is_err());
+    }
+
+    #[test]
+    fn queued_requests_survive_a_disconnect_and_fail_when_their_session_ends() {
+        let life = Arc::new(SessionLife::new(7));
+        let mut wire = Wire::new();
+        let far = Instant::now() + Duration::from_secs(60);
+        let (_, rx) = request_rx(&mut wire, &life, far);
+        wire.push(header_frame(op::PING), Job::Ping);
+        assert!(wire.disconnected().is_empty());
+        assert_eq!(wire.outbox.len(), 1, "the ping of the old connection was kept");
+        life.end();
+        wire.fail_queued(|l| l.has_ended().then_some(Failure::SessionExpired));
+        assert_eq!(failure(&rx), Some(Failure::SessionExpired));
+        assert!(wire.outbox.is_empty());
+    }
+
+    #[test]
+    fn deadlines_are_checked_when_writing_and_while_queued() {
+        let life = Arc::new(SessionLife::new(7));
+        let mut wire = Wire::new();
+        let t0 = Instant::now();
+        let (_, soon) = request_rx(&mut wire, &life, t0 + Duration::from_millis(10));
+        let (_, later) = request_rx(&mut wire, &life, t0 + Duration::from_secs(60));
+        // Swept while disconnected: the expired one goes, the other stays.
+        wire.expire_queued(t0 + Duration::from_millis(20));
+        assert_eq!(wire.outbox.len(), 1);
+        assert!(soon.try_take().is_some(), "the expired request was kept");
+        wire.conn = Some(conn(1, &life));
+        // Written after its deadline: failed instead.
+        assert!(wire.next_frame(1, t0 + Duration::from_secs(61)).is_none());
+        assert!(matches!(failure(&later), Some(Failure::Timeout(_))));
+    }
+
+    #[test]
+    fn auth_replies_go_to_replays_first_then_to_waiters_in_order() {
+        let life = Arc::new(SessionLife::new(7));
+        let mut wire = Wire::new();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let auth = |waiter| Job::Auth { waiter, scheme: "digest".into(), auth: b"a:b".to_vec() };
+        wire.push(auth_frame("digest", b"a:b"), auth(Some(tx)));
+        wire.push_front_all(vec![(auth_frame("digest", b"old"), auth(None))]);
+        wire.conn = Some(conn(1, &life));
+        while wire.next_frame(1, Instant::now()).is_some() {}
+        assert!(wire.take_auth().is_none(), "the replay's reply went to a waiter");
+        wire.take_auth().unwrap().send(0).unwrap();
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert_eq!(wire.auths.len(), 1, "the written packet is remembered for replays");
+    }
+
+    #[test]
+    fn pings_remember_when_they_were_written() {
+        let life = Arc::new(SessionLife::new(7));
+        let mut wire = Wire::new();
+        wire.conn = Some(conn(1, &life));
+        let at = Instant::now();
+        wire.push(header_frame(op::PING), Job::Ping);
+        wire.next_frame(1, at).unwrap();
+        assert_eq!(wire.take_ping(), Some(at));
+        assert_eq!(wire.take_ping(), None);
     }
 }

@@ -90,10 +90,10 @@ impl Shared {
             }
             Step::Broken(reason) => {
                 wire.writing = false;
-                if let Some(generation) = generation {
-                    wire.shutdown(Some(generation));
-                }
                 drop(wire);
+                if let Some(generation) = generation {
+                    self.shutdown_socket(Some(generation));
+                }
                 // The reader notices the shutdown; tell the session thread too, so the
                 // in-flight requests fail now rather than at its next look.
                 self.report_failure(generation, reason);
