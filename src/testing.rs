@@ -33,7 +33,7 @@ mod server;
 mod tls;
 
 pub use builder::TestingServerBuilder;
-pub use cluster::TestingCluster;
+pub use cluster::{TestingCluster, TestingClusterBuilder};
 pub use server::TestingServer;
 pub use tls::{TestingCertificate, TestingTls};
 
