@@ -18,6 +18,8 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 pub use builder::ClientBuilder;
+#[cfg(all(test, feature = "testing"))]
+pub(crate) use data::check;
 pub use ensemble::{ClientIdentity, EnsembleConfig, EnsembleMember, MemberRole, Reconfig};
 pub use options::{CreateMode, CreateOptions, ZookeeperNode};
 pub use pending::Pending;

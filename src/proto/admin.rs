@@ -30,6 +30,15 @@ impl Encode for ReconfigRequest {
 }
 
 record! {
+    /// `GetSASLRequest` and `SetSASLResponse`: one SASL token each way (opcode `sasl`).
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct SaslToken {
+        /// The mechanism's bytes.
+        pub token: Vec<u8>,
+    }
+}
+
+record! {
     /// One identity a session is authenticated as: (scheme, user).
     #[derive(Debug, Clone, Default, PartialEq, Eq)]
     pub struct ClientInfo {

@@ -14,7 +14,7 @@ mod opcode;
 mod operations;
 mod records;
 
-pub use admin::{ClientInfo, ReconfigRequest, WhoAmIResponse};
+pub use admin::{ClientInfo, ReconfigRequest, SaslToken, WhoAmIResponse};
 pub use error_code::ErrorCode;
 pub use jute::{
     encode_request, Decode, DecodeError, Encode, FrameBuffer, Reader, Writer, MAX_FRAME,

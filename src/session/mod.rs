@@ -24,6 +24,9 @@ mod handshake;
 mod life;
 mod reader;
 mod request;
+// The DIGEST-MD5 mechanism; the handshake does not run it yet (see the module's tests).
+#[allow(dead_code)]
+pub(crate) mod sasl;
 mod watches;
 mod wire;
 
