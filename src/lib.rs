@@ -56,5 +56,7 @@ pub use recipe::{
     CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ParseRecipeError, ReadLock,
     Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
+#[cfg(feature = "tls")]
+pub use session::TlsConfig;
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;

@@ -131,3 +131,17 @@ bad.stop()
     let err = client.get_node("/sasl-only").unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::NoAuth), "{err}");
 }
+
+#[test]
+fn a_plain_client_on_the_tls_port_fails_within_its_connect_timeout() {
+    let tls = TestingTls::generate().unwrap();
+    let server = TestingServer::builder().tls(&tls).start().unwrap();
+    let tls_hosts = server.tls_connect_string().unwrap();
+    let timeout = Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let err = Client::builder(&tls_hosts).connect_timeout(timeout).connect().unwrap_err();
+    let took = started.elapsed();
+    assert!(took < timeout + Duration::from_secs(1), "took {took:?} with a {timeout:?} timeout");
+    let text = err.to_string();
+    assert!(text.contains(&tls_hosts), "the error names the server: {text}");
+}
