@@ -235,3 +235,49 @@ fn duration_max_timeouts_do_not_panic() {
     drop(lock.acquire_timeout(Duration::MAX).unwrap());
     client.close().unwrap();
 }
+
+/// Threads of this process whose name starts with `prefix` (names are cut to 15 bytes).
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end().starts_with(prefix))
+        .count()
+}
+
+/// Give-ups that cannot delete their node in time hand it to one cleanup worker per client
+/// (not a thread each), which deletes it once the server is back and ends with the client.
+#[test]
+#[serial]
+fn one_cleanup_worker_per_client_finishes_the_give_ups() {
+    let mut server = own_server();
+    let client = connect(&server.connect_string(), Duration::from_secs(5));
+    let holder = connect(&server.connect_string(), Duration::from_secs(5));
+    let _held = write_lock(&holder, "/locks/cleanup", "holder").acquire().unwrap();
+    server.freeze().unwrap();
+    let before = threads_named("zkcluster-clean");
+    let waiters: Vec<_> = (0..10)
+        .map(|i| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                let lock = write_lock(&client, "/locks/cleanup", &format!("w{i}"));
+                lock.acquire_timeout(Duration::from_millis(300)).unwrap_err()
+            })
+        })
+        .collect();
+    for w in waiters {
+        assert!(w.join().unwrap().is_timeout());
+    }
+    let workers = threads_named("zkcluster-clean") - before;
+    assert!(workers <= 1, "{workers} cleanup threads for one client");
+    server.thaw().unwrap();
+    let clean = common::eventually(Duration::from_secs(10), || {
+        client.get_children("/locks/cleanup").map(|c| c.len() == 1).unwrap_or(false)
+    });
+    assert!(clean, "left: {:?}", client.get_children("/locks/cleanup"));
+    client.close().unwrap();
+    let ended =
+        common::eventually(Duration::from_secs(3), || threads_named("zkcluster-clean") == before);
+    assert!(ended, "the cleanup worker outlived its client");
+    server.stop().unwrap();
+}

@@ -322,12 +322,18 @@ impl Wire {
     }
 
     /// Fails queued requests whose deadline has passed (the session thread sweeps while
-    /// disconnected, so an abandoned queue does not grow).
+    /// disconnected, so a queue nobody waits on does not grow).
     pub fn expire_queued(&mut self, now: Instant) {
-        self.outbox.retain(|out| match &out.job {
-            Job::Request { deadline, reply, .. } => now < *deadline && !reply.is_abandoned(),
-            _ => true,
-        });
+        let mut kept = VecDeque::with_capacity(self.outbox.len());
+        for out in self.outbox.drain(..) {
+            match out.job {
+                Job::Request { reply, made_at, deadline, .. } if now >= deadline => {
+                    let _ = reply.send(Err(Failure::Timeout(now - made_at)));
+                }
+                _ => kept.push_back(out),
+            }
+        }
+        self.outbox = kept;
     }
 
     /// The request a reply with `xid` answers: the oldest in flight (the server answers a
@@ -533,7 +539,10 @@ mod tests {
         // Swept while disconnected: the expired one goes, the other stays.
         wire.expire_queued(t0 + Duration::from_millis(20));
         assert_eq!(wire.outbox.len(), 1);
-        assert!(soon.try_take().is_some(), "the expired request was kept");
+        assert!(
+            matches!(failure(&soon), Some(Failure::Timeout(_))),
+            "the expired request was kept"
+        );
         wire.conn = Some(conn(1, &life));
         // Written after its deadline: failed instead.
         assert!(wire.next_frame(1, t0 + Duration::from_secs(61)).is_none());
