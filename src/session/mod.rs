@@ -4,18 +4,30 @@
 //! A [`Session`] owns one background thread (the driver, see `driver.rs`) that connects,
 //! sends pings, notices a dead connection, reconnects, and handles expiry and close.
 //!
-//! Calling threads write their own requests (see [`Shared::send`]) and, as a rule, read their
-//! own replies: the read side of the connection (socket, frame buffer) is a token in
-//! `Shared::reader`, and a caller waiting for a reply takes it when it is free and reads and
-//! dispatches every frame (anyone's replies, watch events, pings, auth) until its own reply is
-//! in, then hands it to the next waiting caller (leader/follower, see `reader.rs`). A serial
-//! call therefore costs no thread hop: the caller blocks in `read` itself, like a bare socket.
-//! The driver reads only when no caller is waiting and callers have been quiet for a moment,
-//! so watch events still arrive promptly while the client is idle; the first call after such a
-//! pause may get its reply through the driver. Frames are dispatched by one token holder at a
-//! time, in stream order, so a reply's watch is registered before the next frame is looked at,
-//! whichever thread reads. A reader that finds the stream broken shuts it down and reports it;
-//! the driver fails what is in flight and reconnects as before.
+//! Data flows one way, each file with one job:
+//! - `wire.rs`: the write direction's protocol state, without sockets or clocks of its own
+//!   (the outbox of requests not yet written, the requests in flight, xids, auth replays, the
+//!   gate of the current connection); it decides what may be written when, and matches each
+//!   reply to its request. Unit-tested without a server.
+//! - `writer.rs`: moves the outbox onto the socket under a write token, no lock held while a
+//!   write blocks.
+//! - `reader.rs`: who reads (the reader token), `dispatch.rs`: what a frame means.
+//! - `driver.rs`: the session thread's loop; `handshake.rs`: opening one connection.
+//!
+//! Calling threads queue their own requests (see [`Shared::send`]), write them at once when
+//! the write token is free and the socket takes them, and, as a rule, read their own replies:
+//! the read side of the connection (socket, frame buffer) is a token in `Shared::reader`, and
+//! a caller waiting for a reply takes it when it is free and reads and dispatches every frame
+//! (anyone's replies, watch events, pings, auth) until its own reply is in, then hands it to
+//! the next waiting caller (leader/follower, see `reader.rs`). A serial call therefore costs no
+//! thread hop: the caller blocks in `read` itself, like a bare socket. The driver reads only
+//! when no caller is waiting and callers have been quiet for a moment, so watch events still
+//! arrive promptly while the client is idle; the first call after such a pause may get its
+//! reply through the driver. Frames are dispatched by one token holder at a time, in stream
+//! order, so a reply's watch is registered before the next frame is looked at, whichever
+//! thread reads. A reader or writer that finds the stream broken shuts it down and reports
+//! it; the driver fails what is in flight and reconnects, and what was not written yet waits
+//! for the next connection, each request until its own deadline.
 
 mod connect_string;
 mod dispatch;
