@@ -219,3 +219,57 @@ fn a_failing_watch_stream_does_not_pile_up_errors() {
     assert!(last || matches!(&next, Ok(Err(e)) if e.is_no_auth()), "{queued:?} then {next:?}");
     owner.delete_node(&path).unwrap();
 }
+
+/// `Client::retry` retries what is retryable (here: calls that time out while the network is
+/// cut, until it is back) and returns anything else at once.
+#[test]
+fn retry_policy_retries_only_what_is_retryable() {
+    let proxy = Arc::new(Proxy::start(&server().connect_string()));
+    let client = Client::builder(&proxy.connect_string())
+        .session_timeout(Duration::from_secs(10))
+        .request_timeout(Duration::from_millis(300))
+        .connect()
+        .unwrap();
+    let path = unique("retry");
+    client.create_node(&path, "v").unwrap();
+    let policy = zkcluster::RetryPolicy::new()
+        .max_tries(50)
+        .backoff(Duration::from_millis(20), Duration::from_millis(100))
+        .deadline(Duration::from_secs(10));
+    proxy.cut();
+    let restorer = {
+        let proxy = proxy.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(800));
+            proxy.restore();
+        })
+    };
+    let mut tries = 0;
+    let node = client
+        .retry(&policy, |c| {
+            tries += 1;
+            c.get_node(&path)
+        })
+        .expect("retried until the network was back");
+    restorer.join().unwrap();
+    assert_eq!(node.value, b"v");
+    assert!(tries > 1, "nothing was retried");
+
+    let mut tries = 0;
+    let err = client
+        .retry(&policy, |c| {
+            tries += 1;
+            c.get_node(&format!("{path}/missing"))
+        })
+        .unwrap_err();
+    assert!(err.is_no_node() && tries == 1, "{err} after {tries} tries");
+
+    // The overall deadline ends the loop even with tries left.
+    proxy.cut();
+    let started = Instant::now();
+    let short = policy.clone().deadline(Duration::from_millis(700));
+    let err = client.retry(&short, |c| c.get_node(&path)).unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(started.elapsed() < Duration::from_millis(700 + 300 + 400), "{:?}", started.elapsed());
+    proxy.restore();
+}
