@@ -10,20 +10,24 @@
 //! Failure modes: a commit whose reply is lost (connection loss, timeout) has an unknown
 //! outcome, as any write; it was applied only if the lock was held when the server ran it.
 
+use std::sync::Arc;
+
+use crate::session::SessionLife;
 use crate::{Error, OpResult, Result};
 
 /// The guard a transaction is fenced by.
 #[derive(Debug, Clone)]
 pub(crate) struct Fence {
     lock_path: String,
+    /// The guard's nodes (none once it was released).
     nodes: Vec<String>,
-    /// Already known to be lost (or released): refused without sending.
-    lost: bool,
+    /// The guard's session: once it has ended the commit is refused without sending.
+    life: Arc<SessionLife>,
 }
 
 impl Fence {
-    pub(crate) fn new(lock_path: &str, nodes: Vec<String>, lost: bool) -> Fence {
-        Fence { lock_path: lock_path.to_string(), nodes, lost }
+    pub(crate) fn new(lock_path: &str, nodes: Vec<String>, life: Arc<SessionLife>) -> Fence {
+        Fence { lock_path: lock_path.to_string(), nodes, life }
     }
 
     /// The nodes the commit checks, in the order their checks go first.
@@ -36,9 +40,10 @@ impl Fence {
         Error::LockLost { path: self.lock_path.clone(), node: node.to_string() }
     }
 
-    /// The error of a commit refused before sending: the guard is known to be lost.
+    /// The error of a commit refused before sending: the guard is known to be lost (checked
+    /// at commit time, not when the transaction was built).
     pub(crate) fn refused(&self) -> Option<Error> {
-        (self.lost || self.nodes.is_empty()).then(|| self.lock_lost(None))
+        (self.life.has_ended() || self.nodes.is_empty()).then(|| self.lock_lost(None))
     }
 
     /// The user's results: without those of the checks.
@@ -63,6 +68,16 @@ impl Fence {
             e => e,
         }
     }
+
+    /// [`error`](Self::error) for failures that never reached the server (a session that
+    /// ended while the commit was being sent).
+    pub(crate) fn send_error(&self, error: Error) -> Error {
+        if error.is_session_expired() || self.life.has_ended() && !error.is_closed() {
+            self.lock_lost(None)
+        } else {
+            error
+        }
+    }
 }
 
 #[cfg(test)]
@@ -72,10 +87,14 @@ mod tests {
 
     #[test]
     fn maps_check_failures_to_lock_lost_and_shifts_indexes() {
-        let fence = Fence::new("/l", vec!["/l/n1".into()], false);
+        let life = Arc::new(SessionLife::new(7));
+        let fence = Fence::new("/l", vec!["/l/n1".into()], life.clone());
         assert!(fence.refused().is_none());
-        let lost =
-            fence.error(Error::Transaction { index: 0, code: ErrorCode::NoNode, path: "/l/n1".into() });
+        let lost = fence.error(Error::Transaction {
+            index: 0,
+            code: ErrorCode::NoNode,
+            path: "/l/n1".into(),
+        });
         assert!(lost.is_lock_lost(), "{lost}");
         let user = fence.error(Error::Transaction {
             index: 2,
@@ -87,6 +106,8 @@ mod tests {
         assert!(expired.is_lock_lost());
         let stripped = fence.strip(vec![OpResult::Checked, OpResult::Deleted]).unwrap();
         assert_eq!(stripped, vec![OpResult::Deleted]);
-        assert!(Fence::new("/l", vec!["/l/n1".into()], true).refused().unwrap().is_lock_lost());
+        assert!(Fence::new("/l", Vec::new(), life.clone()).refused().unwrap().is_lock_lost());
+        life.end();
+        assert!(fence.refused().unwrap().is_lock_lost());
     }
 }

@@ -390,8 +390,12 @@ impl Guard {
     }
 
     fn fence(&self) -> Fence {
-        let lost = self.released || self.life.has_ended();
-        Fence::new(&self.path, self.nodes.clone(), lost)
+        Fence::new(&self.path, self.nodes.clone(), self.life.clone())
+    }
+
+    /// Commits a fenced transaction; a session that ended while it was sent is the lock lost.
+    fn commit(&self, transaction: Transaction<'_>) -> Result<Vec<OpResult>> {
+        transaction.commit().map_err(|e| self.fence().send_error(e))
     }
 
     /// Replaces `path`'s data (any version) only while this guard's node exists; see
@@ -413,7 +417,7 @@ impl Guard {
     /// # }
     /// ```
     pub fn set_value_to_node(&self, path: &str, value: impl AsRef<[u8]>) -> Result<Stat> {
-        let results = self.transaction().set_data(path, value, None).commit()?;
+        let results = self.commit(self.transaction().set_data(path, value, None))?;
         match results.into_iter().next() {
             Some(OpResult::DataSet { stat }) => Ok(stat),
             other => Err(Error::Protocol {
@@ -443,7 +447,7 @@ impl Guard {
     /// # }
     /// ```
     pub fn create_node(&self, path: &str, value: impl AsRef<[u8]>) -> Result<String> {
-        let results = self.transaction().create(path, value, &CreateOptions::new()).commit()?;
+        let results = self.commit(self.transaction().create(path, value, &CreateOptions::new()))?;
         match results.into_iter().next() {
             Some(OpResult::Created { path, .. }) => Ok(path),
             other => Err(Error::Protocol {
@@ -473,7 +477,7 @@ impl Guard {
     /// # }
     /// ```
     pub fn delete_node(&self, path: &str) -> Result<bool> {
-        match self.transaction().delete(path, None).commit() {
+        match self.commit(self.transaction().delete(path, None)) {
             Ok(_) => Ok(true),
             Err(e) if e.is_no_node() => Ok(false),
             Err(e) => Err(e),

@@ -233,7 +233,7 @@ impl LockCore {
         holds::check(&self.client, &self.path, hold)?;
         let token = cancel.token();
         Ok(self.acquire(wait, &token)?.map(|held| {
-            let ticket = holds::record(&self.client, &self.path, hold);
+            let ticket = holds::record(&self.client, &self.path, hold, &held.life);
             Guard::granted(
                 &self.client,
                 &self.path,

@@ -305,7 +305,8 @@ impl Semaphore {
         }
         match created {
             Ok((_, stat)) if !held.life.has_ended() => {
-                let ticket = holds::record(client, &self.path, Hold::Lease(self.max_leases));
+                let ticket =
+                    holds::record(client, &self.path, Hold::Lease(self.max_leases), &held.life);
                 Ok(Pass::Done(Some(Guard::granted(
                     client,
                     &self.path,
