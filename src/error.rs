@@ -172,6 +172,25 @@ pub enum Error {
         /// Its path.
         path: String,
     },
+    /// A fenced write (through a [`Guard`](crate::Guard)) was refused because the guard's lock
+    /// node no longer exists (its session ended, or it was released): someone else may hold the
+    /// lock. Nothing was applied.
+    #[error("lock {path} is lost (its node {node} is gone); the write was not applied")]
+    LockLost {
+        /// The lock (or semaphore) path.
+        path: String,
+        /// The guard's node that the write was conditioned on.
+        node: String,
+    },
+    /// An acquire that could only deadlock was refused: this thread already holds the lock
+    /// (the locks are not re-entrant) or asked for a read-to-write upgrade.
+    #[error("cannot acquire {path}: {reason}")]
+    WouldDeadlock {
+        /// The lock path.
+        path: String,
+        /// What this thread already holds there.
+        reason: String,
+    },
     /// A four-letter command (`srvr`, `mntr`, ...) to `server` got no answer, or an answer
     /// that says it is not allowed (`4lw.commands.whitelist`).
     #[error("four-letter command {command:?} to {server}: {reason}")]
@@ -251,12 +270,18 @@ impl Error {
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Error::Cancelled { .. })
     }
+    /// A fenced write was refused because the lock it was made under is gone
+    /// ([`Error::LockLost`]).
+    pub fn is_lock_lost(&self) -> bool {
+        matches!(self, Error::LockLost { .. })
+    }
     /// A transient failure after which retrying the same call may succeed: a timeout
     /// (the call's own deadline, or the server's `OperationTimeout`) or a connection loss.
     ///
     /// Everything else is not: server verdicts (NoNode, BadVersion, NoAuth, ...), invalid
     /// arguments and requests over the size limit fail the same way again; a closed client,
-    /// a failed authentication or a cancelled acquire stay so; a protocol error means the
+    /// a failed authentication, a cancelled acquire, a lost lock (`LockLost`) or an acquire
+    /// that would deadlock stay so; a protocol error means the
     /// server sent something this client cannot read; and an expired session is gone with
     /// its ephemeral nodes (whether to go on in a new one is the caller's decision, see
     /// [`RetryPolicy::retry_session_expired`](crate::RetryPolicy::retry_session_expired)).

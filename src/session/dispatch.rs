@@ -44,7 +44,7 @@ pub(crate) fn handle_frame(shared: &Shared, frame: Vec<u8>, conn: u64) -> Result
         }
         xid::PING => {
             if let Some(written) = lock(&shared.wire).take_ping() {
-                shared.activity.answered(written);
+                shared.liveness.answered(written);
             }
             Ok(())
         }
@@ -71,7 +71,7 @@ pub(crate) fn handle_frame(shared: &Shared, frame: Vec<u8>, conn: u64) -> Result
         reply_xid => {
             let body_at = r.position();
             let request = lock(&shared.wire).take_reply(reply_xid)?;
-            shared.activity.answered(request.written_at);
+            shared.liveness.answered(request.written_at);
             // A caller that stopped waiting dropped the watch's receiver with its call: its
             // watch is not registered (it would only pile up, and be re-set after every
             // reconnect).

@@ -35,6 +35,7 @@ mod driver;
 mod events;
 mod handshake;
 mod life;
+mod liveness;
 mod reader;
 mod request;
 // The DIGEST-MD5 mechanism; the handshake does not run it yet (see the module's tests).
@@ -144,6 +145,8 @@ pub(crate) struct Shared {
     last_zxid: AtomicI64,
     /// Numbers connections (see `wire::Conn::generation`).
     generations: AtomicU64,
+    /// The send time of the last answered request: the lease deadline of guards.
+    pub liveness: liveness::Liveness,
     /// Set before closeSession is sent: the server hanging up after it is the end, not a
     /// connection loss to recover from.
     close_requested: AtomicBool,
@@ -201,6 +204,7 @@ impl Session {
             watches: Mutex::new(WatchTable::default()),
             last_zxid: AtomicI64::new(0),
             generations: AtomicU64::new(0),
+            liveness: liveness::Liveness::new(),
             close_requested: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             connecting: Mutex::new(None),
@@ -522,14 +526,6 @@ impl Shared {
     fn wake_driver(&self) {
         let _guard = lock(&self.read_failure);
         self.driver_wake.notify_all();
-    }
-
-    /// When the last request (or ping) whose reply has arrived was written: the server was
-    /// alive then, and the session valid at least until then plus the negotiated timeout minus
-    /// the time that reply took. `None` until a first reply. (For guards' lease checks.)
-    #[allow(dead_code)]
-    pub(crate) fn last_answered_send(&self) -> Option<Instant> {
-        self.activity.last_answered_send()
     }
 
     /// Forgets a watch whose handle was dropped; returns whether none is left on that path.

@@ -241,7 +241,7 @@ pub(crate) struct InFlight {
     pub reply: ReplySender,
     /// The watch to register when the reply says the call succeeded.
     pub watch: Option<(WatchKind, String, super::watches::WatchSender)>,
-    /// When it was written.
+    /// When it was written (see `liveness.rs`).
     pub written_at: Instant,
 }
 

@@ -91,8 +91,6 @@ pub(crate) struct Activity {
     last_active: AtomicU64,
     /// The last write that made progress (a stalled socket stops advancing it).
     last_progress: AtomicU64,
-    /// When the last request (or ping) whose reply arrived was written (0: none yet).
-    last_answered_send: AtomicU64,
 }
 
 impl Activity {
@@ -103,7 +101,6 @@ impl Activity {
             last_recv: AtomicU64::new(0),
             last_active: AtomicU64::new(0),
             last_progress: AtomicU64::new(0),
-            last_answered_send: AtomicU64::new(0),
         }
     }
 
@@ -153,19 +150,6 @@ impl Activity {
 
     pub fn since_received(&self) -> Duration {
         self.since(&self.last_recv)
-    }
-
-    /// The reply to something written at `written` arrived.
-    pub fn answered(&self, written: Instant) {
-        self.last_answered_send.fetch_max(self.at(written).max(1), Ordering::Relaxed);
-    }
-
-    /// When the last request or ping whose reply arrived was written.
-    pub fn last_answered_send(&self) -> Option<Instant> {
-        match self.last_answered_send.load(Ordering::Relaxed) {
-            0 => None,
-            nanos => Some(self.epoch + Duration::from_nanos(nanos)),
-        }
     }
 }
 
