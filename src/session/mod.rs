@@ -604,8 +604,10 @@ mod tests {
         let held = holder.restrict(&path, ZookeeperRecipe::WriteLock, "h", None).unwrap();
         let _guard = held.acquire().unwrap();
         let lock = waiter.restrict(&path, ZookeeperRecipe::WriteLock, "w", None).unwrap();
-        let sem = waiter.restrict(&format!("{path}-sem"), ZookeeperRecipe::Semaphore, "w", Some(1));
-        let _lease = sem.as_ref().unwrap().acquire().unwrap();
+        let sem_path = format!("{path}-sem");
+        let full = holder.restrict(&sem_path, ZookeeperRecipe::Semaphore, "h", Some(1)).unwrap();
+        let _lease = full.acquire().unwrap();
+        let sem = waiter.restrict(&sem_path, ZookeeperRecipe::Semaphore, "w", Some(1));
         let before = super::lock(&waiter.shared().subscribers).len();
         for _ in 0..20 {
             assert!(lock.acquire_timeout(Duration::from_millis(20)).unwrap_err().is_timeout());
