@@ -616,4 +616,20 @@ mod tests {
         }
         assert_eq!(super::lock(&waiter.shared().subscribers).len(), before);
     }
+
+    /// Defect 11: a reply that fails to decode resets the connection it came on, never a newer
+    /// one that replaced it meanwhile.
+    #[test]
+    fn a_late_reset_leaves_a_newer_connection_alone() {
+        let server = TestingServer::shared().expect("ZooKeeper for the tests");
+        let client = Client::connect(&server.connect_string()).unwrap();
+        let events = client.session_events();
+        let current = super::lock(&client.shared().socket).as_ref().map(|(g, _)| *g).unwrap();
+        client.shared().reset(current - 1, "a reply of an older connection");
+        client.get_node("/").unwrap();
+        assert!(events.try_recv().is_err(), "the current connection was reset");
+        client.shared().reset(current, "a reply of this connection");
+        let event = events.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(matches!(event, crate::SessionEvent::Suspended { .. }), "{event:?}");
+    }
 }
