@@ -80,7 +80,7 @@ enum Ours {
 }
 
 /// Why a wait ended.
-enum Wake {
+pub(crate) enum Wake {
     Recheck,
     Cancelled,
     Deadline,
@@ -465,7 +465,7 @@ impl LockCore {
     }
 
     /// Waits for the predecessor's watch, a session change, cancellation or the deadline.
-    fn wait_change(
+    pub(crate) fn wait_change(
         watch: &Receiver<crate::WatchedEvent>,
         life: &SessionLife,
         events: &Receiver<SessionEvent>,

@@ -52,9 +52,14 @@
 //! # let _: Option<LibLock> = None;
 //! ```
 
+mod barrier;
 mod cancel;
 mod cleanup;
+mod counter;
+mod double_barrier;
+mod election;
 mod guard;
+mod lease;
 mod lock;
 mod node_name;
 mod parse_error;
@@ -66,8 +71,13 @@ use std::time::{Duration, Instant};
 
 use crate::{Client, Result};
 
+pub use barrier::Barrier;
 pub use cancel::{CancelHandle, CancelToken};
+pub use counter::{Counter, CounterChange, CounterValue};
+pub use double_barrier::DoubleBarrier;
+pub use election::{Election, Leadership};
 pub use guard::{Guard, GuardStatus};
+pub use lease::{LeaseRecord, MultiNonBlockingLease, NonBlockingLease};
 pub use parse_error::ParseRecipeError;
 pub use read_lock::ReadLock;
 pub use semaphore::Semaphore;
