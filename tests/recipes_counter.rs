@@ -69,10 +69,11 @@ fn text_format_is_kazoos() {
     assert_eq!(floats.value().unwrap(), 7.0);
 
     // An integer counter refuses a float text, and writes nothing.
+    c.set_data(&fpath, "7.5", None).unwrap();
     let err = Counter::new(&c, &fpath).unwrap().add(1).unwrap_err();
     assert!(matches!(err, zkcluster::Error::InvalidData { .. }), "{err}");
     assert!(err.to_string().contains(&fpath), "{err}");
-    assert_eq!(c.get_node(&fpath).unwrap().value, b"7");
+    assert_eq!(c.get_node(&fpath).unwrap().value, b"7.5");
 
     // Overflow is an error, not a wrap.
     c.set_data(&path, i64::MAX.to_string(), None).unwrap();
