@@ -41,8 +41,12 @@ fn one_holder_among_eight_then_renewal_and_expiry() {
             })
         })
         .collect();
-    let winners: Vec<usize> =
-        threads.into_iter().map(|t| t.join().unwrap()).filter(|(_, ok)| *ok).map(|(i, _)| i).collect();
+    let winners: Vec<usize> = threads
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|(_, ok)| *ok)
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
     let holder = format!("host-{}", winners[0]);
     let c = client();
