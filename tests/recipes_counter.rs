@@ -231,3 +231,31 @@ say('added')
     assert_eq!(curator.value().unwrap(), 3);
     assert!(peer.finish(Duration::from_secs(10)).is_empty());
 }
+
+/// Sixteen threads on one counter object near `i64::MAX`: their changes are written together,
+/// yet each overflowing change fails alone and every other one is applied exactly once.
+#[test]
+fn changes_batched_from_one_object_fail_alone() {
+    let c = client();
+    let path = unique("counter-batch");
+    c.create_node(&path, (i64::MAX - 10).to_string()).unwrap();
+    let counter = Arc::new(Counter::new(&c, &path).unwrap());
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let counter = counter.clone();
+            std::thread::spawn(move || counter.add(1))
+        })
+        .collect();
+    let (mut posts, mut overflows) = (Vec::new(), 0);
+    for t in threads {
+        match t.join().unwrap() {
+            Ok(change) => posts.push(change.post),
+            Err(zkcluster::Error::InvalidArgument { .. }) => overflows += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    posts.sort_unstable();
+    assert_eq!(posts, ((i64::MAX - 9)..=i64::MAX).collect::<Vec<_>>());
+    assert_eq!(overflows, 6);
+    assert_eq!(counter.value().unwrap(), i64::MAX);
+}

@@ -36,12 +36,16 @@
 //!
 //! # Round trips
 //!
-//! Threads sharing one `Counter` take turns, and the counter remembers the value and version it
-//! last wrote, so an uncontended change costs **one** round trip (the conditional write) and a
-//! conflict one more (a fresh read). The first change of a counter object costs a read too.
+//! Threads sharing one `Counter` object do not race each other: one writes at a time, for every
+//! change queued meanwhile (a group commit: the changes are applied in call order, each caller
+//! gets its own pre and post values). The counter remembers the value and version it last
+//! wrote, so a write costs **one** round trip (the conditional set) and a conflict with another
+//! object or client one more (a fresh read). The first change of a counter object costs a read
+//! too. So eight threads on one object cost about one round trip per *batch*, not per change.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::cancel::CancelHandle;
@@ -182,18 +186,31 @@ pub struct CounterChange<T> {
     pub version: i32,
 }
 
-/// The turn of the threads sharing one counter object, and what the last turn learned.
+/// One caller's change, waiting to be written.
+struct Ticket<T> {
+    id: u64,
+    delta: T,
+    deadline: Option<Instant>,
+}
+
+/// The threads sharing one counter object: one writes at a time, for everyone queued.
 struct Turns<T> {
+    /// A write is in progress.
     busy: bool,
     /// The value and version this object last read or wrote: a guess, checked by the write.
     known: Option<(T, i32)>,
+    /// Changes waiting for the next write, in call order.
+    queue: Vec<Ticket<T>>,
+    /// Results of written changes, until their callers pick them up.
+    done: HashMap<u64, Result<CounterChange<T>>>,
+    next_id: u64,
 }
 
 /// A shared counter at a path, compatible with Kazoo's `Counter` (and, with
 /// [`curator`](Counter::curator), with Curator's `SharedCount`).
 ///
-/// `Send + Sync`: share it between threads with an `Arc`; they take turns, so they do not make
-/// each other retry.
+/// `Send + Sync`: share it between threads with an `Arc`; their concurrent changes are written
+/// together (see the module docs), so they do not make each other retry.
 ///
 /// ```no_run
 /// use zkcluster::{Client, Counter};
@@ -300,7 +317,13 @@ impl<T: CounterValue> Counter<T> {
             default,
             encoding: Encoding::Text,
             timeout: client.shared().config.request_timeout,
-            turns: Mutex::new(Turns { busy: false, known: None }),
+            turns: Mutex::new(Turns {
+                busy: false,
+                known: None,
+                queue: Vec::new(),
+                done: HashMap::new(),
+                next_id: 0,
+            }),
             turn_free: Condvar::new(),
         })
     }
@@ -368,15 +391,54 @@ impl<T: CounterValue> Counter<T> {
     /// ```
     pub fn add(&self, delta: T) -> Result<CounterChange<T>> {
         let deadline = Instant::now().checked_add(self.timeout);
-        let mut turn = self.take_turn(deadline)?;
-        let outcome = self.change(delta, deadline, &mut turn.known);
-        if outcome.is_err() {
-            turn.known = None;
+        let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+        let id = turns.next_id;
+        turns.next_id += 1;
+        turns.queue.push(Ticket { id, delta, deadline });
+        loop {
+            if let Some(result) = turns.done.remove(&id) {
+                return result;
+            }
+            let queued = turns.queue.iter().any(|t| t.id == id);
+            if queued && passed(deadline) {
+                turns.queue.retain(|t| t.id != id);
+                return Err(self.timed_out());
+            }
+            if queued && !turns.busy {
+                // Our turn: write every change waiting now (ours included) at once.
+                turns.busy = true;
+                let (batch, late): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut turns.queue).into_iter().partition(|t| !passed(t.deadline));
+                turns.queue = late; // their owners time out themselves
+                let mut known = turns.known.take();
+                drop(turns);
+                let outcome = self.commit(&batch, &mut known);
+                turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+                turns.busy = false;
+                turns.known = known;
+                match outcome {
+                    Ok(results) => turns.done.extend(results),
+                    // Nothing was written: everyone tries again (or times out) on their own;
+                    // we report the error unless it was only the batch's earliest deadline.
+                    Err(e) => {
+                        let retry_ours = e.is_timeout() && !passed(deadline);
+                        turns.queue.extend(batch.into_iter().filter(|t| retry_ours || t.id != id));
+                        if !retry_ours {
+                            self.turn_free.notify_all();
+                            return Err(e);
+                        }
+                    }
+                }
+                self.turn_free.notify_all();
+                continue;
+            }
+            // Queued behind a write in progress, or part of it: wait for news.
+            let wait = match deadline {
+                Some(d) if queued => d.saturating_duration_since(Instant::now()),
+                _ => Duration::from_secs(1),
+            };
+            turns = self.turn_free.wait_timeout(turns, wait).unwrap_or_else(|p| p.into_inner()).0;
         }
-        turn.busy = false;
-        drop(turn);
-        self.turn_free.notify_one();
-        outcome
     }
 
     /// Subtracts `delta` atomically (Kazoo's `counter -= delta`); errors as for
@@ -404,44 +466,32 @@ impl<T: CounterValue> Counter<T> {
         self.add(negated)
     }
 
-    /// Waits for this object's turn (other threads' changes in progress), until `deadline`.
-    fn take_turn(&self, deadline: Option<Instant>) -> Result<MutexGuard<'_, Turns<T>>> {
-        let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
-        while turns.busy {
-            let wait = match deadline {
-                Some(d) if Instant::now() >= d => {
-                    return Err(Error::Timeout {
-                        op: "counter change",
-                        path: self.path.clone(),
-                        after: self.timeout,
-                    })
-                }
-                Some(d) => d.saturating_duration_since(Instant::now()),
-                None => Duration::from_secs(3600),
-            };
-            turns = self.turn_free.wait_timeout(turns, wait).unwrap_or_else(|p| p.into_inner()).0;
-        }
-        turns.busy = true;
-        Ok(turns)
+    fn timed_out(&self) -> Error {
+        Error::Timeout { op: "counter change", path: self.path.clone(), after: self.timeout }
     }
 
-    /// The compare-and-set loop. `known` is the last (value, version) seen, if any.
-    fn change(
+    fn outcome_unknown(&self) -> Error {
+        Error::ConnectionLoss { op: "counter change (outcome unknown)", path: self.path.clone() }
+    }
+
+    /// Applies `batch` in one compare-and-set loop, as if one after the other in queue order.
+    /// `known` is the last (value, version) seen, if any, and is kept up to date.
+    ///
+    /// `Ok`: each ticket's own result (a change whose step overflows fails alone, and the
+    /// write may then be cut off with every change's outcome unknown). `Err`: nothing was
+    /// written (the earliest deadline in the batch passed, or a lasting error).
+    fn commit(
         &self,
-        delta: T,
-        deadline: Option<Instant>,
+        batch: &[Ticket<T>],
         known: &mut Option<(T, i32)>,
-    ) -> Result<CounterChange<T>> {
+    ) -> Result<Vec<(u64, Result<CounterChange<T>>)>> {
+        // The earliest deadline, so every caller hears back by its own.
+        let deadline = batch.iter().filter_map(|t| t.deadline).min();
         // Counters cannot be cancelled: the token only satisfies the shared wait helper.
         let never = CancelHandle::new().token();
-        let timeout = || Error::Timeout {
-            op: "counter change",
-            path: self.path.clone(),
-            after: self.timeout,
-        };
         loop {
             if passed(deadline) {
-                return Err(timeout());
+                return Err(self.timed_out());
             }
             let (pre, version) = match *known {
                 Some(seen) => seen,
@@ -462,42 +512,59 @@ impl<T: CounterValue> Counter<T> {
                     Err(e) => return Err(e),
                 },
             };
-            let post = pre.plus(delta).ok_or_else(|| Error::InvalidArgument {
-                path: self.path.clone(),
-                reason: format!("{pre} + {delta} overflows"),
-            })?;
-            let data = self.encode(post)?;
+            // Each change in turn from `pre`; one that cannot be applied is left out.
+            let mut value = pre;
+            let mut steps: Vec<(u64, Result<(T, T)>)> = Vec::with_capacity(batch.len());
+            for ticket in batch {
+                let step = value
+                    .plus(ticket.delta)
+                    .ok_or_else(|| Error::InvalidArgument {
+                        path: self.path.clone(),
+                        reason: format!("{value} + {} overflows", ticket.delta),
+                    })
+                    .and_then(|post| self.encode(post).map(|_| post));
+                steps.push((
+                    ticket.id,
+                    step.map(|post| (std::mem::replace(&mut value, post), post)),
+                ));
+            }
+            let changes = |steps: Vec<(u64, Result<(T, T)>)>, version: i32| {
+                steps
+                    .into_iter()
+                    .map(|(id, s)| (id, s.map(|(pre, post)| CounterChange { pre, post, version })))
+                    .collect()
+            };
+            if steps.iter().all(|(_, s)| s.is_err()) {
+                return Ok(changes(steps, version)); // nothing to write
+            }
+            let data = self.encode(value)?;
             match reply(self.client.set_data_async(&self.path, &data, Some(version)), deadline) {
                 Ok(stat) => {
-                    *known = Some((post, stat.version));
-                    return Ok(CounterChange { pre, post, version: stat.version });
+                    *known = Some((value, stat.version));
+                    return Ok(changes(steps, stat.version));
                 }
                 Err(e) if e.is_bad_version() || e.is_no_node() => *known = None,
                 Err(e) if retryable(&e) => {
-                    // The write may or may not have been applied: look again.
+                    // The write may or may not have been applied: look again. Whatever fails
+                    // from here on, it may have been.
                     *known = None;
-                    self.reconnect(deadline, &never)?;
+                    if self.reconnect(deadline, &never).is_err() {
+                        return Ok(self.unknown(steps));
+                    }
                     match self.read(deadline) {
                         Ok(Some((_, now))) if now == version => {} // not applied: retry
                         Ok(None) => {}                             // deleted meanwhile: retry
-                        Ok(Some(_)) => {
-                            return Err(Error::ConnectionLoss {
-                                op: "counter change (outcome unknown)",
-                                path: self.path.clone(),
-                            })
-                        }
-                        Err(e) if retryable(&e) => {
-                            return Err(Error::ConnectionLoss {
-                                op: "counter change (outcome unknown)",
-                                path: self.path.clone(),
-                            })
-                        }
-                        Err(e) => return Err(e),
+                        _ => return Ok(self.unknown(steps)),
                     }
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Every change of a write whose outcome is unknown fails saying so.
+    fn unknown(&self, steps: Vec<(u64, Result<(T, T)>)>) -> Vec<(u64, Result<CounterChange<T>>)> {
+        steps.into_iter().map(|(id, s)| (id, s.and(Err(self.outcome_unknown())))).collect()
     }
 
     /// Waits for the connection, failing with a timeout when the deadline passes first.
