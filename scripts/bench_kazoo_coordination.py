@@ -16,13 +16,7 @@ import sys
 import threading
 import time
 
-
-def connect(hosts):
-    from kazoo.client import KazooClient
-
-    client = KazooClient(hosts=hosts, timeout=30.0)
-    client.start(timeout=30)
-    return client
+from bench_kazoo import connect  # the comparison bench's client settings (same folder)
 
 
 def counter(zk, threads, secs, path):

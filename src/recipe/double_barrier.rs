@@ -223,11 +223,26 @@ impl DoubleBarrier {
     /// # }
     /// ```
     pub fn enter_with(&self, wait: Wait) -> Result<bool> {
+        self.drive(wait, Self::enter_step)
+    }
+
+    /// Runs `step` until it is done or ends; on any end but success, deletes our node.
+    fn drive(
+        &self,
+        wait: Wait,
+        step: impl Fn(
+            &Self,
+            bool,
+            Option<Instant>,
+            &CancelToken,
+            &crossbeam_channel::Receiver<crate::SessionEvent>,
+        ) -> Step,
+    ) -> Result<bool> {
         let token = self.cancel.token();
         let (blocking, deadline) = deadline_of(wait);
         let events = self.client.session_events();
         let outcome = loop {
-            match self.enter_step(blocking, deadline, &token, &events) {
+            match step(self, blocking, deadline, &token, &events) {
                 Step::Done => break Ok(true),
                 Step::Again => {}
                 Step::Ended(outcome) => break outcome,
@@ -391,20 +406,7 @@ impl DoubleBarrier {
     /// # }
     /// ```
     pub fn leave_with(&self, wait: Wait) -> Result<bool> {
-        let token = self.cancel.token();
-        let (blocking, deadline) = deadline_of(wait);
-        let events = self.client.session_events();
-        let outcome = loop {
-            match self.leave_step(blocking, deadline, &token, &events) {
-                Step::Done => break Ok(true),
-                Step::Again => {}
-                Step::Ended(outcome) => break outcome,
-            }
-        };
-        if !matches!(outcome, Ok(true)) {
-            self.delete_own();
-        }
-        outcome
+        self.drive(wait, Self::leave_step)
     }
 
     fn leave_step(
