@@ -145,6 +145,29 @@ fn double_barrier_enter_deadline_and_cancel_leave_nothing() {
     assert_no_nodes_left(&client(), &[&path]);
 }
 
+/// A member that gives up leaving (deadline) while another is still in deletes its node, so
+/// the other leaves at once afterwards; nothing is left.
+#[test]
+fn double_barrier_leave_deadline_leaves_nothing() {
+    let path = unique("double-leave");
+    let (a, b) = (Arc::new(member(&path, 2, "a")), member(&path, 2, "b"));
+    let entering = {
+        let a = a.clone();
+        std::thread::spawn(move || a.enter_timeout(LONG))
+    };
+    b.enter_timeout(LONG).unwrap();
+    entering.join().unwrap().unwrap();
+    let started = Instant::now();
+    let err = a.leave_timeout(Duration::from_millis(300)).unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(eventually(Duration::from_secs(2), || b.members().unwrap() == ["b"]));
+    let started = Instant::now();
+    b.leave_timeout(LONG).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "the last member waited for a leaver");
+    assert_no_nodes_left(&client(), &[&path]);
+}
+
 /// A member's session expires while it waits in `enter`: it joins again in its new session,
 /// and the barrier opens when the last member comes.
 #[test]

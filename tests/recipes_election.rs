@@ -82,7 +82,8 @@ fn latch_api_reports_leadership_and_hand_over() {
     assert_no_nodes_left(&client(), &[&path]);
 }
 
-/// The leader's session expires: its Leadership reports Lost and `lost()` fires, changes()
+/// The leader's connection is cut, then its session expires: its Leadership reports
+/// Uncertain, then Lost and `lost()` fires, changes()
 /// says false, and the waiting contender leads.
 #[test]
 fn leader_session_expiry_hands_over() {
@@ -104,6 +105,14 @@ fn leader_session_expiry_hands_over() {
     };
     assert!(eventually(LONG, || leader.contenders().unwrap().len() == 2));
     assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "two leaders");
+    // A connection loss first: nobody can tell then, so is_leader() says no until it is back.
+    proxy.cut();
+    assert!(eventually(LONG, || leadership.status() == GuardStatus::Uncertain));
+    assert!(!leader.is_leader());
+    proxy.restore();
+    assert!(eventually(LONG, || leadership.status() == GuardStatus::Held));
+    assert!(leader.is_leader());
+    assert!(changes.try_recv().is_err(), "a connection loss was reported as a change");
     expire_session(&proxy, &server().connect_string(), &leader_client);
     assert!(lost.recv_timeout(LONG).is_err(), "lost() did not fire");
     assert_eq!(leadership.status(), GuardStatus::Lost);

@@ -126,6 +126,25 @@ fn obtain_has_a_deadline_and_leaves_no_lock_node() {
     assert!(err.is_timeout(), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(blocker.contenders().unwrap(), ["blocker"], "the lease left its lock node");
+    // Cancelled from another thread while it waits for the lock: no lock node either.
+    let waiting = {
+        let lease = NonBlockingLease::new(&client(), &path, HOUR, "b")
+            .unwrap()
+            .timeout(Duration::from_secs(20));
+        let cancel = lease.cancel_handle();
+        let thread = std::thread::spawn(move || lease.obtain());
+        assert!(common::eventually(Duration::from_secs(10), || blocker
+            .contenders()
+            .unwrap()
+            .len()
+            == 2));
+        cancel.cancel();
+        thread
+    };
+    assert!(waiting.join().unwrap().unwrap_err().is_cancelled());
+    assert!(
+        common::eventually(Duration::from_secs(2), || blocker.contenders().unwrap() == ["blocker"])
+    );
     drop(held);
     assert!(lease.obtain().unwrap());
     only_the_record_left(&path);

@@ -34,7 +34,8 @@
 //!   the server is unreachable); the record is replaced in one transaction (delete the old
 //!   version, create the new), so it is never missing or doubled.
 //! - [`obtain`](NonBlockingLease::obtain) waits for the inner lock (Kazoo waits forever) at most
-//!   until its deadline ([`NonBlockingLease::timeout`]), then fails with [`Error::Timeout`].
+//!   until its deadline ([`NonBlockingLease::timeout`]), then fails with [`Error::Timeout`]; it
+//!   can be cancelled from another thread ([`NonBlockingLease::cancel_handle`]).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -256,6 +257,24 @@ impl NonBlockingLease {
         let create = transaction.create(&holder_path, data, &CreateOptions::new());
         reply(create.commit_async(), deadline)?;
         Ok(true)
+    }
+
+    /// A handle that makes an [`obtain`](Self::obtain) waiting for the inner lock return
+    /// [`Error::Cancelled`] from another thread (leaving no lock node).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let lease = zkcluster::NonBlockingLease::new(&client, "/jobs/daily", Duration::from_secs(60), "a")?;
+    /// let cancel = lease.cancel_handle();
+    /// std::thread::spawn(move || cancel.cancel());
+    /// let _ = lease.obtain(); // Err(Cancelled) if it was still waiting for the lock
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cancel_handle(&self) -> crate::CancelHandle {
+        self.lock.cancel_handle()
     }
 
     /// The lease's record now, if there is one (one round trip).
