@@ -2,9 +2,11 @@
 //! server restart and the loss of the ensemble's leader. Sessions survive both, so a leader
 //! stays the only leader, a waiter is still released, and no counter change is lost.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serial_test::serial;
 use zkcluster::testing::{TestingCluster, TestingServer};
@@ -129,4 +131,54 @@ fn ensemble_leader_loss_keeps_leader_and_counts() {
     assert!(ok > 0);
     assert!(value >= ok && value <= ok + unknown, "value {value}, ok {ok}, unknown {unknown}");
     assert_eq!(leader.contenders().unwrap(), ["a"]);
+}
+
+/// While the client is disconnected, every blocking call keeps its own deadline (not the
+/// client's longer request timeout), and leaves nothing behind once the connection is back.
+#[test]
+#[serial]
+fn calls_keep_their_deadline_while_disconnected() {
+    use zkcluster::NonBlockingLease;
+    let server = TestingServer::start().unwrap_or_else(|e| panic!("cannot start ZooKeeper: {e}"));
+    let proxy = common::proxy::Proxy::start(&server.connect_string());
+    let c = Client::builder(&proxy.connect_string())
+        .session_timeout(Duration::from_secs(20))
+        .request_timeout(Duration::from_secs(10))
+        .connect()
+        .unwrap();
+    let barrier = Barrier::new(&c, "/cut/barrier").unwrap();
+    barrier.create().unwrap();
+    let counter = Counter::new(&c, "/cut/counter").unwrap().timeout(Duration::from_millis(500));
+    counter.add(1).unwrap();
+    let double = DoubleBarrier::new(&c, "/cut/double", 2, "a").unwrap();
+    let lease = NonBlockingLease::new(&c, "/cut/lease", Duration::from_secs(60), "a")
+        .unwrap()
+        .timeout(Duration::from_millis(500));
+    proxy.cut();
+    assert!(common::eventually(LONG, || !c.state().is_connected()));
+    let short = Duration::from_millis(500);
+    let limit = Duration::from_secs(3); // well under the 10 s request timeout
+    let timed = |what: &str, call: &dyn Fn() -> bool| {
+        let started = Instant::now();
+        assert!(call(), "{what} did not end as expected");
+        assert!(started.elapsed() < limit, "{what} took {:?}", started.elapsed());
+    };
+    let election = Election::new(&c, "/cut/election", "a").unwrap();
+    timed("election lead", &|| election.lead_timeout(short).unwrap_err().is_timeout());
+    timed("barrier wait", &|| !barrier.wait_timeout(short).unwrap());
+    timed("counter add", &|| counter.add(1).unwrap_err().is_timeout());
+    timed("double barrier enter", &|| double.enter_timeout(short).unwrap_err().is_timeout());
+    timed("lease obtain", &|| lease.obtain().unwrap_err().is_timeout());
+    proxy.restore();
+    assert!(common::eventually(LONG, || c.state().is_connected()));
+    assert_eq!(counter.value().unwrap(), 1, "a timed-out add was applied");
+    let observer = Client::connect(&server.connect_string()).unwrap();
+    for path in ["/cut/double", "/cut/election", "/cut/lease"] {
+        assert!(
+            common::eventually(Duration::from_secs(2), || {
+                observer.get_children(path).map_or(true, |c| c.is_empty())
+            }),
+            "left under {path}"
+        );
+    }
 }

@@ -80,6 +80,21 @@ pub(crate) fn wait_change(
     LockCore::wait_change(watch, &client.shared().life(), events, token, deadline)
 }
 
+/// Before sending: waits for a connection if there is none, until `deadline` (`Ok(false)` when
+/// it passed first). A request sent while disconnected would wait for one on its own, for the
+/// client's request timeout rather than the caller's deadline.
+pub(crate) fn connected_by(
+    client: &Client,
+    path: &str,
+    deadline: Option<Instant>,
+    token: &CancelToken,
+) -> Result<bool> {
+    if client.state().is_connected() {
+        return Ok(true);
+    }
+    wait_connected(client, path, deadline, token)
+}
+
 /// The deadline of a [`Wait`] and whether it may block at all.
 pub(crate) fn deadline_of(wait: Wait) -> (bool, Option<Instant>) {
     match wait {
@@ -229,6 +244,9 @@ impl Barrier {
         loop {
             if token.is_cancelled() {
                 return Err(Error::Cancelled { path: self.path.clone() });
+            }
+            if blocking && !connected_by(&self.client, &self.path, deadline, &token)? {
+                return Ok(false);
             }
             // A data watch: on a missing node it sets nothing (an exists watch would stay).
             match reply(self.client.get_node_watch_async(&self.path), deadline) {

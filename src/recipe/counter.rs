@@ -493,6 +493,9 @@ impl<T: CounterValue> Counter<T> {
             if passed(deadline) {
                 return Err(self.timed_out());
             }
+            if !self.client.state().is_connected() {
+                self.reconnect(deadline, &never)?;
+            }
             let (pre, version) = match *known {
                 Some(seen) => seen,
                 None => match self.read(deadline) {

@@ -34,7 +34,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::barrier::{deadline_of, recipe_path, wait_change, wait_for};
+use super::barrier::{connected_by, deadline_of, recipe_path, wait_change, wait_for};
 use super::cancel::{CancelHandle, CancelToken};
 use super::cleanup::{self, Target};
 use super::lock::{passed, reply, retryable, wait_connected, Wake};
@@ -264,6 +264,13 @@ impl DoubleBarrier {
         if token.is_cancelled() {
             return Step::Ended(Err(Error::Cancelled { path: self.path.clone() }));
         }
+        if blocking {
+            match connected_by(&self.client, &self.path, deadline, token) {
+                Ok(true) => {}
+                Ok(false) => return Step::Ended(Ok(false)),
+                Err(e) => return Step::Ended(Err(e)),
+            }
+        }
         if !self.path_made.load(Ordering::Relaxed) {
             match self.client.ensure_path(&self.path) {
                 Ok(()) => self.path_made.store(true, Ordering::Relaxed),
@@ -418,6 +425,13 @@ impl DoubleBarrier {
     ) -> Step {
         if token.is_cancelled() {
             return Step::Ended(Err(Error::Cancelled { path: self.path.clone() }));
+        }
+        if blocking {
+            match connected_by(&self.client, &self.path, deadline, token) {
+                Ok(true) => {}
+                Ok(false) => return Step::Ended(Ok(false)),
+                Err(e) => return Step::Ended(Err(e)),
+            }
         }
         // The barrier is no longer open for this round; the listing goes right after.
         let unready = self.client.delete_async(&crate::path::join(&self.path, READY), None);

@@ -210,6 +210,10 @@ impl NonBlockingLease {
     pub(crate) fn obtain_until(&self, deadline: Option<Instant>) -> Result<bool> {
         let timed_out =
             || Error::Timeout { op: "obtain lease", path: self.path.clone(), after: self.timeout };
+        let never = crate::CancelHandle::new().token();
+        if !super::barrier::connected_by(&self.client, &self.path, deadline, &never)? {
+            return Err(timed_out());
+        }
         match self.client.ensure_path(&self.path) {
             Err(e) if e.is_timeout() => return Err(timed_out()),
             other => other?,

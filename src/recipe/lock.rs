@@ -221,6 +221,14 @@ impl LockCore {
 
     /// Sends and completes an acquire.
     pub(crate) fn acquire(&self, wait: Wait, token: &CancelToken) -> Result<Option<Held>> {
+        // Sent while disconnected, the create would wait for the request timeout, not for us.
+        if let Wait::Until(deadline) = wait {
+            if !self.client.state().is_connected()
+                && !wait_connected(&self.client, &self.path, Some(deadline), token)?
+            {
+                return Ok(None);
+            }
+        }
         self.complete(self.begin(), wait, token)
     }
 
