@@ -259,3 +259,68 @@ fn changes_batched_from_one_object_fail_alone() {
     assert_eq!(overflows, 6);
     assert_eq!(counter.value().unwrap(), i64::MAX);
 }
+
+/// Curator 5.4's own SharedCount (Debian's libcurator-recipes-java, run from
+/// tests/curator/SharedCountPeer.java) and our Curator-format counter on one path at once:
+/// Curator reads what we wrote, and no increment is lost on either side.
+#[test]
+fn mixed_with_curator_shared_count_loses_no_increment() {
+    const JARS: &[&str] = &[
+        "curator-framework",
+        "curator-client",
+        "curator-recipes",
+        "zookeeper",
+        "zookeeper-jute",
+        "guava",
+        "slf4j-api",
+    ];
+    let jars: Vec<String> = JARS.iter().map(|j| format!("/usr/share/java/{j}.jar")).collect();
+    if let Some(missing) = jars.iter().find(|j| !std::path::Path::new(j).exists()) {
+        panic!(
+            "the Curator interop test needs {missing}: apt-get install libcurator-recipes-java \
+             (Curator 5.4, with ZooKeeper's jars from the zookeeper package)"
+        );
+    }
+    let c = client();
+    let path = unique("counter-curator-peer");
+    let ours = Counter::new(&c, &path).unwrap().curator();
+    ours.add(5).unwrap();
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/curator/SharedCountPeer.java");
+    let mut java = std::process::Command::new("java")
+        .args(["-cp", &jars.join(":"), source, &server().connect_string(), &path, "40"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run java (apt-get install default-jdk-headless): {e}"));
+    let stdout = java.stdout.take().unwrap();
+    let (tx, lines) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let started = lines.recv_timeout(Duration::from_secs(60));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let counter = Counter::new(&client(), &path).unwrap().curator();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    counter.add(1).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let done = lines.recv_timeout(Duration::from_secs(60));
+    let status = java.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut java.stderr.take().unwrap(), &mut stderr).unwrap();
+    let started = started.unwrap_or_else(|_| panic!("Curator said nothing; stderr:\n{stderr}"));
+    assert!(status.success(), "Curator's peer failed: {status}; stderr:\n{stderr}");
+    assert_eq!(started, "started 5", "Curator did not read our 4-byte value");
+    assert_eq!(done.as_deref(), Ok("done"));
+    assert_eq!(ours.value().unwrap(), 5 + 40 + 40, "an increment was lost");
+}
