@@ -1,12 +1,14 @@
 //! The coordination recipes beside Kazoo's, in alternating rounds against one server from the
 //! test kit: counter increments per second from 8 threads sharing one session, and the
-//! election hand-over time once the leader's session is closed.
+//! election hand-over time once the leader's session is closed. Curator 5.4 (Debian's jars;
+//! `SharedCount` and `LeaderLatch`) runs beside them when installed (`--no-curator` skips it).
 //!
 //! `cargo bench --bench coordination [-- --quick] [--rounds N] [--secs S] [--handovers N]`
 //! (or `scripts/bench.sh --coordination`). Prints a table and writes
 //! `target/bench-coordination.md`. Each round measures both peers back to back; the ratio
 //! column is the median of the per-round ratios, so drift on a shared machine hits both sides
-//! alike. Kazoo is driven through `scripts/bench_kazoo_coordination.py`.
+//! alike. Kazoo is driven through `scripts/bench_kazoo_coordination.py`, Curator through
+//! `scripts/BenchCuratorCoordination.java`.
 
 mod common;
 
@@ -19,7 +21,10 @@ use std::time::{Duration, Instant};
 use common::{median, R};
 use zkcluster::{Client, Counter, Election};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench_kazoo_coordination.py");
+const KAZOO_SCRIPT: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench_kazoo_coordination.py");
+const CURATOR_PROGRAM: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/BenchCuratorCoordination.java");
 const THREADS: usize = 8;
 
 struct Cfg {
@@ -104,27 +109,60 @@ fn our_handover(hosts: &str, n: usize, base: &str) -> R<f64> {
     median(times).ok_or_else(|| "no hand-over measured".into())
 }
 
-struct Kazoo {
+/// A peer in a child process (Kazoo's Python script, Curator's Java program), driven one
+/// command line at a time.
+struct Process {
+    name: &'static str,
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
 
-impl Kazoo {
-    fn start(hosts: &str) -> R<Kazoo> {
+/// Debian's Curator 5.4 and the ZooKeeper client jars it runs on.
+const CURATOR_JARS: &[&str] = &[
+    "curator-framework",
+    "curator-client",
+    "curator-recipes",
+    "zookeeper",
+    "zookeeper-jute",
+    "guava",
+    "slf4j-api",
+];
+
+impl Process {
+    fn kazoo(hosts: &str) -> R<Process> {
         let python = common::kazoo::python()
             .ok_or("no Kazoo venv: run `bash scripts/kazoo-venv.sh` (or scripts/bench.sh)")?;
-        let mut child = Command::new(&python)
-            .arg(SCRIPT)
-            .arg(hosts)
+        let mut command = Command::new(&python);
+        command.arg(KAZOO_SCRIPT).arg(hosts);
+        Process::start("kazoo", command)
+    }
+
+    /// `None` when Debian's Curator jars are not installed (libcurator-recipes-java).
+    fn curator(hosts: &str) -> R<Option<Process>> {
+        let jars: Vec<String> =
+            CURATOR_JARS.iter().map(|j| format!("/usr/share/java/{j}.jar")).collect();
+        if let Some(missing) = jars.iter().find(|j| !std::path::Path::new(j).exists()) {
+            eprintln!(
+                "no Curator column: {missing} is missing (apt-get install libcurator-recipes-java)"
+            );
+            return Ok(None);
+        }
+        let mut command = Command::new("java");
+        command.args(["-cp", &jars.join(":"), CURATOR_PROGRAM, hosts]);
+        Process::start("curator", command).map(Some)
+    }
+
+    fn start(name: &'static str, mut command: Command) -> R<Process> {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+            .map_err(|e| format!("cannot start the {name} peer: {e}"))?;
         let stdin = child.stdin.take().ok_or("no stdin")?;
         let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
-        Ok(Kazoo { child, stdin, stdout })
+        Ok(Process { name, child, stdin, stdout })
     }
 
     fn ask(&mut self, command: &str, field: &str) -> R<f64> {
@@ -132,14 +170,14 @@ impl Kazoo {
         self.stdin.flush()?;
         let mut line = String::new();
         if self.stdout.read_line(&mut line)? == 0 {
-            return Err("the Kazoo script exited".into());
+            return Err(format!("the {} peer exited", self.name).into());
         }
-        let fields = common::kazoo::parse(&line)?;
-        Ok(fields.iter().find(|(k, _)| k == field).ok_or("kazoo: field missing")?.1)
+        let fields = common::kazoo::parse(&line).map_err(|e| format!("{}: {e}", self.name))?;
+        Ok(fields.iter().find(|(k, _)| k == field).ok_or("peer: field missing")?.1)
     }
 }
 
-impl Drop for Kazoo {
+impl Drop for Process {
     fn drop(&mut self) {
         let _ = writeln!(self.stdin, "quit");
         let _ = self.stdin.flush();
@@ -147,7 +185,7 @@ impl Drop for Kazoo {
     }
 }
 
-/// One row: per-round values of both peers.
+/// One row: per-round values of every peer.
 struct Row {
     name: &'static str,
     unit: &'static str,
@@ -155,20 +193,28 @@ struct Row {
     higher_is_better: bool,
     ours: Vec<f64>,
     kazoo: Vec<f64>,
+    curator: Vec<f64>,
 }
 
 impl Row {
     fn new(name: &'static str, unit: &'static str, higher_is_better: bool) -> Row {
-        Row { name, unit, higher_is_better, ours: Vec::new(), kazoo: Vec::new() }
+        Row {
+            name,
+            unit,
+            higher_is_better,
+            ours: Vec::new(),
+            kazoo: Vec::new(),
+            curator: Vec::new(),
+        }
     }
 
-    /// How many times better zkcluster did, median over rounds.
-    fn advantage(&self) -> Option<f64> {
+    /// How many times better zkcluster did than `peer`, median of per-round ratios.
+    fn advantage(&self, peer: &[f64]) -> Option<f64> {
         let ratios = self
             .ours
             .iter()
-            .zip(&self.kazoo)
-            .map(|(o, k)| if self.higher_is_better { o / k } else { k / o })
+            .zip(peer)
+            .map(|(o, p)| if self.higher_is_better { o / p } else { p / o })
             .collect();
         median(ratios)
     }
@@ -192,35 +238,49 @@ fn main() -> R<()> {
     let hosts = server.connect_string();
     let client = connect(&hosts)?;
     client.ensure_path("/bench-coordination")?;
-    let mut kazoo = Kazoo::start(&hosts)?;
+    let mut kazoo = Process::kazoo(&hosts)?;
+    let mut curator =
+        if args.iter().any(|a| a == "--no-curator") { None } else { Process::curator(&hosts)? };
     let mut counter = Row::new("counter +1, 8 threads, one session", "increments/s", true);
     let mut handover =
         Row::new("election hand-over after the leader's session closes", "ms", false);
     for round in 0..=cfg.rounds {
         let base = format!("/bench-coordination/r{round}");
+        let counter_cmd =
+            |peer: &str| format!("counter {THREADS} {} {base}-{peer}-counter", cfg.secs);
+        let handover_cmd =
+            |peer: &str| format!("handover {} {base}-{peer}-election", cfg.handovers);
         let c_ours = our_counter(&client, cfg.secs, &format!("{base}-ours-counter"))?;
-        let c_kazoo =
-            kazoo.ask(&format!("counter {THREADS} {} {base}-kazoo-counter", cfg.secs), "ops")?;
+        let c_kazoo = kazoo.ask(&counter_cmd("kazoo"), "ops")?;
+        let c_curator =
+            curator.as_mut().map(|p| p.ask(&counter_cmd("curator"), "ops")).transpose()?;
         let h_ours = our_handover(&hosts, cfg.handovers, &format!("{base}-ours-election"))?;
-        let h_kazoo =
-            kazoo.ask(&format!("handover {} {base}-kazoo-election", cfg.handovers), "ms")?;
+        let h_kazoo = kazoo.ask(&handover_cmd("kazoo"), "ms")?;
+        let h_curator =
+            curator.as_mut().map(|p| p.ask(&handover_cmd("curator"), "ms")).transpose()?;
         eprintln!(
-            "round {round}{}: counter {c_ours:.0}/s vs Kazoo {c_kazoo:.0}/s; hand-over {h_ours:.1} ms vs Kazoo {h_kazoo:.1} ms",
+            "round {round}{}: counter {c_ours:.0}/s, Kazoo {c_kazoo:.0}/s, Curator {c_curator:.0?}/s; \
+             hand-over {h_ours:.1} ms, Kazoo {h_kazoo:.1} ms, Curator {h_curator:.1?} ms",
             if round == 0 { " (warm-up)" } else { "" }
         );
         if round > 0 {
             counter.ours.push(c_ours);
             counter.kazoo.push(c_kazoo);
+            counter.curator.extend(c_curator);
             handover.ours.push(h_ours);
             handover.kazoo.push(h_kazoo);
+            handover.curator.extend(h_curator);
         }
     }
     drop(kazoo);
+    drop(curator);
     client.delete_recursive("/bench-coordination")?;
     client.close()?;
 
     let mut report = format!(
-        "# Coordination recipes: zkcluster beside Kazoo {}\n\n{} rounds (medians; ratio = median of per-round ratios, > 1 means zkcluster is better)\non {}\n\n| workload | zkcluster | Kazoo | zkcluster advantage |\n|---|---|---|---|\n",
+        "# Coordination recipes: zkcluster beside Kazoo {} and Curator 5.4\n\n{} rounds (medians; \
+         ratio = median of per-round ratios, > 1 means zkcluster is better)\non {}\n\n\
+         | workload | zkcluster | Kazoo | Curator | ÷ Kazoo | ÷ Curator |\n|---|---|---|---|---|---|\n",
         common::kazoo::python().map_or_else(|| "?".to_string(), |p| common::kazoo::version(&p)),
         cfg.rounds,
         common::machine(),
@@ -228,12 +288,15 @@ fn main() -> R<()> {
     for row in [&counter, &handover] {
         let show =
             |v: &[f64]| median(v.to_vec()).map_or("-".into(), |m| format!("{m:.1} {}", row.unit));
+        let ratio = |v: &[f64]| row.advantage(v).map_or("-".into(), |r| format!("{r:.2}x"));
         report.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} |\n",
             row.name,
             show(&row.ours),
             show(&row.kazoo),
-            row.advantage().map_or("-".into(), |r| format!("{r:.2}x")),
+            show(&row.curator),
+            ratio(&row.kazoo),
+            ratio(&row.curator),
         ));
     }
     print!("{report}");
