@@ -259,9 +259,11 @@ fn main() -> R<()> {
         let h_curator =
             curator.as_mut().map(|p| p.ask(&handover_cmd("curator"), "ms")).transpose()?;
         eprintln!(
-            "round {round}{}: counter {c_ours:.0}/s, Kazoo {c_kazoo:.0}/s, Curator {c_curator:.0?}/s; \
-             hand-over {h_ours:.1} ms, Kazoo {h_kazoo:.1} ms, Curator {h_curator:.1?} ms",
-            if round == 0 { " (warm-up)" } else { "" }
+            "round {round}{}: counter {c_ours:.0}/s, Kazoo {c_kazoo:.0}/s, Curator {}/s; \
+             hand-over {h_ours:.1} ms, Kazoo {h_kazoo:.1} ms, Curator {} ms",
+            if round == 0 { " (warm-up)" } else { "" },
+            c_curator.map_or("-".into(), |v| format!("{v:.0}")),
+            h_curator.map_or("-".into(), |v| format!("{v:.1}")),
         );
         if round > 0 {
             counter.ours.push(c_ours);
