@@ -5,6 +5,10 @@
 //! [`ZookeeperRecipe`] or one declared with `#[derive(Recipe)]`) to a lock object implementing
 //! [`Restriction`]. Acquiring returns a [`Guard`] that releases the lock when dropped.
 //!
+//! Kazoo's other coordination recipes, on the same node layouts and data formats: [`Election`]
+//! (on the [`WriteLock`] queue), [`Counter`] (also in Curator's `SharedCount` format),
+//! [`Barrier`], [`DoubleBarrier`], [`NonBlockingLease`] and [`MultiNonBlockingLease`].
+//!
 //! # Recipe enums of your own
 //!
 //! `#[derive(Recipe)]` declares a recipe enum whose variants name lock types (any type
