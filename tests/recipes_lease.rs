@@ -198,3 +198,17 @@ say('multi', bool(zk.MultiNonBlockingLease(2, '{multi}', hour, identifier='kazoo
     assert!(peer.finish(Duration::from_secs(10)).is_empty());
     only_the_record_left(&path);
 }
+
+/// A lease outlives its holder's session (that is its point): once the holder's client has
+/// closed, another identifier still cannot take it before its end.
+#[test]
+fn a_lease_outlives_its_holders_session() {
+    let path = unique("lease-session");
+    let holder = client();
+    assert!(NonBlockingLease::new(&holder, &path, HOUR, "gone").unwrap().obtain().unwrap());
+    holder.close().unwrap();
+    let other = NonBlockingLease::new(&client(), &path, HOUR, "other").unwrap();
+    assert!(!other.obtain().unwrap(), "the lease ended with its holder's session");
+    assert_eq!(other.record().unwrap().unwrap().holder, "gone");
+    only_the_record_left(&path);
+}
