@@ -111,7 +111,7 @@ enum Ours {
 }
 
 /// Why a wait ended.
-enum Wake {
+pub(crate) enum Wake {
     Recheck,
     /// The watched predecessor was deleted.
     Deleted,
@@ -275,6 +275,14 @@ impl LockCore {
     pub(crate) fn acquire(&self, wait: Wait, token: &CancelToken) -> Result<Option<Held>> {
         if wait == Wait::No {
             connected_now(&self.client, &self.path)?;
+        }
+        // Sent while disconnected, the create would wait for the request timeout, not for us.
+        if let Wait::Until(deadline) = wait {
+            if !self.client.state().is_connected()
+                && !wait_connected(&self.client, &self.path, Some(deadline), token)?
+            {
+                return Ok(None);
+            }
         }
         self.complete(self.begin(), wait, token)
     }
@@ -533,7 +541,7 @@ impl LockCore {
     }
 
     /// Waits for the predecessor's watch, a session change, cancellation or the deadline.
-    fn wait_change(
+    pub(crate) fn wait_change(
         client: &Client,
         watch: &Receiver<crate::WatchedEvent>,
         life: &SessionLife,
