@@ -116,7 +116,18 @@ fn ensemble_leader_loss_keeps_leader_and_counts() {
     let zk_leader = cluster.leader().expect("an ensemble leader");
     cluster.member_mut(zk_leader).kill().unwrap();
     cluster.wait_for_leader(LONG).unwrap();
-    assert!(follower.lead_with(zkcluster::Wait::No).unwrap().is_none(), "two leaders");
+    // `Wait::No` does not wait for the follower's reconnect: it fails with a connection loss
+    // until the follower is back.
+    let started = std::time::Instant::now();
+    let second = loop {
+        match follower.lead_with(zkcluster::Wait::No) {
+            Err(e) if e.is_connection_loss() && started.elapsed() < LONG => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            other => break other.unwrap(),
+        }
+    };
+    assert!(second.is_none(), "two leaders");
     assert!(wait_held(&leadership), "leadership did not come back: {:?}", leadership.status());
     assert!(lost.try_recv().is_err_and(|e| e.is_empty()), "leadership lost in the re-election");
     std::thread::sleep(Duration::from_millis(500));
