@@ -6,6 +6,7 @@ mod builder;
 mod data;
 mod misc;
 mod options;
+mod party;
 mod pending;
 mod transaction;
 mod watch_stream;

@@ -55,5 +55,8 @@ pub use recipe::{
     CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ParseRecipeError, ReadLock,
     Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
+pub use recipe::{
+    MembershipWatch, PartitionState, Party, PersistentNode, SetPartitioner, ShallowParty,
+};
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;

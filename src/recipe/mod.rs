@@ -72,7 +72,7 @@ use crate::{Client, Result};
 pub use cancel::{CancelHandle, CancelToken};
 pub use guard::{Guard, GuardStatus};
 pub use parse_error::ParseRecipeError;
-//PARTITIONER
+pub use partitioner::{PartitionFn, PartitionState, SetPartitioner, SetPartitionerBuilder};
 pub use party::{MembershipWatch, Party, ShallowParty};
 pub use persistent_node::{PersistentNode, PersistentNodeBuilder};
 pub use read_lock::ReadLock;

@@ -71,7 +71,12 @@ struct Lister {
 
 impl Lister {
     fn new(client: &Client, path: &str, layout: Layout) -> Lister {
-        Lister { client: client.clone(), path: path.to_string(), layout, known: Mutex::new(Vec::new()) }
+        Lister {
+            client: client.clone(),
+            path: path.to_string(),
+            layout,
+            known: Mutex::new(Vec::new()),
+        }
     }
 
     fn members(&self) -> Result<Vec<String>> {
@@ -176,12 +181,7 @@ struct Membership {
 }
 
 impl Membership {
-    fn new(
-        client: &Client,
-        path: &str,
-        identifier: &str,
-        layout: Layout,
-    ) -> Result<Membership> {
+    fn new(client: &Client, path: &str, identifier: &str, layout: Layout) -> Result<Membership> {
         crate::path::validate(path, false)?;
         let (name, data) = match layout {
             Layout::Deep => {

@@ -676,7 +676,8 @@ impl Worker {
         stopped: &Receiver<()>,
     ) -> Wake {
         // Re-arm when there is no watch, or it fired, or it was dropped unfired.
-        let rearm = watch.as_ref().map_or(true, |w| !matches!(w.try_recv(), Err(TryRecvError::Empty)));
+        let rearm =
+            watch.as_ref().map_or(true, |w| !matches!(w.try_recv(), Err(TryRecvError::Empty)));
         if rearm {
             *watch = None;
             match self.client.exist_node_watch(path) {
