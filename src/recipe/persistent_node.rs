@@ -494,9 +494,15 @@ impl Worker {
             match wake {
                 Wake::Check => {}
                 Wake::NewSession => {
-                    self.shared.set_current(None);
-                    watch = None;
-                    unsure = false;
+                    // Events queue up: a `Connected` may announce the very session our node
+                    // was just made in. Only a node whose session ended is gone.
+                    let gone =
+                        self.shared.lock().current.as_ref().map_or(true, |(_, l)| l.has_ended());
+                    if gone {
+                        self.shared.set_current(None);
+                        watch = None;
+                        unsure = false;
+                    }
                 }
                 Wake::Stop => break,
             }
