@@ -192,10 +192,15 @@ impl Membership {
             }
         };
         let node_path = crate::path::join(path, &name);
-        // The identifier becomes part of a path for a shallow party: check it now.
-        crate::path::validate(&node_path, false).map_err(|e| Error::InvalidArgument {
+        // The identifier becomes part of a node name for a shallow party: check it now.
+        let checked = if name.contains('/') {
+            Err("it contains '/'".to_string())
+        } else {
+            crate::path::validate(&node_path, false).map_err(|e| e.to_string())
+        };
+        checked.map_err(|reason| Error::InvalidArgument {
             path: path.to_string(),
-            reason: format!("identifier {identifier:?} does not make a valid node name: {e}"),
+            reason: format!("identifier {identifier:?} does not make a valid node name: {reason}"),
         })?;
         crate::path::validate_value(&node_path, &data)?;
         Ok(Membership {
