@@ -1,0 +1,362 @@
+//! SetPartitioner against a real ZooKeeper server, alone and beside Kazoo 2.11 members on the
+//! same path: every member computes Kazoo's split, no item ever has two owners (checked with an
+//! ownership registry every member writes to while it holds its locks), every item is owned
+//! once the party is stable, across joins, leaves and a member's session expiry.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::kazoo::Kazoo;
+use common::proxy::Proxy;
+use common::{assert_no_nodes_left, client, client_of, eventually, expire_session, server};
+use zkcluster::recipe::{PartitionState, SetPartitioner};
+use zkcluster::Client;
+
+const LONG: Duration = Duration::from_secs(30);
+const BOUNDARY: Duration = Duration::from_millis(300);
+
+/// Who owns which item, as the members report it: an entry is added only while its owner
+/// holds the item's lock and removed before it gives the lock back, so two owners of one
+/// item at any moment would show as a conflict here.
+#[derive(Default)]
+struct Registry {
+    owners: Mutex<BTreeMap<String, String>>,
+    conflicts: Mutex<Vec<String>>,
+}
+
+impl Registry {
+    fn claim(&self, owner: &str, items: &[String]) {
+        let mut owners = self.owners.lock().unwrap();
+        for item in items {
+            if let Some(previous) = owners.insert(item.clone(), owner.to_string()) {
+                if previous != owner {
+                    self.conflicts.lock().unwrap().push(format!("{item}: {previous} and {owner}"));
+                }
+            }
+        }
+    }
+
+    fn give_back(&self, owner: &str) {
+        self.owners.lock().unwrap().retain(|_, o| o != owner);
+    }
+
+    fn snapshot(&self) -> BTreeMap<String, String> {
+        self.owners.lock().unwrap().clone()
+    }
+
+    fn assert_no_conflict(&self) {
+        let conflicts = self.conflicts.lock().unwrap();
+        assert!(conflicts.is_empty(), "items with two owners at once: {conflicts:?}");
+    }
+}
+
+/// The split Kazoo's default partition function makes among `members`.
+fn expected(members: &[&str], items: &[String]) -> BTreeMap<String, String> {
+    let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+    let mut map = BTreeMap::new();
+    for m in &members {
+        for item in SetPartitioner::default_partition(m, &members, items) {
+            map.insert(item, m.clone());
+        }
+    }
+    map
+}
+
+fn items(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("item-{i:02}")).collect()
+}
+
+/// A Rust member run as Kazoo's docs run a partitioner: release when told, work while
+/// acquired, reporting to the registry.
+struct Member {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<PartitionState>>,
+}
+
+impl Member {
+    fn start(
+        client: &Client,
+        path: &str,
+        name: &str,
+        set: &[String],
+        reg: &Arc<Registry>,
+    ) -> Member {
+        let partitioner = SetPartitioner::builder(client, path, set.to_vec())
+            .identifier(name)
+            .time_boundary(BOUNDARY)
+            .max_reaction_time(Duration::from_millis(200))
+            .start()
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, reg, me) = (stop.clone(), reg.clone(), name.to_string());
+        let thread = std::thread::spawn(move || {
+            let mut claimed = false;
+            loop {
+                if flag.load(Ordering::SeqCst) {
+                    reg.give_back(&me);
+                    partitioner.finish().unwrap();
+                    return PartitionState::Failure;
+                }
+                match partitioner.state() {
+                    PartitionState::Failure => {
+                        reg.give_back(&me);
+                        return PartitionState::Failure;
+                    }
+                    PartitionState::Release => {
+                        reg.give_back(&me);
+                        claimed = false;
+                        let _ = partitioner.release_set();
+                    }
+                    PartitionState::Acquired => {
+                        if !claimed {
+                            let mine = partitioner.items();
+                            if partitioner.is_acquired() {
+                                reg.claim(&me, &mine);
+                                claimed = true;
+                            }
+                        }
+                        partitioner
+                            .wait_for_change(PartitionState::Acquired, Duration::from_millis(50));
+                    }
+                    PartitionState::Allocating => {
+                        partitioner.wait_for_acquire(Duration::from_millis(50));
+                    }
+                }
+            }
+        });
+        Member { stop, thread: Some(thread) }
+    }
+
+    fn finish(mut self) -> PartitionState {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn wait_for_split(reg: &Registry, want: &BTreeMap<String, String>) {
+    let ok = eventually(LONG, || reg.snapshot() == *want);
+    assert!(ok, "the split never became {want:?}; it is {:?}", reg.snapshot());
+}
+
+#[test]
+fn members_split_the_set_and_hand_over_on_join_and_leave() {
+    let c = client();
+    let path = common::unique("partition");
+    let set = items(10);
+    let reg = Arc::new(Registry::default());
+    let clients: Vec<Client> = (0..3).map(|_| client()).collect();
+    let a = Member::start(&clients[0], &path, "a", &set, &reg);
+    let b = Member::start(&clients[1], &path, "b", &set, &reg);
+    wait_for_split(&reg, &expected(&["a", "b"], &set));
+    let cm = Member::start(&clients[2], &path, "c", &set, &reg);
+    wait_for_split(&reg, &expected(&["a", "b", "c"], &set));
+    assert_eq!(b.finish(), PartitionState::Failure);
+    wait_for_split(&reg, &expected(&["a", "c"], &set));
+    reg.assert_no_conflict();
+    drop((a, cm));
+    assert_no_nodes_left(&c, &[&format!("{path}/party")]);
+    for item in &set {
+        assert_no_nodes_left(&c, &[&format!("{path}/locks/{item}")]);
+    }
+}
+
+#[test]
+fn a_custom_partition_function_is_used() {
+    let c = client();
+    let path = common::unique("partition-custom");
+    let p = SetPartitioner::builder(&c, &path, ["x", "y", "z"])
+        .identifier("solo")
+        .time_boundary(Duration::from_millis(100))
+        .partition_fn(|_me: &str, _members: &[String], items: &[String]| {
+            items.iter().filter(|i| *i != "y").cloned().collect()
+        })
+        .start()
+        .unwrap();
+    assert_eq!(p.wait_for_acquire(LONG), PartitionState::Acquired);
+    assert_eq!(p.items(), ["x", "z"]);
+    let locks = c.get_children(&format!("{path}/locks/x")).unwrap();
+    assert_eq!(locks.len(), 1);
+    assert!(locks[0].contains("__lock__"), "{locks:?}");
+    assert!(c.get_children(&format!("{path}/locks/y")).map_or(true, |l| l.is_empty()));
+    p.finish().unwrap();
+    assert!(p.is_failed());
+    assert!(p.items().is_empty());
+    assert_no_nodes_left(&c, &[&format!("{path}/party"), &format!("{path}/locks/x")]);
+}
+
+#[test]
+fn bad_items_and_identifiers_fail_before_joining() {
+    let c = client();
+    let path = common::unique("partition-bad");
+    assert!(SetPartitioner::builder(&c, &path, ["a/b"]).start().is_err());
+    assert!(SetPartitioner::builder(&c, &path, [""]).start().is_err());
+    assert!(SetPartitioner::builder(&c, &path, ["a"]).identifier("x/y").start().is_err());
+    assert!(c.exist_node(&format!("{path}/party")).unwrap().is_none());
+}
+
+/// `finish` from another thread wakes a thread waiting for the acquire (cancel), and the wait
+/// keeps its deadline.
+#[test]
+fn waits_have_deadlines_and_finish_wakes_them() {
+    let c = client();
+    let path = common::unique("partition-wait");
+    let p = Arc::new(
+        SetPartitioner::builder(&c, &path, ["a"])
+            .identifier("w")
+            .time_boundary(Duration::from_secs(60))
+            .start()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    assert_eq!(p.wait_for_acquire(Duration::from_millis(300)), PartitionState::Allocating);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let waiter = {
+        let p = p.clone();
+        std::thread::spawn(move || p.wait_for_acquire(Duration::from_secs(60)))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    p.finish().unwrap();
+    assert_eq!(waiter.join().unwrap(), PartitionState::Failure);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_no_nodes_left(&c, &[&format!("{path}/party")]);
+}
+
+/// A member's session expires: it fails (Kazoo's rule), its items go to the others.
+#[test]
+fn a_member_whose_session_expires_fails_and_the_rest_take_over() {
+    let observer = client();
+    let path = common::unique("partition-expiry");
+    let set = items(6);
+    let proxy = Proxy::start(&server().connect_string());
+    let doomed_client = client_of(&proxy.connect_string());
+    let survivor_client = client();
+    let doomed = SetPartitioner::builder(&doomed_client, &path, set.clone())
+        .identifier("doomed")
+        .time_boundary(BOUNDARY)
+        .start()
+        .unwrap();
+    let reg = Arc::new(Registry::default());
+    let survivor = Member::start(&survivor_client, &path, "survivor", &set, &reg);
+    assert_eq!(doomed.wait_for_acquire(LONG), PartitionState::Acquired);
+    assert!(eventually(LONG, || reg.snapshot().len() == 3), "{:?}", reg.snapshot());
+    let changes = doomed.state_changes();
+    expire_session(&proxy, &server().connect_string(), &doomed_client);
+    assert!(eventually(LONG, || doomed.is_failed()));
+    assert!(doomed.items().is_empty());
+    let seen: Vec<PartitionState> = changes.try_iter().collect();
+    assert!(seen.contains(&PartitionState::Release), "{seen:?}");
+    assert_eq!(seen.last(), Some(&PartitionState::Failure));
+    wait_for_split(&reg, &expected(&["survivor"], &set));
+    drop(survivor);
+    drop(doomed);
+    assert_no_nodes_left(&observer, &[&format!("{path}/party")]);
+}
+
+/// Reads a Kazoo partitioner member's reports and keeps the registry, acknowledging each
+/// release only after its items were given back in the registry.
+fn kazoo_member(
+    path: &str,
+    name: &str,
+    set: &[String],
+    reg: &Arc<Registry>,
+) -> std::thread::JoinHandle<()> {
+    let stop = format!("{path}-stop-{name}");
+    let list = set.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+    let snippet = format!(
+        r#"
+p = zk.SetPartitioner('{path}', set=[{list}], identifier='{name}', time_boundary={tb}, max_reaction_time=0.2)
+claimed = False
+while True:
+    if p.failed:
+        say('failed')
+        break
+    if zk.exists('{stop}'):
+        say('finishing')
+        ask()
+        p.finish()
+        say('done')
+        break
+    if p.release:
+        say('release')
+        ask()
+        claimed = False
+        p.release_set()
+    elif p.acquired:
+        if not claimed:
+            say('acquired', ','.join(sorted(p)))
+            claimed = True
+        p.state_change_event.wait(0.05)
+        p.state_change_event.clear()
+    else:
+        p.wait_for_acquire(0.05)
+"#,
+        tb = BOUNDARY.as_secs_f64()
+    );
+    let mut peer = Kazoo::spawn(&server().connect_string(), &snippet);
+    let (reg, name) = (reg.clone(), name.to_string());
+    std::thread::spawn(move || loop {
+        let line = peer.line(Duration::from_secs(120));
+        let (word, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        match word {
+            "acquired" => {
+                let mine: Vec<String> =
+                    rest.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+                reg.claim(&name, &mine);
+            }
+            "release" | "finishing" => {
+                reg.give_back(&name);
+                peer.send("ok");
+            }
+            "done" => {
+                assert!(peer.finish(LONG).is_empty());
+                return;
+            }
+            other => panic!("Kazoo member {name} said {other:?}"),
+        }
+    })
+}
+
+/// Kazoo and Rust members on one partitioner: Kazoo's split, never two owners, every item
+/// owned, across a Kazoo member joining and a Rust member leaving.
+#[test]
+fn a_mixed_partitioner_never_gives_an_item_two_owners() {
+    let c = client();
+    let path = common::unique("partition-kazoo");
+    let set = items(12);
+    let reg = Arc::new(Registry::default());
+    let (ca, cb) = (client(), client());
+    let rust_a = Member::start(&ca, &path, "rust-a", &set, &reg);
+    let rust_b = Member::start(&cb, &path, "rust-b", &set, &reg);
+    let k1 = kazoo_member(&path, "kazoo-1", &set, &reg);
+    wait_for_split(&reg, &expected(&["rust-a", "rust-b", "kazoo-1"], &set));
+    let k2 = kazoo_member(&path, "kazoo-2", &set, &reg);
+    wait_for_split(&reg, &expected(&["rust-a", "rust-b", "kazoo-1", "kazoo-2"], &set));
+    assert_eq!(rust_b.finish(), PartitionState::Failure);
+    wait_for_split(&reg, &expected(&["rust-a", "kazoo-1", "kazoo-2"], &set));
+    reg.assert_no_conflict();
+    c.create_node(&format!("{path}-stop-kazoo-1"), "").unwrap();
+    c.create_node(&format!("{path}-stop-kazoo-2"), "").unwrap();
+    k1.join().unwrap();
+    k2.join().unwrap();
+    wait_for_split(&reg, &expected(&["rust-a"], &set));
+    reg.assert_no_conflict();
+    drop(rust_a);
+    assert_no_nodes_left(&c, &[&format!("{path}/party")]);
+    for item in &set {
+        assert_no_nodes_left(&c, &[&format!("{path}/locks/{item}")]);
+    }
+}
