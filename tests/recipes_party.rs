@@ -214,3 +214,52 @@ say('left')
     assert_eq!(rust_shallow.members().unwrap(), ["rust-2"]);
     assert!(peer.finish(LONG).is_empty());
 }
+
+/// `leave` from another thread cancels a join that is waiting for the server.
+#[test]
+fn leave_from_another_thread_cancels_a_waiting_join() {
+    let proxy = Proxy::start(&server().connect_string());
+    let c = client_of(&proxy.connect_string());
+    let observer = client();
+    let root = test_root(&observer, "party-cancel");
+    let path = format!("{root}/p");
+    let party = std::sync::Arc::new(ShallowParty::new(&c, &path, "w").unwrap());
+    proxy.cut();
+    assert!(eventually(LONG, || !c.state().is_connected()));
+    let joiner = {
+        let party = party.clone();
+        std::thread::spawn(move || party.join_timeout(Duration::from_secs(60)))
+    };
+    assert!(eventually(LONG, || party.is_participating()));
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    assert!(party.leave().unwrap());
+    let err = joiner.join().unwrap().unwrap_err();
+    assert!(err.is_cancelled(), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    proxy.restore();
+    assert!(eventually(LONG, || c.state().is_connected()));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(observer.get_children(&path).unwrap_or_default().is_empty());
+}
+
+/// A server restart: the members are listed again afterwards.
+#[test]
+#[serial_test::serial]
+fn members_are_back_after_a_server_restart() {
+    let mut own =
+        zkcluster::testing::TestingServer::start().expect("ZooKeeper for the restart test");
+    let (a, b) = (client_of(&own.connect_string()), client_of(&own.connect_string()));
+    let pa = Party::new(&a, "/party-restart", "a").unwrap();
+    let pb = Party::new(&b, "/party-restart", "b").unwrap();
+    pa.join().unwrap();
+    pb.join().unwrap();
+    own.restart().unwrap();
+    assert!(
+        eventually(LONG, || pa.members().is_ok_and(|m| set(m) == names(&["a", "b"]))),
+        "{:?}",
+        pa.members()
+    );
+    pa.leave().unwrap();
+    assert_eq!(pb.members().unwrap(), ["b"]);
+}

@@ -264,3 +264,70 @@ fn present_after_a_server_restart() {
     node.close().unwrap();
     assert!(observer.exist_node(path).unwrap().is_none());
 }
+
+/// `close` from another thread wakes a thread blocked in `wait_for_create`.
+#[test]
+fn close_from_another_thread_cancels_a_wait() {
+    let proxy = Proxy::start(&server().connect_string());
+    let c = client_of(&proxy.connect_string());
+    let observer = client();
+    let root = test_root(&observer, "pnode-cancel");
+    proxy.cut();
+    assert!(eventually(LONG, || !c.state().is_connected()));
+    let node = Arc::new(PersistentNode::start(&c, &format!("{root}/member"), "x").unwrap());
+    let waiter = {
+        let node = node.clone();
+        std::thread::spawn(move || node.wait_for_create(Duration::from_secs(60)))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    node.close().unwrap();
+    let err = waiter.join().unwrap().unwrap_err();
+    assert!(err.is_closed(), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    node.close().unwrap(); // idempotent
+    proxy.restore();
+    assert!(eventually(LONG, || c.state().is_connected()));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(observer.get_children(&root).unwrap().is_empty());
+}
+
+/// Several sessions keep a node at one path: exactly one owns it at any time, and when the
+/// owner closes, another one's node takes its place.
+#[test]
+fn sessions_competing_for_one_path_take_turns() {
+    let observer = client();
+    let root = test_root(&observer, "pnode-contended");
+    let path = format!("{root}/leader");
+    let clients: Vec<_> = (0..4).map(|_| client()).collect();
+    let mut nodes: Vec<Option<PersistentNode>> = clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Some(PersistentNode::start(c, &path, format!("c{i}")).unwrap()))
+        .collect();
+    for _ in 0..3 {
+        assert!(eventually(LONG, || observer.exist_node(&path).unwrap().is_some()));
+        std::thread::sleep(Duration::from_millis(200));
+        let owner = observer.get_node(&path).unwrap();
+        let holders: Vec<usize> = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.as_ref().is_some_and(|n| n.path().is_some()))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(holders.len(), 1, "one holder at a time: {holders:?}");
+        let i = holders[0];
+        assert_eq!(owner.value, format!("c{i}").into_bytes());
+        assert_eq!(owner.stat.ephemeral_owner, clients[i].session_id());
+        nodes[i].take().unwrap().close().unwrap();
+        assert!(
+            eventually(LONG, || observer
+                .exist_node(&path)
+                .unwrap()
+                .is_some_and(|s| s.ephemeral_owner != clients[i].session_id())),
+            "nobody took over from c{i}"
+        );
+    }
+    drop(nodes);
+    assert!(eventually(LONG, || observer.exist_node(&path).unwrap().is_none()));
+}

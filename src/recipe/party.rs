@@ -36,7 +36,7 @@
 //!   in the background once the server can be reached, or goes with the session.
 //! - Dropping a joined party leaves it (the node is deleted in the background).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::{RecvTimeoutError, TryRecvError};
@@ -175,7 +175,7 @@ struct Membership {
     client: Client,
     node_path: String,
     data: Vec<u8>,
-    node: Mutex<Option<PersistentNode>>,
+    node: Mutex<Option<Arc<PersistentNode>>>,
     lister: Lister,
     identifier: String,
 }
@@ -213,31 +213,47 @@ impl Membership {
         })
     }
 
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<PersistentNode>> {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<PersistentNode>>> {
         self.node.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn join_timeout(&self, timeout: Duration) -> Result<()> {
-        let mut slot = self.slot();
-        if slot.is_none() {
-            *slot = Some(PersistentNode::start(&self.client, &self.node_path, &self.data)?);
-        }
-        let joined = slot.as_ref().map(|node| node.wait_for_create(timeout));
-        match joined {
-            Some(Ok(_)) => Ok(()),
-            Some(Err(e)) => {
-                // Not joined in time: take back whatever the attempt made.
-                if let Some(node) = slot.take() {
-                    drop(node);
+        let node = {
+            let mut slot = self.slot();
+            match &*slot {
+                Some(node) => node.clone(),
+                None => {
+                    let node =
+                        Arc::new(PersistentNode::start(&self.client, &self.node_path, &self.data)?);
+                    *slot = Some(node.clone());
+                    node
+                }
+            }
+        };
+        // Waited for without the slot's lock, so `leave` from another thread cancels the join.
+        match node.wait_for_create(timeout) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Not joined in time: take back whatever the attempt made (unless a later
+                // join already replaced this node).
+                let mut slot = self.slot();
+                if slot.as_ref().is_some_and(|n| Arc::ptr_eq(n, &node)) {
+                    slot.take();
+                }
+                drop(slot);
+                // Not waited for: the deadline has passed already.
+                node.stop();
+                if e.is_closed() && !self.client.state().is_terminal() {
+                    return Err(Error::Cancelled { path: self.lister.path.clone() });
                 }
                 Err(e)
             }
-            None => Ok(()),
         }
     }
 
     fn leave(&self) -> Result<bool> {
-        match self.slot().take() {
+        let node = self.slot().take();
+        match node {
             Some(node) => node.close().map(|()| true),
             None => Ok(false),
         }
@@ -270,7 +286,8 @@ macro_rules! party_api {
             /// # Errors
             ///
             /// [`Error::Timeout`] when the node could not be created in time (what the attempt
-            /// made is removed); [`Error::Closed`] once the client is closed.
+            /// made is removed); [`Error::Cancelled`] when [`leave`](Self::leave) was called
+            /// from another thread meanwhile; [`Error::Closed`] once the client is closed.
             ///
             /// ```no_run
             /// # fn main() -> zkcluster::Result<()> {
@@ -325,7 +342,7 @@ macro_rules! party_api {
                 self.inner.leave()
             }
 
-            /// Whether this object has joined (and not left). The node itself may be missing
+            /// Whether this object has joined or is joining (and has not left). The node itself may be missing
             /// for a moment while it is made again after a session loss.
             pub fn is_participating(&self) -> bool {
                 self.inner.is_participating()

@@ -168,9 +168,9 @@ impl PersistentNodeBuilder {
         Ok(PersistentNode {
             client: self.client,
             shared,
-            stop: Some(stop),
+            stop: Mutex::new(Some(stop)),
             done,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         })
     }
 }
@@ -199,9 +199,11 @@ impl PersistentNodeBuilder {
 pub struct PersistentNode {
     client: Client,
     shared: Arc<NodeShared>,
-    stop: Option<Sender<()>>,
+    /// Dropped to stop the thread.
+    stop: Mutex<Option<Sender<()>>>,
+    /// The outcome of the thread's final deletion.
     done: Receiver<Result<()>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 #[derive(Debug)]
@@ -411,12 +413,15 @@ impl PersistentNode {
     }
 
     /// Deletes the node and ends the thread, waiting for both (about a request timeout at most
-    /// when the server does not answer; the deletion then goes on in the background).
+    /// when the server does not answer; the deletion then goes on in the background). Wakes
+    /// every thread blocked in [`wait_for_create`](Self::wait_for_create) (with
+    /// [`Error::Closed`]), so it also cancels a wait from another thread. Idempotent.
     ///
     /// # Errors
     ///
-    /// The deletion's error when the server could not be reached (connection loss, timeout).
-    /// After the client was closed it returns `Ok` (the node went with the session).
+    /// The deletion's error when the server could not be reached (connection loss, timeout),
+    /// reported to the first `close`. After the client was closed it returns `Ok` (the node
+    /// went with the session).
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -427,19 +432,30 @@ impl PersistentNode {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn close(mut self) -> Result<()> {
-        self.stop.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+    pub fn close(&self) -> Result<()> {
+        self.stop.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match thread {
+            Some(thread) => {
+                let _ = thread.join();
+                self.done.try_recv().unwrap_or(Ok(()))
+            }
+            None => Ok(()),
         }
-        self.done.try_recv().unwrap_or(Ok(()))
+    }
+}
+
+impl PersistentNode {
+    /// Tells the thread to delete the node and end, without waiting for it.
+    pub(crate) fn stop(&self) {
+        // The thread deletes the node on its way out (in the background when disconnected).
+        self.stop.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
 impl Drop for PersistentNode {
     fn drop(&mut self) {
-        // The thread deletes the node on its way out (in the background when disconnected).
-        self.stop.take();
+        self.stop();
     }
 }
 
