@@ -26,6 +26,8 @@ const BOUNDARY: Duration = Duration::from_millis(300);
 struct Registry {
     owners: Mutex<BTreeMap<String, String>>,
     conflicts: Mutex<Vec<String>>,
+    /// How many times each member gave its share back.
+    releases: Mutex<BTreeMap<String, usize>>,
 }
 
 impl Registry {
@@ -42,6 +44,18 @@ impl Registry {
 
     fn give_back(&self, owner: &str) {
         self.owners.lock().unwrap().retain(|_, o| o != owner);
+        *self.releases.lock().unwrap().entry(owner.to_string()).or_default() += 1;
+    }
+
+    fn releases(&self, owner: &str) -> usize {
+        self.releases.lock().unwrap().get(owner).copied().unwrap_or(0)
+    }
+
+    /// Waits until each of `owners` has given its share back since `before` was taken.
+    fn wait_for_releases(&self, owners: &[&str], before: &[usize]) {
+        let released =
+            eventually(LONG, || owners.iter().zip(before).all(|(o, n)| self.releases(o) > *n));
+        assert!(released, "not every member released: {:?}", self.releases.lock().unwrap());
     }
 
     fn snapshot(&self) -> BTreeMap<String, String> {
@@ -359,4 +373,60 @@ fn a_mixed_partitioner_never_gives_an_item_two_owners() {
     for item in &set {
         assert_no_nodes_left(&c, &[&format!("{path}/locks/{item}")]);
     }
+}
+
+/// Members run against an ensemble whose leader is killed: they go through Release, allocate
+/// again once a new leader is elected, and still cover every item with one owner each.
+#[test]
+#[serial_test::serial]
+fn the_split_recovers_after_the_ensemble_leader_is_lost() {
+    let mut cluster = zkcluster::testing::TestingCluster::start(3)
+        .unwrap_or_else(|e| panic!("cannot start an ensemble: {e}"));
+    let connect = cluster.connect_string();
+    let connect_one = || {
+        Client::builder(&connect)
+            .session_timeout(Duration::from_secs(10))
+            .request_timeout(Duration::from_secs(5))
+            .connect()
+            .unwrap()
+    };
+    let (ca, cb) = (connect_one(), connect_one());
+    let set = items(8);
+    let reg = Arc::new(Registry::default());
+    let a = Member::start(&ca, "/split", "a", &set, &reg);
+    let b = Member::start(&cb, "/split", "b", &set, &reg);
+    wait_for_split(&reg, &expected(&["a", "b"], &set));
+    let before = [reg.releases("a"), reg.releases("b")];
+    let leader = cluster.leader().expect("a leader");
+    cluster.member_mut(leader).kill().unwrap();
+    // Every client connected through the old quorum sees its connection drop; they release
+    // and allocate again once a new leader serves.
+    std::thread::sleep(Duration::from_millis(500));
+    cluster.wait_for_leader(Duration::from_secs(30)).unwrap();
+    reg.wait_for_releases(&["a", "b"], &before);
+    wait_for_split(&reg, &expected(&["a", "b"], &set));
+    reg.assert_no_conflict();
+    drop((a, b));
+}
+
+/// A standalone server restart: the members allocate again and cover every item.
+#[test]
+#[serial_test::serial]
+fn the_split_recovers_after_a_server_restart() {
+    let mut own =
+        zkcluster::testing::TestingServer::start().expect("ZooKeeper for the restart test");
+    let (ca, cb) = (client_of(&own.connect_string()), client_of(&own.connect_string()));
+    let set = items(6);
+    let reg = Arc::new(Registry::default());
+    let a = Member::start(&ca, "/split", "a", &set, &reg);
+    let b = Member::start(&cb, "/split", "b", &set, &reg);
+    wait_for_split(&reg, &expected(&["a", "b"], &set));
+    let before = [reg.releases("a"), reg.releases("b")];
+    own.restart().unwrap();
+    reg.wait_for_releases(&["a", "b"], &before);
+    wait_for_split(&reg, &expected(&["a", "b"], &set));
+    reg.assert_no_conflict();
+    drop((a, b));
+    let observer = client_of(&own.connect_string());
+    assert_no_nodes_left(&observer, &["/split/party"]);
 }
