@@ -11,9 +11,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{kazoo, median, rate, times, Cfg, R};
@@ -127,51 +125,14 @@ fn ours_list(deep: &Party, shallow: &ShallowParty, kind: Kind, slice: Duration) 
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
-struct KazooPeer {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl KazooPeer {
-    fn start(python: &Path, hosts: &str) -> R<KazooPeer> {
-        let mut child = Command::new(python)
-            .arg(SCRIPT)
-            .arg(hosts)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-        let stdin = child.stdin.take().ok_or("no stdin")?;
-        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
-        Ok(KazooPeer { child, stdin, stdout })
-    }
-
-    fn run(&mut self, work: Work, slice: Duration) -> R<f64> {
-        writeln!(self.stdin, "{}", work.kazoo_command(slice.as_secs_f64()))?;
-        self.stdin.flush()?;
-        let mut line = String::new();
-        if self.stdout.read_line(&mut line)? == 0 {
-            return Err("the Kazoo script exited".into());
-        }
-        let fields = kazoo::parse(&line)?;
-        fields
-            .into_iter()
-            .find(|(k, _)| k == "rate")
-            .map(|(_, v)| v)
-            .ok_or_else(|| "no rate in Kazoo's answer".into())
-    }
-}
-
-impl Drop for KazooPeer {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.stdin.flush();
-        std::thread::sleep(Duration::from_millis(100));
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Kazoo's side: one run of `work` by the driver script; ops/s.
+fn theirs(peer: &mut kazoo::Kazoo, work: Work, slice: Duration) -> R<f64> {
+    let fields = peer.ask(&work.kazoo_command(slice.as_secs_f64()))?;
+    fields
+        .into_iter()
+        .find(|(k, _)| k == "rate")
+        .map(|(_, v)| v)
+        .ok_or_else(|| "no rate in Kazoo's answer".into())
 }
 
 fn run(args: &[String]) -> R<()> {
@@ -197,7 +158,7 @@ fn run(args: &[String]) -> R<()> {
     let client = Client::connect(&connect)?;
     let lister =
         (Party::new(&client, DEEP, "lister")?, ShallowParty::new(&client, SHALLOW, "lister")?);
-    let mut peer = KazooPeer::start(&python, &connect)?;
+    let mut peer = kazoo::Kazoo::start_script(&python, Path::new(SCRIPT), &connect)?;
     let version = kazoo::version(&python);
     eprintln!("{cfg:?}, server {connect}, Kazoo {version}");
 
@@ -217,9 +178,9 @@ fn run(args: &[String]) -> R<()> {
             };
             let (a, b) = if (round + wi) % 2 == 0 {
                 let a = run_ours()?;
-                (a, peer.run(*work, this_slice)?)
+                (a, theirs(&mut peer, *work, this_slice)?)
             } else {
-                let b = peer.run(*work, this_slice)?;
+                let b = theirs(&mut peer, *work, this_slice)?;
                 (run_ours()?, b)
             };
             if !warm {

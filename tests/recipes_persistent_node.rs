@@ -143,19 +143,7 @@ fn a_lost_create_reply_is_adopted_not_duplicated() {
     let observer = client();
     let root = test_root(&observer, "pnode-lost-create");
     let session = c.session_id();
-    let events = c.session_events();
-    let restorer = {
-        let proxy = proxy.clone();
-        std::thread::spawn(move || {
-            while let Ok(event) = events.recv_timeout(LONG) {
-                if matches!(event, zkcluster::SessionEvent::Suspended { .. }) {
-                    proxy.restore();
-                    return;
-                }
-            }
-            panic!("the connection never broke");
-        })
-    };
+    let restorer = common::proxy::restore_after_suspend(proxy.clone(), c.session_events());
     proxy.lose_next_reply();
     let node = PersistentNode::builder(&c, &format!("{root}/w-"), "d")
         .sequential()

@@ -51,8 +51,13 @@ pub struct Kazoo {
 
 impl Kazoo {
     pub fn start(python: &Path, hosts: &str) -> R<Kazoo> {
+        Kazoo::start_script(python, Path::new(SCRIPT), hosts)
+    }
+
+    /// Runs another driver script that speaks the same line protocol.
+    pub fn start_script(python: &Path, script: &Path, hosts: &str) -> R<Kazoo> {
         let mut child = Command::new(python)
-            .arg(SCRIPT)
+            .arg(script)
             .arg(hosts)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -64,7 +69,7 @@ impl Kazoo {
         Ok(Kazoo { child, stdin, stdout })
     }
 
-    fn ask(&mut self, command: &str) -> R<Vec<(String, f64)>> {
+    pub fn ask(&mut self, command: &str) -> R<Vec<(String, f64)>> {
         writeln!(self.stdin, "{command}")?;
         self.stdin.flush()?;
         let mut line = String::new();
