@@ -319,3 +319,31 @@ fn sessions_competing_for_one_path_take_turns() {
     drop(nodes);
     assert!(eventually(LONG, || observer.exist_node(&path).unwrap().is_none()));
 }
+
+/// The reply to the create is lost and the node is closed before the client is back: the node
+/// that create made is found by its protected prefix and deleted once the server is reachable.
+#[test]
+fn closing_after_a_lost_create_reply_leaves_nothing() {
+    let proxy = Proxy::start(&server().connect_string());
+    let c = client_of(&proxy.connect_string());
+    let observer = client();
+    let root = test_root(&observer, "pnode-lost-close");
+    let events = c.session_events();
+    proxy.lose_next_reply();
+    let node = PersistentNode::builder(&c, &format!("{root}/w-"), "d")
+        .sequential()
+        .protected()
+        .start()
+        .unwrap();
+    while !matches!(events.recv_timeout(LONG), Ok(zkcluster::SessionEvent::Suspended { .. })) {}
+    assert_eq!(observer.get_children(&root).unwrap().len(), 1, "the lost create made a node");
+    let err = node.wait_for_create(Duration::from_millis(200)).unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    node.close().unwrap();
+    proxy.restore();
+    assert!(
+        eventually(LONG, || observer.get_children(&root).unwrap().is_empty()),
+        "left behind: {:?}",
+        observer.get_children(&root)
+    );
+}

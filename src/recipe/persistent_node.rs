@@ -523,17 +523,22 @@ impl Worker {
                 Wake::Stop => break,
             }
         }
-        self.finish()
+        self.finish(unsure)
     }
 
-    /// Deletes our node (if any) as the thread ends, and marks the node ended.
-    fn finish(&self) -> Result<()> {
+    /// Deletes our node (if any) as the thread ends, and marks the node ended. `unsure`: a
+    /// create whose reply was lost may have made a node we do not know the path of.
+    fn finish(&self, unsure: bool) -> Result<()> {
         let current = {
             let mut state = self.shared.lock();
             state.ended = true;
             state.current.take()
         };
         self.shared.changed.notify_all();
+        let life = self.client.shared().life();
+        if unsure && current.is_none() && !life.has_ended() {
+            self.forget_lost_create(&life);
+        }
         let Some((path, life)) = current else { return Ok(()) };
         if life.has_ended() {
             return Ok(());
@@ -543,6 +548,28 @@ impl Worker {
             return Err(Error::ConnectionLoss { op: "delete", path });
         }
         cleanup::delete_or_hand_over(&self.client, &life, Target::Node(path))
+    }
+
+    /// Removes the node a create whose reply was lost may have made in this session: by its
+    /// protected prefix (ours alone), or by its path once its owner is known to be us.
+    fn forget_lost_create(&self, life: &Arc<SessionLife>) {
+        if self.protected {
+            let prefix = self.create_path[self.parent.len()..].trim_start_matches('/');
+            let target = Target::Prefix { parent: self.parent.clone(), prefix: prefix.to_string() };
+            cleanup::delete_soon(&self.client, life, target);
+        } else if !self.sequential && self.client.state().is_connected() {
+            // (While disconnected the owner cannot be checked without blocking: a node made by
+            // the lost create then goes with the session.)
+            if let Ok(Some(stat)) = self.client.exist_node(&self.create_path) {
+                if stat.ephemeral_owner == life.session_id {
+                    cleanup::delete_soon(
+                        &self.client,
+                        life,
+                        Target::Node(self.create_path.clone()),
+                    );
+                }
+            }
+        }
     }
 
     /// Waits for a session transition, the stop signal, `watch` (when given) or a pause.
@@ -669,15 +696,13 @@ impl Worker {
                 _ => None,
             });
         }
-        let prefix = crate::path::parent(&self.create_path)
-            .map(|p| self.create_path[p.len()..].trim_start_matches('/').to_string())
-            .unwrap_or_default();
+        let prefix = self.create_path[self.parent.len()..].trim_start_matches('/');
         let children = match self.client.get_children(&self.parent) {
             Ok(children) => children,
             Err(e) if e.is_no_node() => return Ok(None),
             Err(e) => return Err(e),
         };
-        for child in children.iter().filter(|c| c.starts_with(prefix.as_str())) {
+        for child in children.iter().filter(|c| c.starts_with(prefix)) {
             let path = crate::path::join(&self.parent, child);
             if let Some(stat) = self.client.exist_node(&path)? {
                 if stat.ephemeral_owner == life.session_id {
