@@ -24,9 +24,9 @@
 //! # Round trips
 //!
 //! `ShallowParty::members`: one (getChildren). `Party::members`: one while the member set is
-//! the one seen by the previous listing — the children and the data of the members seen last
-//! time are read in one multiRead (ZooKeeper 3.6+) — and one more for the data of new members.
-//! Kazoo needs one round trip per member.
+//! the one seen by the previous listing — the getChildren and the reads of the members seen
+//! last time are pipelined — and one more for the data of new members. Kazoo needs one round
+//! trip per member.
 //!
 //! # Failure modes
 //!
@@ -43,7 +43,7 @@ use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 
 use super::node_name;
 use super::persistent_node::PersistentNode;
-use crate::{ChildrenWatch, Client, Error, ReadOp, ReadResult, Result};
+use crate::{ChildrenWatch, Client, Error, Pending, Result, ZookeeperNode};
 
 /// The marker in the name of a `Party` member node.
 const PARTY_MARKER: &str = "__party__";
@@ -87,23 +87,28 @@ impl Lister {
                 Err(e) => Err(e),
             },
             Layout::Deep => {
+                // The listing and the reads of the members seen last time go out back to back:
+                // one round trip while the membership is unchanged.
                 let known = self.known.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let mut reads = vec![ReadOp::children(&self.path)];
-                reads.extend(known.iter().map(|n| ReadOp::data(&crate::path::join(&self.path, n))));
-                let mut results = self.client.multi_read(&reads)?.into_iter();
-                let children = match results.next() {
-                    Some(Ok(ReadResult::Children(children))) => children,
-                    Some(Err(e)) if e.is_no_node() => Vec::new(),
-                    Some(Err(e)) => return Err(e),
-                    _ => return Err(self.malformed()),
+                let listing = self.client.get_children_async(&self.path);
+                let reads = self.send_reads(&known);
+                let children = match listing.wait() {
+                    Ok(children) => children,
+                    Err(e) if e.is_no_node() => Vec::new(),
+                    Err(e) => return Err(e),
                 };
-                let mut data: Vec<(String, Option<String>)> = Vec::new();
-                for (name, result) in known.into_iter().zip(results) {
-                    data.push((name, value_of(result)?));
-                }
+                let data = collect(known, reads)?;
                 self.deep_members(&children, data)
             }
         }
+    }
+
+    /// Sends a read of each member node's data, without waiting.
+    fn send_reads(&self, names: &[String]) -> Vec<Pending<ZookeeperNode>> {
+        names
+            .iter()
+            .map(|n| self.client.get_node_async(&crate::path::join(&self.path, n)))
+            .collect()
     }
 
     /// The members given the current children, reading the data of the names not in `data`.
@@ -112,25 +117,22 @@ impl Lister {
         children: &[String],
         mut data: Vec<(String, Option<String>)>,
     ) -> Result<Vec<String>> {
-        let names: Vec<&String> = children.iter().filter(|c| c.contains(PARTY_MARKER)).collect();
-        let missing: Vec<&String> =
-            names.iter().copied().filter(|n| !data.iter().any(|(k, _)| k == *n)).collect();
+        let names: Vec<String> =
+            children.iter().filter(|c| c.contains(PARTY_MARKER)).cloned().collect();
+        let missing: Vec<String> =
+            names.iter().filter(|n| !data.iter().any(|(k, _)| k == *n)).cloned().collect();
         if !missing.is_empty() {
-            let reads: Vec<ReadOp> =
-                missing.iter().map(|n| ReadOp::data(&crate::path::join(&self.path, n))).collect();
-            for (name, result) in missing.iter().zip(self.client.multi_read(&reads)?) {
-                data.push(((*name).clone(), value_of(result)?));
-            }
+            let reads = self.send_reads(&missing);
+            data.extend(collect(missing, reads)?);
         }
         let mut members = Vec::with_capacity(names.len());
         for name in &names {
             // A member that left between the listing and the read is not listed.
-            if let Some((_, Some(value))) = data.iter().find(|(k, _)| k == *name) {
+            if let Some((_, Some(value))) = data.iter().find(|(k, _)| k == name) {
                 members.push(value.clone());
             }
         }
-        *self.known.lock().unwrap_or_else(|p| p.into_inner()) =
-            names.into_iter().cloned().collect();
+        *self.known.lock().unwrap_or_else(|p| p.into_inner()) = names;
         Ok(members)
     }
 
@@ -140,24 +142,23 @@ impl Lister {
             Layout::Deep => self.deep_members(children, Vec::new()),
         }
     }
-
-    fn malformed(&self) -> Error {
-        Error::Protocol {
-            op: "multi_read",
-            path: self.path.clone(),
-            reason: "the reply does not match the reads sent".into(),
-        }
-    }
 }
 
-/// A member node's data, `None` when the node is gone.
-fn value_of(result: Result<ReadResult>) -> Result<Option<String>> {
-    match result {
-        Ok(ReadResult::Node(node)) => Ok(Some(String::from_utf8_lossy(&node.value).into_owned())),
-        Ok(ReadResult::Children(_)) => Ok(None),
-        Err(e) if e.is_no_node() => Ok(None),
-        Err(e) => Err(e),
+/// Waits for the reads of `names`' data: `None` for a node that is gone.
+fn collect(
+    names: Vec<String>,
+    reads: Vec<Pending<ZookeeperNode>>,
+) -> Result<Vec<(String, Option<String>)>> {
+    let mut data = Vec::with_capacity(names.len());
+    for (name, read) in names.into_iter().zip(reads) {
+        let value = match read.wait() {
+            Ok(node) => Some(String::from_utf8_lossy(&node.value).into_owned()),
+            Err(e) if e.is_no_node() => None,
+            Err(e) => return Err(e),
+        };
+        data.push((name, value));
     }
+    Ok(data)
 }
 
 /// The identifiers of a shallow party's children: what follows the first `-` (the whole name
@@ -543,7 +544,7 @@ party_api!(
 /// (the stream goes on) or a lost session (`is_session_expired()`; the list follows again
 /// once the client has a new session).
 ///
-/// The member data of a [`Party`] is read in the receiving thread (one multiRead per change).
+/// The member data of a [`Party`] is read in the receiving thread (one round trip per change).
 /// The stream ends when the handle is dropped or the client is closed.
 ///
 /// ```no_run
