@@ -25,8 +25,8 @@
 //!
 //! `ShallowParty::members`: one (getChildren). `Party::members`: one while the member set is
 //! the one seen by the previous listing — the getChildren and the reads of the members seen
-//! last time are pipelined — and one more for the data of new members. Kazoo needs one round
-//! trip per member.
+//! last time go in one multiRead (pipelined single reads on servers before 3.6) — and one more
+//! for the data of new members. Kazoo needs one round trip per member.
 //!
 //! # Failure modes
 //!
@@ -36,6 +36,7 @@
 //!   in the background once the server can be reached, or goes with the session.
 //! - Dropping a joined party leaves it (the node is deleted in the background).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,7 +44,7 @@ use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 
 use super::node_name;
 use super::persistent_node::PersistentNode;
-use crate::{ChildrenWatch, Client, Error, Pending, Result, ZookeeperNode};
+use crate::{ChildrenWatch, Client, Error, ErrorCode, Pending, ReadOp, ReadResult, Result};
 
 /// The marker in the name of a `Party` member node.
 const PARTY_MARKER: &str = "__party__";
@@ -67,6 +68,8 @@ struct Lister {
     layout: Layout,
     /// The member node names the previous listing saw (deep parties only).
     known: Mutex<Vec<String>>,
+    /// The server refused a multiRead (before ZooKeeper 3.6): pipeline single reads instead.
+    no_multi_read: AtomicBool,
 }
 
 impl Lister {
@@ -76,6 +79,7 @@ impl Lister {
             path: path.to_string(),
             layout,
             known: Mutex::new(Vec::new()),
+            no_multi_read: AtomicBool::new(false),
         }
     }
 
@@ -87,28 +91,89 @@ impl Lister {
                 Err(e) => Err(e),
             },
             Layout::Deep => {
-                // The listing and the reads of the members seen last time go out back to back:
-                // one round trip while the membership is unchanged.
+                // The listing and the reads of the members seen last time in one round trip.
                 let known = self.known.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let listing = self.client.get_children_async(&self.path);
-                let reads = self.send_reads(&known);
-                let children = match listing.wait() {
-                    Ok(children) => children,
-                    Err(e) if e.is_no_node() => Vec::new(),
-                    Err(e) => return Err(e),
-                };
-                let data = collect(known, reads)?;
+                let (children, data) = self.read(true, known)?;
                 self.deep_members(&children, data)
             }
         }
     }
 
-    /// Sends a read of each member node's data, without waiting.
-    fn send_reads(&self, names: &[String]) -> Vec<Pending<ZookeeperNode>> {
-        names
-            .iter()
-            .map(|n| self.client.get_node_async(&crate::path::join(&self.path, n)))
-            .collect()
+    /// Reads the children (when `list`; empty when the party path is missing) and the data of
+    /// the member nodes `names` (`None` for a node that is gone), in one round trip: one
+    /// multiRead, or on a server without it (before 3.6) pipelined reads.
+    #[allow(clippy::type_complexity)]
+    fn read(
+        &self,
+        list: bool,
+        names: Vec<String>,
+    ) -> Result<(Vec<String>, Vec<(String, Option<String>)>)> {
+        let node = |n: &String| crate::path::join(&self.path, n);
+        if !self.no_multi_read.load(Ordering::Relaxed) {
+            let mut ops: Vec<ReadOp> =
+                list.then(|| ReadOp::children(&self.path)).into_iter().collect();
+            ops.extend(names.iter().map(|n| ReadOp::data(&node(n))));
+            match self.client.multi_read(&ops) {
+                Ok(results) => {
+                    let mut results = results.into_iter();
+                    let children = if list {
+                        match results.next() {
+                            Some(Ok(ReadResult::Children(children))) => children,
+                            Some(Err(e)) if e.is_no_node() => Vec::new(),
+                            Some(Err(e)) => return Err(e),
+                            _ => return Err(self.malformed()),
+                        }
+                    } else {
+                        Vec::new()
+                    };
+                    let mut data = Vec::with_capacity(names.len());
+                    for (name, result) in names.into_iter().zip(results) {
+                        let value = match result {
+                            Ok(ReadResult::Node(n)) => Some(text(&n.value)),
+                            Err(e) if e.is_no_node() => None,
+                            Err(e) => return Err(e),
+                            Ok(ReadResult::Children(_)) => return Err(self.malformed()),
+                        };
+                        data.push((name, value));
+                    }
+                    return Ok((children, data));
+                }
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        Some(ErrorCode::Unimplemented | ErrorCode::MarshallingError)
+                    ) =>
+                {
+                    self.no_multi_read.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let listing = list.then(|| self.client.get_children_async(&self.path));
+        let reads: Vec<_> = names.iter().map(|n| self.client.get_node_async(&node(n))).collect();
+        let children = match listing.map(Pending::wait) {
+            Some(Ok(children)) => children,
+            Some(Err(e)) if !e.is_no_node() => return Err(e),
+            _ => Vec::new(),
+        };
+        let mut data = Vec::with_capacity(names.len());
+        for (name, read) in names.into_iter().zip(reads) {
+            let value = match read.wait() {
+                Ok(n) => Some(text(&n.value)),
+                Err(e) if e.is_no_node() => None,
+                Err(e) => return Err(e),
+            };
+            data.push((name, value));
+        }
+        Ok((children, data))
+    }
+
+    fn malformed(&self) -> Error {
+        Error::Protocol {
+            op: "multi_read",
+            path: self.path.clone(),
+            reason: "the reply does not match the reads sent".into(),
+        }
     }
 
     /// The members given the current children, reading the data of the names not in `data`.
@@ -122,8 +187,7 @@ impl Lister {
         let missing: Vec<String> =
             names.iter().filter(|n| !data.iter().any(|(k, _)| k == *n)).cloned().collect();
         if !missing.is_empty() {
-            let reads = self.send_reads(&missing);
-            data.extend(collect(missing, reads)?);
+            data.extend(self.read(false, missing)?.1);
         }
         let mut members = Vec::with_capacity(names.len());
         for name in &names {
@@ -144,21 +208,9 @@ impl Lister {
     }
 }
 
-/// Waits for the reads of `names`' data: `None` for a node that is gone.
-fn collect(
-    names: Vec<String>,
-    reads: Vec<Pending<ZookeeperNode>>,
-) -> Result<Vec<(String, Option<String>)>> {
-    let mut data = Vec::with_capacity(names.len());
-    for (name, read) in names.into_iter().zip(reads) {
-        let value = match read.wait() {
-            Ok(node) => Some(String::from_utf8_lossy(&node.value).into_owned()),
-            Err(e) if e.is_no_node() => None,
-            Err(e) => return Err(e),
-        };
-        data.push((name, value));
-    }
-    Ok(data)
+/// A member node's data as text (Kazoo decodes it as UTF-8).
+fn text(value: &[u8]) -> String {
+    String::from_utf8_lossy(value).into_owned()
 }
 
 /// The identifiers of a shallow party's children: what follows the first `-` (the whole name
