@@ -56,6 +56,12 @@ use super::{Guard, NewRestriction, Restriction, ShallowParty, Wait, WriteLock};
 use crate::{Client, Error, Result, SessionEvent, WatchedEvent};
 
 /// Where a [`SetPartitioner`] stands (Kazoo's `PartitionState`).
+///
+/// ```
+/// use zkcluster::recipe::PartitionState;
+/// let state = PartitionState::Allocating;
+/// assert_ne!(state, PartitionState::Acquired);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartitionState {
     /// Waiting for the party to settle, then taking the locks of this member's share.
@@ -70,6 +76,14 @@ pub enum PartitionState {
 
 /// A partition function: `(my identifier, member identifiers, items) -> my share`. Every
 /// member must compute shares that do not overlap and together cover the items.
+///
+/// ```
+/// use std::sync::Arc;
+/// use zkcluster::recipe::{PartitionFn, SetPartitioner};
+/// let f: PartitionFn = Arc::new(SetPartitioner::default_partition);
+/// let members = vec!["a".to_string()];
+/// assert_eq!(f("a", &members, &["x".to_string()]), ["x"]);
+/// ```
 pub type PartitionFn = Arc<dyn Fn(&str, &[String], &[String]) -> Vec<String> + Send + Sync>;
 
 /// Options of a [`SetPartitioner`], from [`SetPartitioner::builder`].
@@ -112,12 +126,29 @@ impl std::fmt::Debug for SetPartitionerBuilder {
 impl SetPartitionerBuilder {
     /// This member's identifier in the party (default: `<hostname>-<pid>`, as Kazoo's
     /// `<fqdn>-<pid>`). Must be unique in the party and a valid node name.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let p = client.set_partitioner("/jobs", ["a", "b"]).identifier("worker-7").start()?;
+    /// assert_eq!(p.identifier(), "worker-7");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn identifier(mut self, identifier: impl Into<String>) -> Self {
         self.identifier = Some(identifier.into());
         self
     }
 
     /// How long the party must not change before the set is split (Kazoo's default: 30 s).
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let p = client.set_partitioner("/jobs", ["a"]).time_boundary(std::time::Duration::from_secs(2)).start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn time_boundary(mut self, boundary: Duration) -> Self {
         self.time_boundary = boundary;
         self
@@ -125,6 +156,14 @@ impl SetPartitionerBuilder {
 
     /// How long one try for an item's lock lasts before the party is checked for a change
     /// (Kazoo's `max_reaction_time`, default 1 s).
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let p = client.set_partitioner("/jobs", ["a"]).max_reaction_time(std::time::Duration::from_millis(300)).start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn max_reaction_time(mut self, reaction: Duration) -> Self {
         self.max_reaction_time = reaction.max(Duration::from_millis(10));
         self
@@ -156,13 +195,14 @@ impl SetPartitionerBuilder {
         self
     }
 
-    /// Creates the paths, joins the party and starts allocating in the background.
+    /// Joins the party (creating the paths) and starts allocating in the background; waits at
+    /// most the client's request timeout.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidPath`] / [`Error::InvalidArgument`] for a bad path, identifier or item
-    /// (nothing is sent); errors of creating the paths and joining the party (what was joined
-    /// is left again).
+    /// (nothing is sent); errors of joining the party ([`Error::Timeout`], [`Error::Closed`];
+    /// what the attempt made is removed).
     pub fn start(self) -> Result<SetPartitioner> {
         crate::path::validate(&self.path, false)?;
         let identifier = self.identifier.unwrap_or_else(default_identifier);
@@ -181,10 +221,10 @@ impl SetPartitionerBuilder {
         items.sort();
         items.dedup();
         let party = ShallowParty::new(&self.client, &party_path, &identifier)?;
-        self.client.ensure_path(&locks_path)?;
-        self.client.ensure_path(&party_path)?;
         // Subscribed before joining: no session transition from here on goes unseen.
         let events = self.client.session_events();
+        // Joining creates the missing paths (the locks make theirs as they are taken): one
+        // deadline, the client's request timeout, covers the whole start.
         party.join()?;
         let (wake_tx, wake_rx) = crossbeam_channel::bounded(1);
         let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
@@ -404,11 +444,32 @@ impl SetPartitioner {
     }
 
     /// Whether the state is [`PartitionState::Acquired`].
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let p = client.set_partitioner("/jobs", ["a"]).start()?;
+    /// if p.is_acquired() {
+    ///     println!("{:?}", p.items());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_acquired(&self) -> bool {
         self.state() == PartitionState::Acquired
     }
 
     /// Whether the state is [`PartitionState::Failure`].
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let p = client.set_partitioner("/jobs", ["a"]).start()?;
+    /// p.finish()?;
+    /// assert!(p.is_failed());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_failed(&self) -> bool {
         self.state() == PartitionState::Failure
     }
@@ -576,11 +637,29 @@ impl SetPartitioner {
     }
 
     /// The partitioner's path.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let p = client.set_partitioner("/jobs", ["a"]).start()?;
+    /// assert_eq!(p.path(), "/jobs");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn path(&self) -> &str {
         &self.shared.path
     }
 
     /// This member's identifier in the party.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let p = client.set_partitioner("/jobs", ["a"]).identifier("w1").start()?;
+    /// assert_eq!(p.identifier(), "w1");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn identifier(&self) -> &str {
         &self.shared.identifier
     }

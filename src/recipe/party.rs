@@ -397,6 +397,17 @@ macro_rules! party_api {
 
             /// Whether this object has joined or is joining (and has not left). The node itself may be missing
             /// for a moment while it is made again after a session loss.
+            ///
+            /// ```no_run
+            /// # fn main() -> zkcluster::Result<()> {
+            /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+            #[doc = concat!("let party = ", $ctor, ";")]
+            /// assert!(!party.is_participating());
+            /// party.join()?;
+            /// assert!(party.is_participating());
+            /// # Ok(())
+            /// # }
+            /// ```
             pub fn is_participating(&self) -> bool {
                 self.inner.is_participating()
             }
@@ -443,17 +454,44 @@ macro_rules! party_api {
             }
 
             /// The party path.
+            ///
+            /// ```no_run
+            /// # fn main() -> zkcluster::Result<()> {
+            /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+            #[doc = concat!("let party = ", $ctor, ";")]
+            /// assert_eq!(party.path(), "/crawlers");
+            /// # Ok(())
+            /// # }
+            /// ```
             pub fn path(&self) -> &str {
                 &self.inner.lister.path
             }
 
             /// This member's identifier.
+            ///
+            /// ```no_run
+            /// # fn main() -> zkcluster::Result<()> {
+            /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+            #[doc = concat!("let party = ", $ctor, ";")]
+            /// assert_eq!(party.identifier(), "crawler-1");
+            /// # Ok(())
+            /// # }
+            /// ```
             pub fn identifier(&self) -> &str {
                 &self.inner.identifier
             }
 
             /// The full path of this member's node (fixed for the object's life, also across
             /// session loss).
+            ///
+            /// ```no_run
+            /// # fn main() -> zkcluster::Result<()> {
+            /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+            #[doc = concat!("let party = ", $ctor, ";")]
+            /// assert!(party.member_path().starts_with("/crawlers/"));
+            /// # Ok(())
+            /// # }
+            /// ```
             pub fn member_path(&self) -> &str {
                 &self.inner.node_path
             }
@@ -663,6 +701,15 @@ impl MembershipWatch {
     }
 
     /// The party path.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let watch = client.shallow_party("/crawlers", "me")?.watch()?;
+    /// assert_eq!(watch.path(), "/crawlers");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn path(&self) -> &str {
         self.children.path()
     }

@@ -81,6 +81,14 @@ pub struct PersistentNodeBuilder {
 
 impl PersistentNodeBuilder {
     /// Appends ZooKeeper's 10-digit sequence number to the name (a new one on every re-create).
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let node = client.persistent_node("/q/member-", "x").sequential().start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sequential(mut self) -> Self {
         self.sequential = true;
         self
@@ -88,12 +96,29 @@ impl PersistentNodeBuilder {
 
     /// Puts `_c_<uuid>-` in front of the name (Curator's protection), so a create whose reply
     /// was lost is found and adopted instead of made twice.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let node = client.persistent_node("/q/member-", "x").sequential().protected().start()?;
+    /// assert!(node.wait_for_create(std::time::Duration::from_secs(5))?.contains("/_c_"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn protected(mut self) -> Self {
         self.protected = true;
         self
     }
 
     /// The node's ACL (default: the client's default ACL).
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let node = client.persistent_node("/alive/w1", "").acl(zkcluster::Acl::open_unsafe()).start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn acl(mut self, acl: Vec<Acl>) -> Self {
         self.acl = Some(acl);
         self
