@@ -430,3 +430,39 @@ fn the_split_recovers_after_a_server_restart() {
     let observer = client_of(&own.connect_string());
     assert_no_nodes_left(&observer, &["/split/party"]);
 }
+
+/// Many members at once: six sessions join together and split twenty items without an item
+/// having two owners; then dropping the partitioners ends their threads (the session of a
+/// client whose only handle was dropped closes at once).
+#[test]
+fn six_members_split_twenty_items_and_their_threads_end() {
+    let observer = client();
+    let path = common::unique("partition-six");
+    let set = items(20);
+    let reg = Arc::new(Registry::default());
+    let names: Vec<String> = (0..6).map(|i| format!("m{i}")).collect();
+    let clients: Vec<Client> = names.iter().map(|_| client()).collect();
+    let members: Vec<Member> = std::thread::scope(|s| {
+        let started: Vec<_> = names
+            .iter()
+            .zip(&clients)
+            .map(|(n, c)| {
+                let (path, set, reg) = (&path, &set, &reg);
+                s.spawn(move || Member::start(c, path, n, set, reg))
+            })
+            .collect();
+        started.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    wait_for_split(&reg, &expected(&all, &set));
+    reg.assert_no_conflict();
+    let marker = format!("{path}-marker");
+    clients[0].create(&marker, b"", &zkcluster::CreateOptions::new().ephemeral()).unwrap();
+    drop(members);
+    drop(clients);
+    assert!(
+        eventually(Duration::from_secs(3), || observer.exist_node(&marker).unwrap().is_none()),
+        "a partitioner's thread still holds its client"
+    );
+    assert_no_nodes_left(&observer, &[&format!("{path}/party")]);
+}

@@ -263,3 +263,25 @@ fn members_are_back_after_a_server_restart() {
     pa.leave().unwrap();
     assert_eq!(pb.members().unwrap(), ["b"]);
 }
+
+/// Dropping a joined party and its watch ends their threads: the session of the client whose
+/// only other handle was dropped closes at once.
+#[test]
+fn dropping_a_party_and_its_watch_ends_their_threads() {
+    let observer = client();
+    let root = test_root(&observer, "party-thread-end");
+    let c = client();
+    let marker = format!("{root}/marker");
+    c.create(&marker, b"", &zkcluster::CreateOptions::new().ephemeral()).unwrap();
+    let party = Party::new(&c, &format!("{root}/p"), "x").unwrap();
+    party.join().unwrap();
+    let watch = party.watch().unwrap();
+    assert_eq!(watch.recv_timeout(LONG).unwrap().unwrap(), ["x"]);
+    drop(watch);
+    drop(party);
+    drop(c);
+    assert!(
+        eventually(Duration::from_secs(3), || observer.exist_node(&marker).unwrap().is_none()),
+        "the session stayed open: a thread still holds the client"
+    );
+}

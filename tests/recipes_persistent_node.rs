@@ -347,3 +347,23 @@ fn closing_after_a_lost_create_reply_leaves_nothing() {
         observer.get_children(&root)
     );
 }
+
+/// Dropping the node ends its thread: the thread held the last other clone of the client, so
+/// once it is gone, dropping the client closes the session (its ephemeral marker goes at once,
+/// long before the session timeout).
+#[test]
+fn dropping_the_node_ends_its_thread() {
+    let observer = client();
+    let root = test_root(&observer, "pnode-thread-end");
+    let c = client();
+    let marker = format!("{root}/marker");
+    c.create(&marker, b"", &zkcluster::CreateOptions::new().ephemeral()).unwrap();
+    let node = PersistentNode::start(&c, &format!("{root}/member"), "x").unwrap();
+    node.wait_for_create(LONG).unwrap();
+    drop(node);
+    drop(c);
+    assert!(
+        eventually(Duration::from_secs(3), || observer.exist_node(&marker).unwrap().is_none()),
+        "the session stayed open: the node's thread still holds the client"
+    );
+}
