@@ -150,16 +150,14 @@ fn join_timeout_keeps_its_deadline_and_leaves_nothing() {
     let root = test_root(&observer, "party-deadline");
     let path = format!("{root}/p");
     let party = Party::new(&c, &path, "late").unwrap();
-    proxy.cut();
-    assert!(eventually(LONG, || !c.state().is_connected()));
+    proxy.cut_for(&c);
     let started = Instant::now();
     let err = party.join_timeout(Duration::from_millis(600)).unwrap_err();
     let took = started.elapsed();
     assert!(err.is_timeout(), "{err}");
     assert!(took < Duration::from_secs(3), "{took:?}");
     assert!(!party.is_participating());
-    proxy.restore();
-    assert!(eventually(LONG, || c.state().is_connected()));
+    proxy.restore_for(&c);
     std::thread::sleep(Duration::from_millis(500));
     let left = observer.get_children(&path).unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
@@ -224,8 +222,7 @@ fn leave_from_another_thread_cancels_a_waiting_join() {
     let root = test_root(&observer, "party-cancel");
     let path = format!("{root}/p");
     let party = std::sync::Arc::new(ShallowParty::new(&c, &path, "w").unwrap());
-    proxy.cut();
-    assert!(eventually(LONG, || !c.state().is_connected()));
+    proxy.cut_for(&c);
     let joiner = {
         let party = party.clone();
         std::thread::spawn(move || party.join_timeout(Duration::from_secs(60)))
@@ -237,8 +234,7 @@ fn leave_from_another_thread_cancels_a_waiting_join() {
     let err = joiner.join().unwrap().unwrap_err();
     assert!(err.is_cancelled(), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
-    proxy.restore();
-    assert!(eventually(LONG, || c.state().is_connected()));
+    proxy.restore_for(&c);
     std::thread::sleep(Duration::from_millis(300));
     assert!(observer.get_children(&path).unwrap_or_default().is_empty());
 }

@@ -66,11 +66,9 @@ fn survives_a_broken_connection_without_being_made_again() {
     let node = PersistentNode::start(&c, &path, "x").unwrap();
     node.wait_for_create(LONG).unwrap();
     let created = observer.exist_node(&path).unwrap().unwrap();
-    proxy.cut();
-    assert!(eventually(LONG, || !c.state().is_connected()));
+    proxy.cut_for(&c);
     std::thread::sleep(Duration::from_millis(300));
-    proxy.restore();
-    assert!(eventually(LONG, || c.state().is_connected()));
+    proxy.restore_for(&c);
     std::thread::sleep(Duration::from_millis(300));
     let after = observer.exist_node(&path).unwrap().expect("the node is still there");
     assert_eq!(after.czxid, created.czxid, "the same node, not a new one");
@@ -187,8 +185,7 @@ fn wait_for_create_has_a_deadline_and_drop_leaves_nothing() {
     let c = client_of(&proxy.connect_string());
     let observer = client();
     let root = test_root(&observer, "pnode-deadline");
-    proxy.cut();
-    assert!(eventually(LONG, || !c.state().is_connected()));
+    proxy.cut_for(&c);
     let node = PersistentNode::start(&c, &format!("{root}/member"), "x").unwrap();
     let started = Instant::now();
     let err = node.wait_for_create(Duration::from_millis(700)).unwrap_err();
@@ -196,8 +193,7 @@ fn wait_for_create_has_a_deadline_and_drop_leaves_nothing() {
     assert!(err.is_timeout(), "{err}");
     assert!(took >= Duration::from_millis(650) && took < Duration::from_secs(3), "{took:?}");
     drop(node);
-    proxy.restore();
-    assert!(eventually(LONG, || c.state().is_connected()));
+    proxy.restore_for(&c);
     std::thread::sleep(Duration::from_millis(500));
     assert!(observer.get_children(&root).unwrap().is_empty());
 }
@@ -260,8 +256,7 @@ fn close_from_another_thread_cancels_a_wait() {
     let c = client_of(&proxy.connect_string());
     let observer = client();
     let root = test_root(&observer, "pnode-cancel");
-    proxy.cut();
-    assert!(eventually(LONG, || !c.state().is_connected()));
+    proxy.cut_for(&c);
     let node = Arc::new(PersistentNode::start(&c, &format!("{root}/member"), "x").unwrap());
     let waiter = {
         let node = node.clone();
@@ -274,8 +269,7 @@ fn close_from_another_thread_cancels_a_wait() {
     assert!(err.is_closed(), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     node.close().unwrap(); // idempotent
-    proxy.restore();
-    assert!(eventually(LONG, || c.state().is_connected()));
+    proxy.restore_for(&c);
     std::thread::sleep(Duration::from_millis(300));
     assert!(observer.get_children(&root).unwrap().is_empty());
 }

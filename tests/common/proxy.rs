@@ -185,3 +185,19 @@ pub fn restore_after_suspend(
         panic!("the connection never broke");
     })
 }
+
+impl Proxy {
+    /// Cuts every connection and waits until `client` has seen its connection break.
+    pub fn cut_for(&self, client: &zkcluster::Client) {
+        self.cut();
+        let broke = super::eventually(Duration::from_secs(15), || !client.state().is_connected());
+        assert!(broke, "the client never saw the cut");
+    }
+
+    /// Forwards again and waits until `client` is connected again.
+    pub fn restore_for(&self, client: &zkcluster::Client) {
+        self.restore();
+        let back = super::eventually(Duration::from_secs(15), || client.state().is_connected());
+        assert!(back, "the client did not reconnect");
+    }
+}
