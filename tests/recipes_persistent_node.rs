@@ -15,6 +15,14 @@ use zkcluster::testing::TestingServer;
 
 const LONG: Duration = Duration::from_secs(15);
 
+/// A node kept by `c` at `<a fresh root>/member` with `data`, once it exists: (path, node).
+fn member(c: &zkcluster::Client, root_name: &str, data: &str) -> (String, PersistentNode) {
+    let path = format!("{}/member", test_root(c, root_name));
+    let node = PersistentNode::start(c, &path, data).unwrap();
+    node.wait_for_create(LONG).unwrap();
+    (path, node)
+}
+
 #[test]
 fn creates_the_node_and_close_deletes_it() {
     let c = client();
@@ -34,10 +42,7 @@ fn creates_the_node_and_close_deletes_it() {
 fn a_deleted_node_is_made_again_with_the_current_data() {
     let c = client();
     let other = client();
-    let root = test_root(&c, "pnode-deleted");
-    let path = format!("{root}/member");
-    let node = PersistentNode::start(&c, &path, "v1").unwrap();
-    node.wait_for_create(LONG).unwrap();
+    let (path, node) = member(&c, "pnode-deleted", "v1");
     node.set_data("v2").unwrap();
     assert_eq!(other.get_node(&path).unwrap().value, b"v2");
     for _ in 0..3 {
@@ -61,10 +66,7 @@ fn survives_a_broken_connection_without_being_made_again() {
     let proxy = Proxy::start(&server().connect_string());
     let c = client_of(&proxy.connect_string());
     let observer = client();
-    let root = test_root(&observer, "pnode-suspend");
-    let path = format!("{root}/member");
-    let node = PersistentNode::start(&c, &path, "x").unwrap();
-    node.wait_for_create(LONG).unwrap();
+    let (path, node) = member(&c, "pnode-suspend", "x");
     let created = observer.exist_node(&path).unwrap().unwrap();
     proxy.cut_for(&c);
     std::thread::sleep(Duration::from_millis(300));
@@ -82,10 +84,7 @@ fn session_expiry_makes_it_again_in_the_new_session() {
     let proxy = Proxy::start(&server().connect_string());
     let c = client_of(&proxy.connect_string());
     let observer = client();
-    let root = test_root(&observer, "pnode-expiry");
-    let path = format!("{root}/member");
-    let node = PersistentNode::start(&c, &path, "same data").unwrap();
-    node.wait_for_create(LONG).unwrap();
+    let (path, node) = member(&c, "pnode-expiry", "same data");
     let old_session = c.session_id();
     expire_session(&proxy, &server().connect_string(), &c);
     assert!(
@@ -203,10 +202,7 @@ fn wait_for_create_has_a_deadline_and_drop_leaves_nothing() {
 fn closing_the_client_ends_the_node() {
     let c = client();
     let observer = client();
-    let root = test_root(&observer, "pnode-client-close");
-    let path = format!("{root}/member");
-    let node = PersistentNode::start(&c, &path, "x").unwrap();
-    node.wait_for_create(LONG).unwrap();
+    let (path, node) = member(&c, "pnode-client-close", "x");
     c.close().unwrap();
     assert!(eventually(LONG, || node
         .wait_for_create(Duration::ZERO)
