@@ -466,3 +466,19 @@ fn six_members_split_twenty_items_and_their_threads_end() {
     );
     assert_no_nodes_left(&observer, &[&format!("{path}/party")]);
 }
+
+/// A partition function that panics fails the partitioner (it does not allocate forever) and
+/// leaves the party.
+#[test]
+fn a_panicking_partition_function_fails_the_partitioner() {
+    let c = client();
+    let path = common::unique("partition-panic");
+    let p = SetPartitioner::builder(&c, &path, ["a"])
+        .identifier("p")
+        .time_boundary(Duration::from_millis(100))
+        .partition_fn(|_: &str, _: &[String], _: &[String]| panic!("a bug in the split"))
+        .start()
+        .unwrap();
+    assert_eq!(p.wait_for_acquire(LONG), PartitionState::Failure);
+    assert_no_nodes_left(&c, &[&format!("{path}/party")]);
+}

@@ -851,7 +851,19 @@ impl Shared {
             }
             return Ok(());
         }
-        let share = (self.partition)(&self.identifier, &members, &self.items);
+        // A partition function that panics must not leave the partitioner allocating forever.
+        let split = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (self.partition)(&self.identifier, &members, &self.items)
+        }));
+        let Ok(mut share) = split else {
+            return Err(Error::InvalidArgument {
+                path: self.path.clone(),
+                reason: "the partition function panicked".into(),
+            });
+        };
+        // Taking one item's lock twice would wait for ourselves.
+        share.sort();
+        share.dedup();
         for item in &share {
             let lock = WriteLock::new_restriction(
                 &self.client,
