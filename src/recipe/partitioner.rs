@@ -44,6 +44,8 @@
 //!   so a change is noticed while waiting for a lock).
 //! - `release_set` or `finish` while disconnected: the lock nodes are deleted in the background
 //!   once the server can be reached (or go with the session); allocating again waits for them.
+//! - A partition function that panics: `Failure` (the panic is caught in the background
+//!   thread).
 //! - Dropping the partitioner finishes it: locks released, party left, threads ended.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
