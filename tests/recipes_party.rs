@@ -40,8 +40,11 @@ fn party_members_join_and_leave_concurrently() {
         .collect();
     let parties: Vec<Party> = joined.into_iter().map(|t| t.join().unwrap()).collect();
     let everyone: BTreeSet<String> = (0..8).map(|i| format!("member {i} (ü)")).collect();
+    // A child that is not a member node (no `__party__` in its name) is not counted.
+    observer.create_node(&format!("{path}/not-a-member"), "x").unwrap();
     assert_eq!(set(parties[0].members().unwrap()), everyone);
     assert_eq!(parties[3].len().unwrap(), 8);
+    observer.delete_node(&format!("{path}/not-a-member")).unwrap();
     // Listing again (the cached-names path) still sees the truth.
     assert_eq!(set(parties[0].members().unwrap()), everyone);
     for party in &parties[..4] {

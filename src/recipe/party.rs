@@ -85,11 +85,7 @@ impl Lister {
 
     fn members(&self) -> Result<Vec<String>> {
         match self.layout {
-            Layout::Shallow => match self.client.get_children(&self.path) {
-                Ok(children) => Ok(shallow_members(&children)),
-                Err(e) if e.is_no_node() => Ok(Vec::new()),
-                Err(e) => Err(e),
-            },
+            Layout::Shallow => Ok(shallow_members(&self.children()?)),
             Layout::Deep => {
                 // The listing and the reads of the members seen last time in one round trip.
                 let known = self.known.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -97,6 +93,23 @@ impl Lister {
                 self.deep_members(&children, data)
             }
         }
+    }
+
+    /// The party path's children; none when it is missing.
+    fn children(&self) -> Result<Vec<String>> {
+        match self.client.get_children(&self.path) {
+            Err(e) if e.is_no_node() => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    /// The number of members: one getChildren, no data reads.
+    fn count(&self) -> Result<usize> {
+        let children = self.children()?;
+        Ok(match self.layout {
+            Layout::Shallow => children.len(),
+            Layout::Deep => children.iter().filter(|c| c.contains(PARTY_MARKER)).count(),
+        })
     }
 
     /// Reads the children (when `list`; empty when the party path is missing) and the data of
@@ -412,7 +425,7 @@ macro_rules! party_api {
                 self.inner.is_participating()
             }
 
-            /// The number of members (one listing).
+            /// The number of members (one getChildren, no data reads).
             ///
             /// # Errors
             ///
@@ -428,7 +441,7 @@ macro_rules! party_api {
             /// ```
             #[allow(clippy::len_without_is_empty)]
             pub fn len(&self) -> Result<usize> {
-                self.members().map(|m| m.len())
+                self.inner.lister.count()
             }
 
             /// A stream of the member list: the current list at once, then the new list after
