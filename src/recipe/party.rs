@@ -644,8 +644,9 @@ party_api!(
 
 /// A stream of a party's member list, from [`Party::watch`] or [`ShallowParty::watch`]: the
 /// list at once, then again after every change of membership. An `Err` item is a failed read
-/// (the stream goes on) or a lost session (`is_session_expired()`; the list follows again
-/// once the client has a new session).
+/// (the stream goes on; call `members()` to read the list again before the next change) or a
+/// lost session (`is_session_expired()`; the list follows again once the client has a new
+/// session).
 ///
 /// The member data of a [`Party`] is read in the receiving thread (one round trip per change).
 /// The stream ends when the handle is dropped or the client is closed.
@@ -670,9 +671,12 @@ pub struct MembershipWatch {
 
 impl MembershipWatch {
     fn convert(&self, update: Result<Option<Vec<String>>>) -> Result<Vec<String>> {
-        match update? {
-            Some(children) => self.lister.members_of(&children),
-            None => Ok(Vec::new()),
+        let Some(children) = update? else { return Ok(Vec::new()) };
+        match self.lister.members_of(&children) {
+            // The stream delivers again only on the next change: when the data reads fail
+            // for a passing reason, list afresh once rather than leave the caller with nothing.
+            Err(e) if e.is_retryable() => self.lister.members(),
+            other => other,
         }
     }
 
