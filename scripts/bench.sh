@@ -8,6 +8,7 @@
 #   scripts/bench.sh --quick    CI-sized run (3 short rounds; about 1 minute)
 #   extra flags go to the bench: --rounds N, --slice-ms N, --serial N, --fsync, --no-kazoo
 # Also: scripts/bench.sh --ops  runs only issue A's engine bench (benches/ops.rs).
+#       scripts/bench.sh --coordination  counter and election beside Kazoo (benches/coordination.rs).
 #       scripts/bench.sh --membership  party join + list beside Kazoo (benches/membership.rs;
 #       writes target/bench-membership.md; takes --quick, --rounds N, --slice-ms N).
 set -euo pipefail
@@ -18,12 +19,11 @@ bash scripts/install-zookeeper.sh
 bench=compare
 args=()
 for a in "$@"; do
-    if [ "$a" = "--ops" ]; then bench=ops
-    elif [ "$a" = "--membership" ]; then bench=membership
-    else args+=("$a"); fi
+    if [ "$a" = "--ops" ]; then bench=ops; elif [ "$a" = "--coordination" ]; then bench=coordination
+    elif [ "$a" = "--membership" ]; then bench=membership; else args+=("$a"); fi
 done
 
-if [ "$bench" = compare ] || [ "$bench" = membership ]; then
+if [ "$bench" != ops ]; then
     ZKCLUSTER_BENCH_PYTHON="$(bash scripts/kazoo-venv.sh)"
     export ZKCLUSTER_BENCH_PYTHON
 fi
