@@ -487,7 +487,7 @@ impl DoubleBarrier {
 
     fn wake(&self, wake: Wake) -> Step {
         match wake {
-            Wake::Recheck => Step::Again,
+            Wake::Recheck | Wake::Deleted => Step::Again,
             Wake::Cancelled => Step::Ended(Err(Error::Cancelled { path: self.path.clone() })),
             Wake::Deadline => Step::Ended(Ok(false)),
         }
