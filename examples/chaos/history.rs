@@ -189,12 +189,13 @@ pub fn check(logs: &Logs, cx: &Context<'_>) -> Findings {
         .count();
     for e in cx.events.iter().filter(|e| e.fault == Fault::PauseHolder) {
         let Some(proc) = &e.worker else { continue };
-        let held_across = |h: &&Hold| &h.proc == proc && h.acquired < e.started;
-        f.pauses_caught_holder +=
-            usize::from(logs.holds.iter().filter(held_across).any(|h| h.released > e.ended));
-        if e.ended - e.started > cx.session_ns {
-            f.stale_held +=
-                logs.holds.iter().filter(held_across).filter(|h| h.last_valid > e.ended).count();
+        // Held when the process stopped: acquired before it resumed, released after.
+        let held_across = |h: &&Hold| &h.proc == proc && h.acquired < e.resumed;
+        let across: Vec<&Hold> =
+            logs.holds.iter().filter(held_across).filter(|h| h.released > e.resumed).collect();
+        f.pauses_caught_holder += usize::from(!across.is_empty());
+        if e.resumed - e.started > cx.session_ns {
+            f.stale_held += across.iter().filter(|h| h.last_valid > e.resumed).count();
         }
     }
     f.stale_store_accepts = stale_accepts(&writers, &store::history(cx.dir));

@@ -115,7 +115,13 @@ pub struct Event {
     pub ended: i64,
     /// The worker process this fault stopped or killed.
     pub worker: Option<String>,
+    /// For a SIGSTOP: taken right before the SIGCONT. The process cannot run between its stop
+    /// and this instant, so whatever it stamped earlier happened before the pause.
+    pub resumed: i64,
 }
+
+/// What applying a fault reports: a description, the worker it hit, when that worker resumed.
+type Applied = (String, Option<String>, i64);
 
 pub struct Nemesis {
     rng: fastrand::Rng,
@@ -142,9 +148,14 @@ impl Nemesis {
             for fault in order {
                 let started = now_ns();
                 match self.apply(fault, servers, fleet, admin) {
-                    Ok((detail, worker)) => {
-                        self.events.push(Event { fault, detail, started, ended: now_ns(), worker })
-                    }
+                    Ok((detail, worker, resumed)) => self.events.push(Event {
+                        fault,
+                        detail,
+                        started,
+                        ended: now_ns(),
+                        worker,
+                        resumed,
+                    }),
                     Err(e) => self.errors.push(format!("{}: {e}", fault.name())),
                 }
                 std::thread::sleep(GAP);
@@ -161,7 +172,7 @@ impl Nemesis {
         servers: &mut Servers,
         fleet: &mut Fleet,
         admin: &Client,
-    ) -> Result<(String, Option<String>), String> {
+    ) -> Result<Applied, String> {
         let e = |e: zkcluster::testing::TestingError| e.to_string();
         match fault {
             Fault::FreezeShort | Fault::FreezeLong => {
@@ -170,19 +181,19 @@ impl Nemesis {
                 server.freeze().map_err(e)?;
                 std::thread::sleep(hold);
                 server.thaw().map_err(e)?;
-                Ok((format!("{name} for {hold:?}"), None))
+                Ok((format!("{name} for {hold:?}"), None, 0))
             }
             Fault::KillRestart => {
                 let (server, name) = servers.victim(&mut self.rng);
                 server.kill().map_err(e)?;
                 std::thread::sleep(DOWN);
                 server.restart().map_err(e)?;
-                Ok((name, None))
+                Ok((name, None, 0))
             }
             Fault::Restart => {
                 let (server, name) = servers.victim(&mut self.rng);
                 server.restart().map_err(e)?;
-                Ok((name, None))
+                Ok((name, None, 0))
             }
             Fault::KillLeader => {
                 let Servers::Ensemble(cluster) = servers else {
@@ -193,13 +204,13 @@ impl Nemesis {
                 std::thread::sleep(DOWN);
                 cluster.member_mut(leader).restart().map_err(e)?;
                 cluster.wait_for_leader(Duration::from_secs(30)).map_err(e)?;
-                Ok((format!("member {}", leader + 1), None))
+                Ok((format!("member {}", leader + 1), None, 0))
             }
             Fault::KillHolder => {
                 let (id, holder) = self.holder(fleet, admin)?;
                 fleet.kill(&id);
                 fleet.spawn()?;
-                Ok((format!("{id} (holding as {holder})"), Some(id)))
+                Ok((format!("{id} (holding as {holder})"), Some(id), 0))
             }
             Fault::PauseHolder => {
                 let (id, holder) = self.holder(fleet, admin)?;
@@ -207,8 +218,9 @@ impl Nemesis {
                 let proc = fleet.live().find(|p| p.id == id).ok_or("holder vanished")?;
                 proc.signal(libc::SIGSTOP);
                 std::thread::sleep(pause);
+                let resumed = now_ns();
                 proc.signal(libc::SIGCONT);
-                Ok((format!("{id} (holding as {holder}) for {pause:?}"), Some(id)))
+                Ok((format!("{id} (holding as {holder}) for {pause:?}"), Some(id), resumed))
             }
         }
     }
