@@ -11,6 +11,7 @@ use super::line_peer::LinePeer;
 use super::{Cfg, Peer, Sample, Workload, R};
 
 const CLASSPATH_ENV: &str = "ZKCLUSTER_BENCH_CURATOR_CP";
+const WARM_UP_SECS: f64 = 3.0;
 const RECIPES_JAR: &str = "/usr/share/java/curator-recipes.jar";
 
 /// The class path `scripts/curator-peer.sh` printed (`$ZKCLUSTER_BENCH_CURATOR_CP`), else that
@@ -48,7 +49,11 @@ impl Curator {
         let mut command = Command::new("java");
         // A small serial-GC heap: the machine is shared; the JIT is left at its defaults.
         command.args(["-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, "CuratorBench", hosts]);
-        Ok(Curator(LinePeer::start("curator", command)?))
+        let mut peer = LinePeer::start("curator", command)?;
+        // A JVM runs interpreted at first: let the JIT compile Curator's paths before anything
+        // is timed, as it would have in a long-running service.
+        peer.ask(&format!("warmup {WARM_UP_SECS} /bench/curator-warm-up"))?;
+        Ok(Curator(peer))
     }
 }
 

@@ -8,6 +8,8 @@
 //     serial N BASE          create/get/set/exists/delete N nodes under BASE, each phase timed
 //     lock KIND SECS PATH    uncontended acquire+release cycles; KIND: write|read|semaphore
 //     handoff T SECS PATH    T threads, one client each, passing one InterProcessMutex
+//     warmup SECS BASE       runs the workloads above for SECS in all under BASE (then deletes
+//                            it), so the JIT has compiled Curator's paths before anything is timed
 //     quit
 
 import java.io.BufferedReader;
@@ -65,6 +67,9 @@ public final class CuratorBench {
                         break;
                     case "handoff":
                         result = handoff(hosts, Integer.parseInt(w[1]), Double.parseDouble(w[2]), w[3]);
+                        break;
+                    case "warmup":
+                        result = warmUp(zk, hosts, Double.parseDouble(w[1]), w[2]);
                         break;
                     default:
                         throw new IllegalArgumentException("unknown command " + w[0]);
@@ -171,6 +176,25 @@ public final class CuratorBench {
         }
         Map<String, Double> result = new LinkedHashMap<>();
         result.put("ops", n / ((System.nanoTime() - start) / 1e9));
+        return result;
+    }
+
+    static Map<String, Double> warmUp(CuratorFramework zk, String hosts, double secs, String base)
+            throws Exception {
+        double slice = secs / 5;
+        long start = System.nanoTime();
+        zk.create().creatingParentsIfNeeded().forPath(base);
+        for (int round = 0; System.nanoTime() - start < secs * 1e9; round++) {
+            String dir = base + "/r" + round;
+            serial(zk, 200, dir + "-serial");
+            for (String kind : new String[] {"write", "read", "semaphore"}) {
+                lockCycles(zk, kind, slice, dir + "-" + kind);
+            }
+            handoff(hosts, 4, slice, dir + "-handoff");
+        }
+        zk.delete().deletingChildrenIfNeeded().forPath(base);
+        Map<String, Double> result = new LinkedHashMap<>();
+        result.put("secs", (System.nanoTime() - start) / 1e9);
         return result;
     }
 

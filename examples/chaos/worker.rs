@@ -165,11 +165,11 @@ pub fn run(cfg: WorkerConfig) -> Result<(), String> {
 
     let mut threads = Vec::new();
     let roles = [("w", ctx.cfg.writers), ("r", ctx.cfg.readers), ("s", ctx.cfg.holders)];
-    for (role, count) in roles {
+    for (r, (role, count)) in roles.into_iter().enumerate() {
         for i in 0..count {
             let ctx = Arc::clone(&ctx);
             let name = format!("{}-{role}{i}", ctx.cfg.id);
-            let seed = ctx.cfg.seed ^ fastrand::u64(..);
+            let seed = ctx.cfg.seed.wrapping_mul(1_000_003).wrapping_add((r * 1000 + i) as u64);
             threads.push(std::thread::spawn(move || cycle_until_stopped(&ctx, role, &name, seed)));
         }
     }
