@@ -54,11 +54,15 @@
 
 mod cancel;
 mod cleanup;
+mod create_stat;
+mod fence;
 mod guard;
+mod holds;
 mod lock;
 mod node_name;
 mod parse_error;
 mod read_lock;
+mod release;
 mod semaphore;
 mod write_lock;
 
@@ -67,6 +71,7 @@ use std::time::{Duration, Instant};
 use crate::{Client, Result};
 
 pub use cancel::{CancelHandle, CancelToken};
+pub(crate) use fence::Fence;
 pub use guard::{Guard, GuardStatus};
 pub use parse_error::ParseRecipeError;
 pub use read_lock::ReadLock;
