@@ -119,7 +119,13 @@ struct Versions<'a> {
     curator: Option<&'a str>,
 }
 
-fn render(cfg: &Cfg, res: &Results, memory: &[MemRow<'_>], v: &Versions<'_>, fsync: bool) -> String {
+fn render(
+    cfg: &Cfg,
+    res: &Results,
+    memory: &[MemRow<'_>],
+    v: &Versions<'_>,
+    fsync: bool,
+) -> String {
     let zk_version = v.zookeeper;
     let mut out = String::new();
     let _ = writeln!(out, "# zkcluster benchmark report\n");
@@ -293,7 +299,13 @@ fn targets(res: &Results) -> Vec<String> {
         times(r),
         verdict(r, |v| v >= 1.4)
     ));
-    lines.push(ratio_line("contended hand-off", &Workload::Handoff(4).row(), "floor", "the floor", 0.8));
+    lines.push(ratio_line(
+        "contended hand-off",
+        &Workload::Handoff(4).row(),
+        "floor",
+        "the floor",
+        0.8,
+    ));
     // Hand-off: extra time per hand-off over the floor's, in floor round trips (serial exists).
     let handoff = Workload::Handoff(4).row();
     let extra = match (

@@ -222,9 +222,8 @@ fn counter(f: &mut Findings, writers: &[&Hold], cx: &Context<'_>) {
     f.duplicate_values = seen.values().map(|n| n - 1).sum();
     let kept = seen.keys().filter(|v| **v <= cx.final_counter).count();
     f.lost_updates = acked.len() - kept;
-    let covered = (1..=cx.final_counter)
-        .filter(|v| seen.contains_key(v) || doubt.contains(v))
-        .count() as i64;
+    let covered =
+        (1..=cx.final_counter).filter(|v| seen.contains_key(v) || doubt.contains(v)).count() as i64;
     let in_flight_at_kill = (cx.killed * cx.writers_per_proc) as i64;
     f.unexplained_increments = (cx.final_counter - covered - in_flight_at_kill).max(0) as usize;
 }
@@ -241,7 +240,8 @@ fn overlaps(sorted: &[(i64, i64)]) -> usize {
 }
 
 fn max_concurrent(intervals: &[(i64, i64)]) -> usize {
-    let mut edges: Vec<(i64, i32)> = intervals.iter().flat_map(|(a, b)| [(*a, 1), (*b, -1)]).collect();
+    let mut edges: Vec<(i64, i32)> =
+        intervals.iter().flat_map(|(a, b)| [(*a, 1), (*b, -1)]).collect();
     // At the same instant an end comes before a start: touching is not overlapping.
     edges.sort_unstable();
     let (mut now, mut max) = (0i32, 0i32);

@@ -208,10 +208,9 @@ fn run_target(s: &Settings, ensemble: bool) -> Result<Run, String> {
     let grace = s.worker.acquire + s.worker.request * 2 + LATE_SLACK * 2;
     let mut hung = fleet.stop_all(grace);
     let leaked = wait_for_no_nodes(&admin, s.worker.session * 3 + Duration::from_secs(5));
-    let final_counter = admin
-        .get_node(COUNTER)
-        .map_err(|e| e.to_string())
-        .and_then(|n| n.value_str().map(|v| v.trim().parse::<i64>().unwrap_or(-1)).map_err(|e| e.to_string()))?;
+    let final_counter = admin.get_node(COUNTER).map_err(|e| e.to_string()).and_then(|n| {
+        n.value_str().map(|v| v.trim().parse::<i64>().unwrap_or(-1)).map_err(|e| e.to_string())
+    })?;
     hung.extend(fleet.exit_all(Duration::from_secs(10)));
     let _ = admin.close();
 
@@ -275,9 +274,9 @@ fn report(runs: &[Run]) -> bool {
     let header: Vec<&str> = runs.iter().map(|r| r.name).collect();
     println!("\n| must be 0 | {} |", header.join(" | "));
     println!("|---|{}", "---:|".repeat(runs.len()));
-    let names: Vec<&str> = runs.first().map_or_else(Vec::new, |r| {
-        r.findings.violations().into_iter().map(|(n, _)| n).collect()
-    });
+    let names: Vec<&str> = runs
+        .first()
+        .map_or_else(Vec::new, |r| r.findings.violations().into_iter().map(|(n, _)| n).collect());
     for (i, name) in names.iter().enumerate() {
         let cells: Vec<String> =
             runs.iter().map(|r| r.findings.violations()[i].1.to_string()).collect();

@@ -135,7 +135,12 @@ const DOWN: Duration = Duration::from_millis(800);
 
 impl Nemesis {
     pub fn new(seed: u64, session: Duration) -> Nemesis {
-        Nemesis { rng: fastrand::Rng::with_seed(seed), session, events: Vec::new(), errors: Vec::new() }
+        Nemesis {
+            rng: fastrand::Rng::with_seed(seed),
+            session,
+            events: Vec::new(),
+            errors: Vec::new(),
+        }
     }
 
     /// Applies every fault kind of `servers` in a seeded order, again and again, until `min`
@@ -176,7 +181,11 @@ impl Nemesis {
         let e = |e: zkcluster::testing::TestingError| e.to_string();
         match fault {
             Fault::FreezeShort | Fault::FreezeLong => {
-                let hold = if fault == Fault::FreezeShort { self.session / 2 } else { self.session * 3 / 2 };
+                let hold = if fault == Fault::FreezeShort {
+                    self.session / 2
+                } else {
+                    self.session * 3 / 2
+                };
                 let (server, name) = servers.victim(&mut self.rng);
                 server.freeze().map_err(e)?;
                 std::thread::sleep(hold);
@@ -207,41 +216,50 @@ impl Nemesis {
                 Ok((format!("member {}", leader + 1), None, 0))
             }
             Fault::KillHolder => {
-                let (id, holder) = self.holder(fleet, admin)?;
+                let (id, caught) = self.stop_holder(fleet, admin)?;
                 fleet.kill(&id);
                 fleet.spawn()?;
-                Ok((format!("{id} (holding as {holder})"), Some(id), 0))
+                Ok((format!("{id} ({caught})"), Some(id), 0))
             }
             Fault::PauseHolder => {
-                let (id, holder) = self.holder(fleet, admin)?;
+                let started = Instant::now();
+                let (id, caught) = self.stop_holder(fleet, admin)?;
                 let pause = self.session * 2 + Duration::from_millis(500);
-                let proc = fleet.live().find(|p| p.id == id).ok_or("holder vanished")?;
-                proc.signal(libc::SIGSTOP);
-                std::thread::sleep(pause);
+                std::thread::sleep(pause.saturating_sub(started.elapsed()));
                 let resumed = now_ns();
+                let proc = fleet.live().find(|p| p.id == id).ok_or("holder vanished")?;
                 proc.signal(libc::SIGCONT);
-                Ok((format!("{id} (holding as {holder}) for {pause:?}"), Some(id), resumed))
+                Ok((format!("{id} ({caught}) for {pause:?}"), Some(id), resumed))
             }
         }
     }
 
-    /// The worker process holding the read-write lock now (a random worker if nobody does).
-    fn holder(&mut self, fleet: &Fleet, admin: &Client) -> Result<(String, String), String> {
+    /// SIGSTOPs the worker process holding the read-write lock: finds the holder, stops its
+    /// process, and checks it still holds (a stopped process cannot release); if it had
+    /// released in between, wakes it and tries again, a few times. Returns the process and
+    /// what it was caught doing.
+    fn stop_holder(&mut self, fleet: &Fleet, admin: &Client) -> Result<(String, String), String> {
         let lock = admin
             .restrict(LOCK, ZookeeperRecipe::WriteLock, "nemesis", None)
             .map_err(|e| e.to_string())?;
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
+        for _ in 0..50 {
             let holders = lock.lease_holders().unwrap_or_default();
-            if let Some((holder, proc)) =
-                holders.iter().find_map(|h| fleet.owner_of(h).map(|p| (h.clone(), p.id.clone())))
-            {
-                return Ok((proc, holder));
+            let Some((holder, proc)) =
+                holders.iter().find_map(|h| fleet.owner_of(h).map(|p| (h, p)))
+            else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            proc.signal(libc::SIGSTOP);
+            if lock.lease_holders().unwrap_or_default().contains(holder) {
+                return Ok((proc.id.clone(), format!("caught holding as {holder}")));
             }
-            std::thread::sleep(Duration::from_millis(5));
+            proc.signal(libc::SIGCONT);
+            std::thread::sleep(Duration::from_millis(self.rng.u64(1..20)));
         }
         let live: Vec<_> = fleet.live().collect();
         let any = live.get(self.rng.usize(..live.len().max(1))).ok_or("no live worker")?;
-        Ok((any.id.clone(), "nothing".to_string()))
+        any.signal(libc::SIGSTOP);
+        Ok((any.id.clone(), "holding nothing".to_string()))
     }
 }

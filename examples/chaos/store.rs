@@ -21,7 +21,9 @@ const WIDTH: usize = 20;
 pub enum Outcome {
     Accepted,
     /// The store had seen `highest` > our token.
-    Rejected { highest: i64 },
+    Rejected {
+        highest: i64,
+    },
 }
 
 pub struct Store {

@@ -159,7 +159,8 @@ pub fn run(cfg: WorkerConfig) -> Result<(), String> {
         .open(cfg.log_path())
         .map_err(|e| format!("{}: {e}", cfg.log_path().display()))?;
     let store = Store::new(&cfg.dir);
-    let ctx = Arc::new(Ctx { cfg, client, log: Mutex::new(log), store, stop: AtomicBool::new(false) });
+    let ctx =
+        Arc::new(Ctx { cfg, client, log: Mutex::new(log), store, stop: AtomicBool::new(false) });
     println!("ready {}", std::process::id());
     let _ = std::io::stdout().flush();
 
@@ -201,7 +202,9 @@ fn cycle_until_stopped(ctx: &Ctx, role: &str, name: &str, seed: u64) {
     let lock = match role {
         "w" => restrict(ZookeeperRecipe::WriteLock, None),
         "r" => restrict(ZookeeperRecipe::ReadLock, None),
-        _ => ctx.client.restrict(SEMAPHORE, ZookeeperRecipe::Semaphore, name, Some(SEMAPHORE_LEASES)),
+        _ => {
+            ctx.client.restrict(SEMAPHORE, ZookeeperRecipe::Semaphore, name, Some(SEMAPHORE_LEASES))
+        }
     };
     let lock = match lock {
         Ok(lock) => lock,
@@ -211,7 +214,8 @@ fn cycle_until_stopped(ctx: &Ctx, role: &str, name: &str, seed: u64) {
     while !ctx.stop.load(Ordering::SeqCst) {
         n += 1;
         let hold_id = format!("{name}#{n}");
-        let acquired = ctx.timed("acquire", ctx.cfg.acquire, || lock.acquire_timeout(ctx.cfg.acquire));
+        let acquired =
+            ctx.timed("acquire", ctx.cfg.acquire, || lock.acquire_timeout(ctx.cfg.acquire));
         let guard = match acquired {
             Ok(guard) => guard,
             Err(e) => {
@@ -228,7 +232,11 @@ fn cycle_until_stopped(ctx: &Ctx, role: &str, name: &str, seed: u64) {
         ctx.timed("release", ctx.cfg.request, || drop(guard));
         let tag = role.to_uppercase();
         let (acquired, last_valid, rest) = (done.acquired, done.last_valid, done.rest);
-        ctx.line(format!("{tag} {hold_id} {acquired} {last_valid} {} {rest}", now_ns()).trim_end().to_string());
+        ctx.line(
+            format!("{tag} {hold_id} {acquired} {last_valid} {} {rest}", now_ns())
+                .trim_end()
+                .to_string(),
+        );
     }
 }
 
@@ -249,17 +257,12 @@ impl Hold<'_> {
 /// token, then the fenced set.
 fn write_cycle(ctx: &Ctx, guard: &Guard, hold_id: &str, rng: &mut fastrand::Rng) -> Done {
     let mut hold = Hold::begin(guard);
-    let (mut token, mut read, mut wrote) = (-1i64, -1i64, -1i64);
+    let token = safety::token(guard);
+    let (mut read, mut wrote) = (-1i64, -1i64);
     let (mut outcome, mut stored) = ("none", "none");
-    match ctx.timed("token", ctx.cfg.request, || safety::token(&ctx.client, guard)) {
-        Ok(t) => token = t,
-        Err(e) => ctx.failed("token", &e),
-    }
-    if token >= 0 {
-        match ctx.counter() {
-            Ok(v) => read = v as i64,
-            Err(e) => ctx.failed("get", &e),
-        }
+    match ctx.counter() {
+        Ok(v) => read = v as i64,
+        Err(e) => ctx.failed("get", &e),
     }
     if read >= 0 {
         hold.check();
@@ -277,7 +280,7 @@ fn write_cycle(ctx: &Ctx, guard: &Guard, hold_id: &str, rng: &mut fastrand::Rng)
             }
         };
         let set = ctx.timed("set", ctx.cfg.request, || {
-            safety::fenced_set(&ctx.client, guard, COUNTER, value.to_string().as_bytes())
+            safety::fenced_set(guard, COUNTER, value.to_string().as_bytes())
         });
         outcome = match set {
             Ok(()) => {
