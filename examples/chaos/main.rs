@@ -14,8 +14,10 @@
 //! ```text
 //! cargo run --release --example chaos -- [--quick] [--procs N] [--writers N] [--readers N]
 //!     [--holders N] [--calm SECS] [--faults SECS] [--session-ms MS] [--seed N]
-//!     [--only standalone|ensemble] [--keep]
+//!     [--only standalone|ensemble] [--keep] [--unfenced]
 //! ```
+//! `--unfenced` is the counterfactual: plain counter writes and a store that takes any token
+//! (the lock alone, as Kazoo and Curator offer it); expect the checks to find violations.
 //! (`scripts/chaos.sh` runs it; `tests/chaos.rs` runs a short one.)
 
 mod fleet;
@@ -113,6 +115,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
             request: Duration::from_millis(args.number("--request-ms", 2000)?),
             acquire: Duration::from_millis(args.number("--acquire-ms", 3 * session_ms)?),
             seed,
+            unfenced: args.has("--unfenced"),
         },
     })
 }
@@ -147,8 +150,16 @@ fn harness(s: &Settings) -> Result<(), String> {
     let w = &s.worker;
     println!(
         "chaos: seed {}, {} processes × ({} writers, {} readers, {} semaphore holders), session \
-         {:?}, calm {:?}, faults ≥ {:?}",
-        w.seed, s.procs, w.writers, w.readers, w.holders, w.session, s.calm, s.faults
+         {:?}, calm {:?}, faults ≥ {:?}{}",
+        w.seed,
+        s.procs,
+        w.writers,
+        w.readers,
+        w.holders,
+        w.session,
+        s.calm,
+        s.faults,
+        if w.unfenced { ", UNFENCED writes (the counterfactual)" } else { "" }
     );
     let mut runs = Vec::new();
     for ensemble in [false, true] {

@@ -130,7 +130,7 @@ pub struct Nemesis {
     pub errors: Vec<String>,
 }
 
-const GAP: Duration = Duration::from_millis(600);
+const GAP: Duration = Duration::from_millis(400);
 const DOWN: Duration = Duration::from_millis(800);
 
 impl Nemesis {

@@ -40,6 +40,9 @@ pub struct WorkerConfig {
     pub request: Duration,
     pub acquire: Duration,
     pub seed: u64,
+    /// The counterfactual: plain writes and a store that takes any token, to show what the
+    /// checks catch without fencing.
+    pub unfenced: bool,
 }
 
 impl WorkerConfig {
@@ -55,12 +58,14 @@ impl WorkerConfig {
             request: Duration::from_millis(args.number("--request-ms", 2000)?),
             acquire: Duration::from_millis(args.number("--acquire-ms", 6000)?),
             seed: args.number("--seed", 1)?,
+            unfenced: args.has("--unfenced"),
         })
     }
 
     /// The command-line form `from_args` reads.
     pub fn to_args(&self) -> Vec<String> {
         let ms = |d: Duration| d.as_millis().to_string();
+        let unfenced = self.unfenced.then(|| "--unfenced".to_string());
         [
             ("--id", self.id.clone()),
             ("--connect", self.connect.clone()),
@@ -75,6 +80,7 @@ impl WorkerConfig {
         ]
         .into_iter()
         .flat_map(|(k, v)| [k.to_string(), v])
+        .chain(unfenced)
         .collect()
     }
 
@@ -266,11 +272,13 @@ fn write_cycle(ctx: &Ctx, guard: &Guard, hold_id: &str, rng: &mut fastrand::Rng)
     }
     if read >= 0 {
         hold.check();
-        // Work "under the lock"; a pause of the process (GC, SIGSTOP) is most likely here.
-        std::thread::sleep(Duration::from_millis(rng.u64(1..6)));
+        // Work "under the lock", the longest step of a hold: a pause of the process (GC,
+        // SIGSTOP) most likely lands here, between the read and the writes.
+        std::thread::sleep(Duration::from_millis(rng.u64(2..20)));
         let value = read as u64 + 1;
         // No validity check right before the writes, on purpose: the store and the server
         // must refuse a stale holder's writes on their own.
+        let token = if ctx.cfg.unfenced { i64::MAX } else { token };
         stored = match ctx.store.write(token, value, hold_id, now_ns()) {
             Ok(Outcome::Accepted) => "accepted",
             Ok(Outcome::Rejected { .. }) => "rejected",
@@ -280,7 +288,12 @@ fn write_cycle(ctx: &Ctx, guard: &Guard, hold_id: &str, rng: &mut fastrand::Rng)
             }
         };
         let set = ctx.timed("set", ctx.cfg.request, || {
-            safety::fenced_set(guard, COUNTER, value.to_string().as_bytes())
+            let value = value.to_string();
+            if ctx.cfg.unfenced {
+                ctx.client.set_value_to_node(COUNTER, &value).map(|_| ())
+            } else {
+                safety::fenced_set(guard, COUNTER, value.as_bytes())
+            }
         });
         outcome = match set {
             Ok(()) => {
