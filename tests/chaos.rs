@@ -3,28 +3,16 @@
 //! restarts, kill -9 and SIGSTOP of the lock holder). Every check must come out 0, and every
 //! fault must have been applied. `scripts/chaos.sh` runs the long one.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
 use serial_test::serial;
 
-/// `cargo test` builds the examples next to the test binaries (`target/<profile>/examples`).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo test` so examples are built",
-        path.display()
-    );
-    path
-}
-
 #[test]
 #[serial]
 fn chaos_check_finds_no_violation() {
-    let output = Command::new(example("chaos"))
+    let output = Command::new(common::example("chaos"))
         .args(["--quick", "--seed", "12"])
         .output()
         .expect("run the chaos check");
@@ -46,11 +34,16 @@ fn chaos_check_finds_no_violation() {
         assert!(stdout.contains(fault), "no `{fault}` in the run:\n{stdout}");
     }
     assert!(!stdout.contains("nemesis error"), "a fault could not be applied:\n{stdout}");
+    // The stale-holder checks mean something only if a pause caught a process holding the lock.
+    assert!(
+        stdout.lines().any(|l| l.contains("SIGSTOP lock holder —") && l.contains("caught holding")),
+        "no SIGSTOP caught a holder:\n{stdout}"
+    );
 }
 
 #[test]
 fn chaos_check_rejects_bad_options() {
-    let output = Command::new(example("chaos"))
+    let output = Command::new(common::example("chaos"))
         .args(["--procs", "many"])
         .output()
         .expect("run the chaos check");
