@@ -254,7 +254,6 @@ fn status_is_not_held_on_the_first_check_after_sigstop() {
         );
         drop(winner);
     }
-    drop(tell);
     drop(to_child);
     let status = child.wait().unwrap();
     assert!(status.success(), "child exited with {status}");
