@@ -185,12 +185,13 @@ fn render(
          - `get, 1000 pipelined`: one thread sends 1000 `get_node_async` and waits for them, again \
          and again (Kazoo: `get_async`); the floor keeps 1000 in flight.\n\
          - lock rows: acquire + release of an uncontended WriteLock / ReadLock / Semaphore ({} \
-         leases); the crate runs the minimal hand-written create(ephemeral sequential) / getChildren / \
-         delete cycle instead (3 round trips), the floor the same cycle with the create and the \
-         getChildren pipelined (2 round trips, what zkcluster's lock does). Curator runs \
+         leases) — for zkcluster acquire + drop, which puts the delete on the wire without \
+         waiting; the crate runs the minimal hand-written create(ephemeral sequential) / \
+         getChildren / delete cycle instead (3 round trips), the floor the same cycle in one round \
+         trip (the last delete, the create and the getChildren pipelined). Curator runs \
          InterProcessMutex, InterProcessReadWriteLock's read lock and InterProcessSemaphoreV2 \
          (same lease count).\n\
-         - hand-off: 4 threads, one session each, passing one WriteLock (Curator: \
+         - hand-off: 4 threads, one session each, passing one WriteLock (acquire, drop; Curator: \
          InterProcessMutex); the floor does the least a lock can (queue, list, watch the \
          predecessor, wait for its deletion, delete) on raw sockets.\n",
         common::SEMAPHORE_LEASES

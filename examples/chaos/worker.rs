@@ -153,6 +153,9 @@ impl<'a> Hold<'a> {
 }
 
 pub fn run(cfg: WorkerConfig) -> Result<(), String> {
+    // Die with the harness, even while SIGSTOPped (a stopped process would never read the end
+    // of its stdin). SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     let client = Client::builder(&cfg.connect)
         .session_timeout(cfg.session)
         .request_timeout(cfg.request)
