@@ -405,23 +405,19 @@ impl Peer for Floor {
                 let mut last: Option<String> = None;
                 let rate = timed(cfg.slice, || {
                     out.clear();
-                    if let Some(node) = last.take() {
-                        conn.encode(
-                            &mut out,
-                            op::DELETE,
-                            &DeleteRequest { path: node, version: -1 },
-                        );
-                        conn.encode(&mut out, op::CREATE, &create);
-                        conn.encode(&mut out, op::GET_CHILDREN, &list);
-                        conn.write(&out)?;
+                    let deleting = last.take();
+                    if let Some(node) = &deleting {
+                        let delete = DeleteRequest { path: node.clone(), version: -1 };
+                        conn.encode(&mut out, op::DELETE, &delete);
+                    }
+                    conn.encode(&mut out, op::CREATE, &create);
+                    conn.encode(&mut out, op::GET_CHILDREN, &list);
+                    conn.write(&out)?;
+                    if deleting.is_some() {
                         let deleted = conn.reply()?;
                         if deleted.err != 0 {
                             return Err(format!("delete: error {}", deleted.err).into());
                         }
-                    } else {
-                        conn.encode(&mut out, op::CREATE, &create);
-                        conn.encode(&mut out, op::GET_CHILDREN, &list);
-                        conn.write(&out)?;
                     }
                     let created = conn.reply()?;
                     if created.err != 0 {
