@@ -364,16 +364,14 @@ impl LockCore {
             // a node that never comes back.
             let watched =
                 self.client.get_node_watch_async(&crate::path::join(&self.path, &predecessor));
+            // The only node ahead of ours is gone, and none can join ahead later: the lock is
+            // ours without listing again (the hand-off costs no round trip).
+            let ours_now = || sole && !life.has_ended() && node_name::may_skip_relisting(&name);
             match reply(watched, deadline) {
+                Err(e) if e.is_no_node() && ours_now() => return Ok(Some(held(false))),
                 Err(e) if e.is_no_node() => continue, // already gone: look again
                 Ok((_, watch)) => match Self::wait_change(&watch, &life, events, token, deadline) {
-                    // The only node ahead of ours is gone, and none can join ahead later: the
-                    // lock is ours without listing again (the hand-off costs no round trip).
-                    Wake::Deleted
-                        if sole && !life.has_ended() && node_name::may_skip_relisting(&name) =>
-                    {
-                        return Ok(Some(held(false)));
-                    }
+                    Wake::Deleted if ours_now() => return Ok(Some(held(false))),
                     Wake::Recheck | Wake::Deleted => continue,
                     Wake::Cancelled => {
                         self.give_up(ours);

@@ -6,16 +6,19 @@
 //! that failed for a transient reason (connection loss, timeout) is handed to the cleanup
 //! worker (`cleanup.rs`), which retries until it succeeds or the session ends.
 //!
-//! One checker thread per process waits for those replies, in order. It starts with the first
-//! release and ends after [`IDLE`] without one, so nothing lingers after the last client is
-//! closed; while a reply is outstanding it holds a clone of its client, for the hand-over.
+//! One checker thread per process waits for those replies, in order. It looks at a reply only
+//! [`CHECK_AFTER`] after its delete was sent: by then the reply has almost always been read
+//! already by whichever caller read the socket, so the checker does not compete for the
+//! connection's reader token (a thread hop on the next caller's replies). It starts with the
+//! first release and ends after [`IDLE`] without one, so nothing lingers after the last client
+//! is closed; while a reply is outstanding it holds a clone of its client, for the hand-over.
 //! A closed client's replies fail at once, so the checker never keeps a session alive.
 //!
 //! Failure modes: disconnected at drop time, the delete is handed to the cleanup worker at
 //! once (nothing is written); the session gone, there is nothing to delete.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
@@ -26,12 +29,16 @@ use crate::{Client, Pending};
 /// How long the checker thread waits for work before it ends.
 const IDLE: Duration = Duration::from_millis(500);
 
+/// How long after sending a delete the checker waits for its reply.
+const CHECK_AFTER: Duration = Duration::from_millis(20);
+
 /// A delete on the wire whose reply is still to be checked.
 struct Sent {
     client: Client,
     life: Arc<SessionLife>,
     node: String,
     reply: Pending<()>,
+    sent_at: Instant,
 }
 
 /// The checker's queue, `None` while no checker thread runs.
@@ -47,7 +54,8 @@ pub(crate) fn delete_without_waiting(client: &Client, life: &Arc<SessionLife>, n
         return;
     }
     let reply = client.delete_async(&node, None);
-    enqueue(Sent { client: client.clone(), life: life.clone(), node, reply });
+    let sent_at = Instant::now();
+    enqueue(Sent { client: client.clone(), life: life.clone(), node, reply, sent_at });
 }
 
 fn enqueue(sent: Sent) {
@@ -94,7 +102,10 @@ fn run(rx: &Receiver<Sent>) {
 
 /// Waits for one delete's reply; hands a transient failure over to the cleanup worker.
 fn check(sent: Sent) {
-    let Sent { client, life, node, reply } = sent;
+    let Sent { client, life, node, reply, sent_at } = sent;
+    if let Some(wait) = (sent_at + CHECK_AFTER).checked_duration_since(Instant::now()) {
+        std::thread::sleep(wait);
+    }
     match reply.wait() {
         Ok(()) => {}
         Err(e) if e.is_no_node() || e.is_closed() || e.is_session_expired() => {}

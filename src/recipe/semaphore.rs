@@ -18,8 +18,9 @@
 //! (and check) `P`'s data, create the inner lock node, list the inner lock and list `P`,
 //! pipelined — the first acquire of a `Semaphore` object also creates `P` if missing in the
 //! same round trip; (2) create the lease (a create2: its creation zxid is the lease's fencing
-//! token) and delete the inner lock node, pipelined. Dropping the lease puts its delete on the
-//! wire without waiting. When the inner lock is busy it costs one more per wake-up (none
+//! token) and delete the inner lock node, pipelined, waiting only for the create (the inner
+//! delete's reply is checked in the background, see `release.rs`). Dropping the lease puts its
+//! delete on the wire without waiting. When the inner lock is busy it costs one more per wake-up (none
 //! when the lock is handed over by the only contender ahead; see `lock.rs`) plus a listing of
 //! `P`; when the pool is full, two per wake-up (list `P`, create).
 //!
@@ -48,6 +49,7 @@ use super::create_stat::create_with_stat;
 use super::holds::{self, Hold};
 use super::lock::{self, reply, retryable, LockCore};
 use super::node_name::{self, LockKind, SEMAPHORE_LOCK_SUFFIX};
+use super::release;
 use super::{Guard, NewRestriction, Restriction, Wait};
 use crate::{Client, CreateOptions, Error, Result, SessionEvent};
 
@@ -296,14 +298,10 @@ impl Semaphore {
             self.identifier.as_bytes(),
             &CreateOptions::new().ephemeral(),
         );
-        let release = client.delete_async(&held.node, None);
-        let created = reply(create, deadline);
-        match reply(release, deadline) {
-            Ok(()) => {}
-            Err(e) if e.is_no_node() || e.is_session_expired() => {}
-            Err(_) => cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone())),
-        }
-        match created {
+        // Released behind the create (the lease exists before the inner lock is free), and
+        // not waited for: its reply would cost one more server write on the critical path.
+        release::delete_without_waiting(client, &held.life, held.node.clone());
+        match reply(create, deadline) {
             Ok((_, stat)) if !held.life.has_ended() => {
                 let ticket =
                     holds::record(client, &self.path, Hold::Lease(self.max_leases), &held.life);
