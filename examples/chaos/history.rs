@@ -136,6 +136,8 @@ pub struct Findings {
     /// Cycles per second (writes, reads, leases) without and with faults.
     pub calm: [f64; 3],
     pub faulty: [f64; 3],
+    /// A few of the offending holds, for the report.
+    pub evidence: Vec<String>,
 }
 
 impl Findings {
@@ -195,7 +197,14 @@ pub fn check(logs: &Logs, cx: &Context<'_>) -> Findings {
             logs.holds.iter().filter(held_across).filter(|h| h.released > e.resumed).collect();
         f.pauses_caught_holder += usize::from(!across.is_empty());
         if e.resumed - e.started > cx.session_ns {
-            f.stale_held += across.iter().filter(|h| h.last_valid > e.resumed).count();
+            for h in across.iter().filter(|h| h.last_valid > e.resumed) {
+                f.stale_held += 1;
+                f.evidence.push(format!(
+                    "stale Held: {} acquired {}, said Held at {}, released {}; {proc} stopped {} \
+                     to {}",
+                    h.id, h.acquired, h.last_valid, h.released, e.started, e.resumed
+                ));
+            }
         }
     }
     f.stale_store_accepts = stale_accepts(&writers, &store::history(cx.dir));

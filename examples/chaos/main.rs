@@ -329,6 +329,9 @@ fn report(runs: &[Run]) -> bool {
         for e in &r.nemesis_errors {
             println!("  nemesis error: {e}");
         }
+        for e in r.findings.evidence.iter().take(10) {
+            println!("  violation: {e}");
+        }
         for e in &r.error_samples {
             println!("  worker error (sample): {e}");
         }
