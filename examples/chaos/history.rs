@@ -196,13 +196,14 @@ pub fn check(logs: &Logs, cx: &Context<'_>) -> Findings {
         let across: Vec<&Hold> =
             logs.holds.iter().filter(held_across).filter(|h| h.released > e.resumed).collect();
         f.pauses_caught_holder += usize::from(!across.is_empty());
-        if e.resumed - e.started > cx.session_ns {
+        // Stopped for longer than the session timeout: valid_until had passed on resuming.
+        if e.resumed - e.stopped > cx.session_ns {
             for h in across.iter().filter(|h| h.last_valid > e.resumed) {
                 f.stale_held += 1;
                 f.evidence.push(format!(
                     "stale Held: {} acquired {}, said Held at {}, released {}; {proc} stopped {} \
                      to {}",
-                    h.id, h.acquired, h.last_valid, h.released, e.started, e.resumed
+                    h.id, h.acquired, h.last_valid, h.released, e.stopped, e.resumed
                 ));
             }
         }

@@ -115,13 +115,16 @@ pub struct Event {
     pub ended: i64,
     /// The worker process this fault stopped or killed.
     pub worker: Option<String>,
-    /// For a SIGSTOP: taken right before the SIGCONT. The process cannot run between its stop
-    /// and this instant, so whatever it stamped earlier happened before the pause.
+    /// For a SIGSTOP: taken right before the SIGSTOP that stuck, and right before the SIGCONT.
+    /// The process cannot run in between, so whatever it stamped before `resumed` happened
+    /// before it stopped.
+    pub stopped: i64,
     pub resumed: i64,
 }
 
-/// What applying a fault reports: a description, the worker it hit, when that worker resumed.
-type Applied = (String, Option<String>, i64);
+/// What applying a fault reports: a description, the worker it hit, when that worker stopped
+/// and resumed.
+type Applied = (String, Option<String>, (i64, i64));
 
 pub struct Nemesis {
     rng: fastrand::Rng,
@@ -153,12 +156,13 @@ impl Nemesis {
             for fault in order {
                 let started = now_ns();
                 match self.apply(fault, servers, fleet, admin) {
-                    Ok((detail, worker, resumed)) => self.events.push(Event {
+                    Ok((detail, worker, (stopped, resumed))) => self.events.push(Event {
                         fault,
                         detail,
                         started,
                         ended: now_ns(),
                         worker,
+                        stopped,
                         resumed,
                     }),
                     Err(e) => self.errors.push(format!("{}: {e}", fault.name())),
@@ -190,19 +194,19 @@ impl Nemesis {
                 server.freeze().map_err(e)?;
                 std::thread::sleep(hold);
                 server.thaw().map_err(e)?;
-                Ok((format!("{name} for {hold:?}"), None, 0))
+                Ok((format!("{name} for {hold:?}"), None, (0, 0)))
             }
             Fault::KillRestart => {
                 let (server, name) = servers.victim(&mut self.rng);
                 server.kill().map_err(e)?;
                 std::thread::sleep(DOWN);
                 server.restart().map_err(e)?;
-                Ok((name, None, 0))
+                Ok((name, None, (0, 0)))
             }
             Fault::Restart => {
                 let (server, name) = servers.victim(&mut self.rng);
                 server.restart().map_err(e)?;
-                Ok((name, None, 0))
+                Ok((name, None, (0, 0)))
             }
             Fault::KillLeader => {
                 let Servers::Ensemble(cluster) = servers else {
@@ -213,36 +217,41 @@ impl Nemesis {
                 std::thread::sleep(DOWN);
                 cluster.member_mut(leader).restart().map_err(e)?;
                 cluster.wait_for_leader(Duration::from_secs(30)).map_err(e)?;
-                Ok((format!("member {}", leader + 1), None, 0))
+                Ok((format!("member {}", leader + 1), None, (0, 0)))
             }
             Fault::KillHolder => {
-                let (id, caught) = self.stop_holder(fleet, admin)?;
+                let (id, caught, _) = self.stop_holder(fleet, admin)?;
                 fleet.kill(&id);
                 fleet.spawn()?;
-                Ok((format!("{id} ({caught})"), Some(id), 0))
+                Ok((format!("{id} ({caught})"), Some(id), (0, 0)))
             }
             Fault::PauseHolder => {
-                let started = Instant::now();
-                let (id, caught) = self.stop_holder(fleet, admin)?;
+                let (id, caught, stopped) = self.stop_holder(fleet, admin)?;
                 let pause = self.session * 2 + Duration::from_millis(500);
-                std::thread::sleep(pause.saturating_sub(started.elapsed()));
+                std::thread::sleep(pause);
                 let resumed = now_ns();
                 let proc = fleet.live().find(|p| p.id == id).ok_or("holder vanished")?;
                 proc.signal(libc::SIGCONT);
-                Ok((format!("{id} ({caught}) for {pause:?}"), Some(id), resumed))
+                Ok((format!("{id} ({caught}) for {pause:?}"), Some(id), (stopped, resumed)))
             }
         }
     }
 
     /// SIGSTOPs the worker process holding the read-write lock: finds the holder, stops its
     /// process, and checks it still holds (a stopped process cannot release); if it had
-    /// released in between, wakes it and tries again, a few times. Returns the process and
-    /// what it was caught doing.
-    fn stop_holder(&mut self, fleet: &Fleet, admin: &Client) -> Result<(String, String), String> {
+    /// released in between, wakes it and tries again, for a while. Returns the process, what it
+    /// was caught doing, and when the SIGSTOP that stuck was sent.
+    fn stop_holder(
+        &mut self,
+        fleet: &Fleet,
+        admin: &Client,
+    ) -> Result<(String, String, i64), String> {
         let lock = admin
             .restrict(LOCK, ZookeeperRecipe::WriteLock, "nemesis", None)
             .map_err(|e| e.to_string())?;
-        for _ in 0..50 {
+        // Long enough for the sessions of killed holders to expire and the lock to move on.
+        let deadline = Instant::now() + self.session * 3;
+        while Instant::now() < deadline {
             let holders = lock.lease_holders().unwrap_or_default();
             let Some((holder, proc)) =
                 holders.iter().find_map(|h| fleet.owner_of(h).map(|p| (h, p)))
@@ -250,16 +259,18 @@ impl Nemesis {
                 std::thread::sleep(Duration::from_millis(5));
                 continue;
             };
+            let stopped = now_ns();
             proc.signal(libc::SIGSTOP);
             if lock.lease_holders().unwrap_or_default().contains(holder) {
-                return Ok((proc.id.clone(), format!("caught holding as {holder}")));
+                return Ok((proc.id.clone(), format!("caught holding as {holder}"), stopped));
             }
             proc.signal(libc::SIGCONT);
             std::thread::sleep(Duration::from_millis(self.rng.u64(1..20)));
         }
         let live: Vec<_> = fleet.live().collect();
         let any = live.get(self.rng.usize(..live.len().max(1))).ok_or("no live worker")?;
+        let stopped = now_ns();
         any.signal(libc::SIGSTOP);
-        Ok((any.id.clone(), "holding nothing".to_string()))
+        Ok((any.id.clone(), "holding nothing".to_string(), stopped))
     }
 }
