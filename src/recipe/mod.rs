@@ -139,6 +139,11 @@ impl Wait {
 pub trait Restriction: Send {
     /// Acquires, waiting as `wait` allows. `Ok(None)` means the wait ended (`Wait::No` and the
     /// lock was taken, or the deadline passed) and nothing is left behind on the server.
+    ///
+    /// The built-in locks are not re-entrant (like Kazoo's): an acquire that could only wait
+    /// for the calling thread itself (it holds the write lock, or asks for a read→write
+    /// upgrade, or already holds every lease of a semaphore) fails at once with
+    /// [`Error::WouldDeadlock`](crate::Error::WouldDeadlock).
     fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>>;
 
     /// The identifiers of everyone holding or waiting for this lock, in queue order.

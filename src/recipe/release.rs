@@ -27,7 +27,7 @@ use crate::session::SessionLife;
 use crate::{Client, Pending};
 
 /// How long the checker thread waits for work before it ends.
-const IDLE: Duration = Duration::from_millis(500);
+const IDLE: Duration = Duration::from_millis(100);
 
 /// How long after sending a delete the checker waits for its reply.
 const CHECK_AFTER: Duration = Duration::from_millis(20);
