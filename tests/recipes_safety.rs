@@ -153,7 +153,7 @@ fn sigstop_child() {
     let mut parts = spec.split(' ');
     let (hosts, path, data) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
     let client = Client::builder(hosts)
-        .session_timeout(Duration::from_secs(1))
+        .session_timeout(Duration::from_millis(1500))
         .connect_timeout(LONG)
         .request_timeout(Duration::from_secs(5))
         .connect()

@@ -214,8 +214,9 @@ impl Semaphore {
         // P was listed under the lock. Otherwise (the inner lock path had to be created, or we
         // waited) leases may have been taken since, and P is listed again below.
         let mut listing = if held.fresh { reply(pool_children, deadline).ok() } else { None };
+        // Without waiting: a try_acquire of a full pool costs its one round trip only.
         let release_inner = |held: &lock::Held| {
-            cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone()));
+            release::delete_without_waiting(client, &held.life, held.node.clone());
         };
         let mut events = None;
         loop {
