@@ -259,6 +259,9 @@ impl Nemesis {
                 std::thread::sleep(Duration::from_millis(5));
                 continue;
             };
+            // A holder that has just been granted the lock is often still on its way out of
+            // acquire; a few milliseconds later it is at work under the lock.
+            std::thread::sleep(Duration::from_millis(self.rng.u64(4..12)));
             let stopped = now_ns();
             proc.signal(libc::SIGSTOP);
             if lock.lease_holders().unwrap_or_default().contains(holder) {
