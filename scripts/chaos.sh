@@ -6,7 +6,7 @@
 # exits 1 on a violation. Loopback only; every process it starts ends with it.
 #
 #   scripts/chaos.sh              full run (4 processes × 7 threads, 10 s calm + 60 s of faults
-#                                 per target; about 3 minutes)
+#                                 per target; 3-4 minutes)
 #   scripts/chaos.sh --quick      the short run tests/chaos.rs does (about 40 s)
 #   extra flags go to the check: --procs N --writers N --readers N --holders N --calm SECS
 #   --faults SECS --session-ms MS --seed N --only standalone|ensemble --keep (keep the logs)
