@@ -9,7 +9,9 @@
 #                                 per target; 3-4 minutes)
 #   scripts/chaos.sh --quick      the short run tests/chaos.rs does (about 40 s)
 #   extra flags go to the check: --procs N --writers N --readers N --holders N --calm SECS
-#   --faults SECS --session-ms MS --seed N --only standalone|ensemble --keep (keep the logs)
+#   --faults SECS --session-ms MS --seed N --only standalone|ensemble --keep (keep the logs),
+#   --unfenced (the counterfactual: plain writes and a store that takes any token; expect
+#   violations)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
