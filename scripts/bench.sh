@@ -10,6 +10,7 @@
 #   extra flags go to the bench: --rounds N, --slice-ms N, --serial N, --fsync, --no-kazoo,
 #   --no-curator
 # Also: scripts/bench.sh --ops  runs only issue A's engine bench (benches/ops.rs).
+#       scripts/bench.sh --coordination  counter and election beside Kazoo (benches/coordination.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,15 +22,16 @@ args=()
 for a in "$@"; do
     case "$a" in
         --ops) bench=ops ;;
+        --coordination) bench=coordination ;;
         --no-curator) curator=false; args+=("$a") ;;
         *) args+=("$a") ;;
     esac
 done
 
-if [ "$bench" = compare ]; then
+if [ "$bench" != ops ]; then
     ZKCLUSTER_BENCH_PYTHON="$(bash scripts/kazoo-venv.sh)"
     export ZKCLUSTER_BENCH_PYTHON
-    if [ "$curator" = true ]; then
+    if [ "$bench" = compare ] && [ "$curator" = true ]; then
         ZKCLUSTER_BENCH_CURATOR_CP="$(bash scripts/curator-peer.sh)"
         export ZKCLUSTER_BENCH_CURATOR_CP
     fi

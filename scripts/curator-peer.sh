@@ -1,26 +1,15 @@
 #!/usr/bin/env bash
 # Makes the Curator peer of the comparison benchmark: installs Debian's Curator 5.4
-# (libcurator-recipes-java, with the ZooKeeper client jars it depends on) with apt-get if it is
-# missing, compiles benches/curator/CuratorBench.java with javac into target/curator-bench, and
-# prints the Java class path to run it with (`java -cp "$(scripts/curator-peer.sh)" CuratorBench HOSTS`).
+# (libcurator-recipes-java, with the ZooKeeper client jars it depends on) and a JDK through
+# scripts/install-zookeeper.sh if missing, compiles benches/curator/CuratorBench.java with javac
+# into target/curator-bench, and prints the Java class path to run it with
+# (`java -cp "$(scripts/curator-peer.sh)" CuratorBench HOSTS`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 JARS=/usr/share/java
-if [ ! -f "$JARS/curator-recipes.jar" ] || ! command -v javac >/dev/null 2>&1; then
-    SUDO=()
-    if [ "$(id -u)" -ne 0 ]; then
-        SUDO=(sudo)
-    fi
-    packages=(libcurator-recipes-java)
-    if ! command -v javac >/dev/null 2>&1; then
-        packages+=(default-jdk-headless)
-    fi
-    echo "curator-peer: installing ${packages[*]} with apt-get" >&2
-    "${SUDO[@]}" apt-get update >&2
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        "${packages[@]}" >&2
-fi
+# Curator 5.4 and a JDK come with the test kit's install (apt-get, only when missing).
+bash scripts/install-zookeeper.sh >&2
 
 # The curator jars name guava, slf4j-api and the ZooKeeper client jars in their manifests;
 # slf4j-nop keeps the client's logging quiet.

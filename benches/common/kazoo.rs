@@ -29,6 +29,11 @@ pub fn version(python: &Path) -> String {
         .map_or_else(|| "?".to_string(), |s| s.trim().to_string())
 }
 
+/// Parses one answer of the Kazoo script ("ok key=value ..." or "err ...").
+pub fn parse(line: &str) -> R<Vec<(String, f64)>> {
+    super::line_peer::parse("kazoo", line)
+}
+
 pub struct Kazoo(LinePeer);
 
 impl Kazoo {

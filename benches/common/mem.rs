@@ -92,7 +92,7 @@ fn parse(out: &[u8]) -> R<Mem> {
         .rev()
         .find(|l| l.starts_with("ok") || l.starts_with("err"))
         .unwrap_or("err no output");
-    let fields = super::line_peer::parse("kazoo", line)?;
+    let fields = kazoo::parse(line)?;
     let get = |k: &str| {
         fields.iter().find(|(name, _)| name == k).map(|(_, v)| *v).ok_or(format!("no {k}"))
     };
