@@ -130,3 +130,17 @@ pub fn assert_no_nodes_left(observer: &Client, paths: &[&str]) {
         assert!(clean, "nodes left under {path}: {:?}", children());
     }
 }
+
+/// An example binary: `cargo test` builds the examples next to the test binaries
+/// (`target/<profile>/examples`).
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test` so examples are built",
+        path.display()
+    );
+    path
+}
