@@ -92,14 +92,14 @@ pub enum TestingError {
         /// `127.0.0.1:PORT` of the server.
         addr: String,
     },
-    /// `kill -SIGNAL PID` failed.
+    /// Sending a signal to the server (`kill(2)`) failed.
     #[error("sending SIG{signal} to pid {pid} failed: {detail}")]
     Signal {
         /// The signal name (`TERM`, `KILL`, `STOP`, `CONT`).
         signal: &'static str,
         /// The server's pid.
         pid: u32,
-        /// What `kill` said.
+        /// Why it failed.
         detail: String,
     },
     /// No ensemble member reported `Mode: leader` before the deadline.

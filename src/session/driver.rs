@@ -479,15 +479,7 @@ fn finish(shared: &Shared, final_state: SessionState) {
     lock(&shared.subscribers).clear();
 }
 
-/// Shuffles hosts so a fleet of clients spreads over the ensemble (no `rand` needed: the
-/// standard library's randomly keyed hasher is a fine source for this).
+/// Shuffles hosts so a fleet of clients spreads over the ensemble.
 fn shuffle(hosts: &mut [String]) {
-    use std::hash::{BuildHasher, Hasher};
-    let state = std::collections::hash_map::RandomState::new();
-    for i in (1..hosts.len()).rev() {
-        let mut h = state.build_hasher();
-        h.write_usize(i);
-        let j = (h.finish() % (i as u64 + 1)) as usize;
-        hosts.swap(i, j);
-    }
+    fastrand::shuffle(hosts);
 }
