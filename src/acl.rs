@@ -42,7 +42,7 @@ impl Acl {
     /// An entry granting `perms` (bits of [`Perms`]) to `scheme:id`, taken as given.
     ///
     /// ```
-    /// use zkcluster::{proto::Perms, Acl};
+    /// use zkcluster::{Acl, Perms};
     /// let acl = Acl::new(Perms::READ, "ip", "10.0.0.0/8");
     /// assert_eq!(acl.id.scheme, "ip");
     /// ```
@@ -53,7 +53,7 @@ impl Acl {
     /// `world:anyone` with `perms`.
     ///
     /// ```
-    /// use zkcluster::{proto::Perms, Acl};
+    /// use zkcluster::{Acl, Perms};
     /// assert_eq!(vec![Acl::anyone(Perms::ALL)], Acl::open_unsafe());
     /// ```
     pub fn anyone(perms: i32) -> Acl {
@@ -63,7 +63,7 @@ impl Acl {
     /// Whoever the creating session authenticated as (`auth:`), with `perms`.
     ///
     /// ```
-    /// use zkcluster::{proto::Perms, Acl};
+    /// use zkcluster::{Acl, Perms};
     /// assert_eq!(vec![Acl::creator(Perms::ALL)], Acl::creator_all());
     /// ```
     pub fn creator(perms: i32) -> Acl {
@@ -73,7 +73,7 @@ impl Acl {
     /// Clients connecting from `address` (an IP address or `address/bits` range), with `perms`.
     ///
     /// ```
-    /// use zkcluster::{proto::Perms, Acl};
+    /// use zkcluster::{Acl, Perms};
     /// let acl = Acl::ip("127.0.0.1", Perms::READ);
     /// assert_eq!((acl.id.scheme.as_str(), acl.id.id.as_str()), ("ip", "127.0.0.1"));
     /// ```
@@ -86,7 +86,7 @@ impl Acl {
     /// `client.add_auth("digest", "user:password")`.
     ///
     /// ```
-    /// use zkcluster::{proto::Perms, Acl};
+    /// use zkcluster::{Acl, Perms};
     /// let acl = Acl::digest("user", "password", Perms::READ | Perms::WRITE);
     /// assert_eq!(acl.id.id, "user:tpUq/4Pn5A64fVZyQ0gOJ8ZWqkY=");
     /// ```

@@ -40,7 +40,7 @@ mod client;
 mod error;
 mod path;
 
-pub mod proto;
+mod proto;
 pub mod recipe;
 mod session;
 #[cfg(feature = "testing")]
@@ -75,7 +75,7 @@ pub use client::{
     PersistentWatch, ReadOp, ReadResult, Transaction, WatchStream, ZookeeperNode,
 };
 pub use error::{Error, Result};
-pub use proto::{Acl, ErrorCode, Stat};
+pub use proto::{Acl, ErrorCode, Id, Perms, Stat};
 pub use recipe::{
     CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ParseRecipeError, ReadLock,
     Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,

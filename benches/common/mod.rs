@@ -8,6 +8,7 @@ pub mod kazoo;
 pub mod mem;
 pub mod peers;
 pub mod raw;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

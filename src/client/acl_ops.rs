@@ -53,7 +53,7 @@ impl Client {
     /// fails with an error for which `is_no_auth()` is true.
     ///
     /// ```no_run
-    /// use zkcluster::{proto::Perms, Acl, Client};
+    /// use zkcluster::{Acl, Client, Perms};
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = Client::connect("127.0.0.1:2181")?;
     /// client.add_auth("digest", "admin:secret")?;
