@@ -2,9 +2,10 @@
 //!
 //! [`TestingServer`] runs one standalone server, [`TestingCluster`] a quorum ensemble, both on
 //! free loopback ports with their own temporary directories. They launch the ZooKeeper that
-//! Debian's `zookeeper` package installs (`/usr/share/java/zookeeper.jar`, run by `java`); run
-//! `scripts/install-zookeeper.sh` to get it. Set `ZKCLUSTER_JAVA` or `ZKCLUSTER_ZOOKEEPER_JAR` to
-//! use another `java` binary or jar.
+//! Debian's `zookeeper` package installs (`/usr/share/java/zookeeper.jar`, run by `java`):
+//! `sudo apt-get install zookeeper`, or zkcluster's `scripts/install-zookeeper.sh` (shipped in
+//! the package; the error of a missing install names its full path). Set `ZKCLUSTER_JAVA` or
+//! `ZKCLUSTER_ZOOKEEPER_JAR` to use another `java` binary or jar.
 //!
 //! Every server runs under a small `sh` supervisor that holds a pipe from the test process and
 //! kills the server (and removes its directory) once that pipe closes, so no server outlives the

@@ -73,9 +73,9 @@ pub(crate) fn run(shared: &Shared) {
                     return finish(shared, SessionState::Expired);
                 }
             }
-            Err(OpenError::Failed(reason)) => {
+            Err(OpenError::Failed(reason, io)) => {
                 log::debug!("connection attempt failed: {reason}");
-                *lock(&shared.last_failure) = reason;
+                *lock(&shared.last_failure) = (reason, io);
                 failed_in_row += 1;
                 if failed_in_row as usize % hosts.len() == 0 {
                     // Every host failed in turn: back off (20 ms doubling to 1 s) before the next
