@@ -87,6 +87,7 @@ enum Wake {
 }
 
 /// One contender line at a lock path, as reader or writer.
+#[derive(Debug)]
 pub(crate) struct LockCore {
     client: Client,
     path: String,
