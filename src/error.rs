@@ -109,6 +109,16 @@ pub enum Error {
         #[source]
         source: Option<std::io::Error>,
     },
+    /// The connect string's chroot does not exist on the server (see
+    /// [`ClientBuilder::create_chroot`](crate::ClientBuilder::create_chroot)).
+    #[error(
+        "chroot {chroot} does not exist on the server; create it, or connect with \
+         ClientBuilder::create_chroot(true)"
+    )]
+    ChrootMissing {
+        /// The chroot of the connect string.
+        chroot: String,
+    },
     /// The connect string could not be parsed.
     #[error("invalid connect string {input:?}: {reason}")]
     InvalidConnectString {
