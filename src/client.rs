@@ -1,8 +1,10 @@
 //! [`Client`]: the seed API (`create_node`, `get_node`, `set_value_to_node`, `delete_node`,
 //! `exist_node`, `restrict`) and the rest of the data API.
 
-// rustdoc lists methods in module order: the seed's calls come first on `Client`'s page.
+// rustdoc lists methods in module order: the seed's calls come first on `Client`'s page (a
+// group of its own, so rustfmt keeps it first).
 mod seed;
+
 mod acl_ops;
 mod builder;
 mod chroot;
