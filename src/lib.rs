@@ -77,8 +77,9 @@ pub use client::{
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Id, Perms, Stat};
 pub use recipe::{
-    CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ParseRecipeError, ReadLock,
-    Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
+    guaranteed_delete, guaranteed_delete_prefix, CancelHandle, CancelToken, Guard, GuardStatus,
+    NewRestriction, ParseRecipeError, ProtectedCreate, ReadLock, Recipe, Restriction, Semaphore,
+    Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;

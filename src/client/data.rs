@@ -5,12 +5,59 @@ use crossbeam_channel::Receiver;
 use super::{Client, CreateMode, CreateOptions, Pending, ZookeeperNode};
 use crate::path::{self, validate, validate_value};
 use crate::proto::{
-    op, CreateRequest, CreateResponse, CreateTtlRequest, Decode, DeleteRequest, Encode, ErrorCode,
-    GetChildren2Response, GetChildrenResponse, GetDataResponse, PathWatchRequest, Reader,
-    SetDataRequest, Stat, StatResponse,
+    op, Create2Response, CreateRequest, CreateResponse, CreateTtlRequest, Decode, DeleteRequest,
+    Encode, ErrorCode, GetChildren2Response, GetChildrenResponse, GetDataResponse,
+    PathWatchRequest, Reader, SetDataRequest, Stat, StatResponse,
 };
 use crate::session::{RawReply, WatchKind, WatchedEvent};
 use crate::{Error, Result};
+
+/// What a create returns: the path alone (`create`), or the path and the new node's stat
+/// (`create_with_stat`, which sends create2 for the plain modes; container and TTL creates
+/// always answer with both).
+trait CreateOutput: Sized + Send + 'static {
+    /// The opcode of a create that is neither a container nor has a TTL.
+    const PLAIN_OPCODE: i32;
+    fn decode(client: &Client, reply: &RawReply, path: &str) -> Result<Self>;
+    /// The same create again, waited for (after making missing parents).
+    fn create(client: &Client, path: &str, value: &[u8], options: &CreateOptions) -> Result<Self>;
+}
+
+impl CreateOutput for String {
+    const PLAIN_OPCODE: i32 = op::CREATE;
+
+    fn decode(client: &Client, reply: &RawReply, path: &str) -> Result<String> {
+        let created: CreateResponse = client.decode(reply, "create", path)?;
+        Ok(client.shared().user_path(&created.path))
+    }
+
+    fn create(
+        client: &Client,
+        path: &str,
+        value: &[u8],
+        options: &CreateOptions,
+    ) -> Result<String> {
+        client.create(path, value, options)
+    }
+}
+
+impl CreateOutput for (String, Stat) {
+    const PLAIN_OPCODE: i32 = op::CREATE2;
+
+    fn decode(client: &Client, reply: &RawReply, path: &str) -> Result<(String, Stat)> {
+        let created: Create2Response = client.decode(reply, "create", path)?;
+        Ok((client.shared().user_path(&created.path), created.stat))
+    }
+
+    fn create(
+        client: &Client,
+        path: &str,
+        value: &[u8],
+        options: &CreateOptions,
+    ) -> Result<(String, Stat)> {
+        client.create_with_stat(path, value, options)
+    }
+}
 
 /// The server's verdict in a reply header, as an error for `path`.
 pub(crate) fn check(reply: &RawReply, op: &'static str, path: &str) -> Result<()> {
@@ -100,7 +147,63 @@ impl Client {
         value: impl AsRef<[u8]>,
         options: &CreateOptions,
     ) -> Pending<String> {
-        let value = value.as_ref();
+        self.create_as(path, value.as_ref(), options)
+    }
+
+    /// Creates a node as `options` say; returns its path and its new [`Stat`] (Kazoo's
+    /// `create(..., include_data=True)`, Curator's `storingStatIn`), from the same round trip.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create).
+    ///
+    /// ```no_run
+    /// use zkcluster::{Client, CreateMode, CreateOptions};
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = Client::connect("127.0.0.1:2181")?;
+    /// let opts = CreateOptions::new().mode(CreateMode::Ephemeral);
+    /// let (path, stat) = client.create_with_stat("/workers/w1", b"up", &opts)?;
+    /// assert_eq!(stat.ephemeral_owner, client.session_id());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn create_with_stat(
+        &self,
+        path: &str,
+        value: impl AsRef<[u8]>,
+        options: &CreateOptions,
+    ) -> Result<(String, Stat)> {
+        self.create_with_stat_async(path, value, options).wait()
+    }
+
+    /// [`create_with_stat`](Self::create_with_stat) without waiting.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let pending = client.create_with_stat_async("/a", b"", &Default::default());
+    /// let (_, stat) = pending.wait()?;
+    /// assert_eq!(stat.version, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn create_with_stat_async(
+        &self,
+        path: &str,
+        value: impl AsRef<[u8]>,
+        options: &CreateOptions,
+    ) -> Pending<(String, Stat)> {
+        self.create_as(path, value.as_ref(), options)
+    }
+
+    /// The create behind both forms: `T` says which request a plain create sends and what its
+    /// reply becomes.
+    fn create_as<T: CreateOutput>(
+        &self,
+        path: &str,
+        value: &[u8],
+        options: &CreateOptions,
+    ) -> Pending<T> {
         if let Err(e) =
             validate(path, options.mode.is_sequential()).and_then(|()| validate_value(path, value))
         {
@@ -123,13 +226,10 @@ impl Client {
                     client.ensure_path(parent)?;
                 }
                 let (value, options) = retry.unwrap_or_default();
-                client.create(&requested, value, &options)
+                T::create(&client, &requested, &value, &options)
             }
             Err(e) => Err(e),
-            Ok(()) => {
-                let created: CreateResponse = client.decode(&reply, "create", &requested)?;
-                Ok(client.shared().user_path(&created.path))
-            }
+            Ok(()) => T::decode(&client, &reply, &requested),
         };
         match options.mode {
             CreateMode::Container => {
@@ -151,7 +251,7 @@ impl Client {
                 None => {
                     let body =
                         CreateRequest { path: server_path, data: value.to_vec(), acl, flags };
-                    self.call("create", path, op::CREATE, &body, None, finish)
+                    self.call("create", path, T::PLAIN_OPCODE, &body, None, finish)
                 }
             },
         }

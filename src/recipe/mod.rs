@@ -11,7 +11,8 @@
 //! implementing [`NewRestriction`]), each by path or through a module. Mistakes (a type that is
 //! not a lock, two variants with the same name, ...) are compile errors. The derive generates
 //! the [`Recipe`] impl, a companion enum `<Enum>Restriction` holding whichever lock a variant
-//! names (dispatching statically), and `Display`/`FromStr` by lock type name:
+//! names (dispatching statically), and `Display`/`FromStr` by lock type name (`FromStr` takes
+//! the variant's name too):
 //!
 //! ```
 //! use zkcluster::{Client, ParseRecipeError, ReadLock, Recipe, Restriction, WriteLock};
@@ -45,6 +46,7 @@
 //!
 //! assert_eq!(NewZKRecipe::Exclusive.name(), "WriteLock");
 //! assert_eq!("ReadLock".parse(), Ok(NewZKRecipe::Shared));
+//! assert_eq!("Shared".parse(), Ok(NewZKRecipe::Shared));
 //! assert_eq!(LibRecipe::ALL.len(), 3);
 //! let err: ParseRecipeError = "Mutex".parse::<LibRecipe>().unwrap_err();
 //! assert_eq!(err.to_string(), r#"unknown recipe "Mutex"; expected one of: ReadLock, WriteLock, Semaphore"#);
@@ -52,6 +54,7 @@
 //! # let _: Option<LibLock> = None;
 //! ```
 
+mod building_blocks;
 mod cancel;
 mod cleanup;
 mod guard;
@@ -66,6 +69,7 @@ use std::time::{Duration, Instant};
 
 use crate::{Client, Result};
 
+pub use building_blocks::{guaranteed_delete, guaranteed_delete_prefix, ProtectedCreate};
 pub use cancel::{CancelHandle, CancelToken};
 pub use guard::{Guard, GuardStatus};
 pub use parse_error::ParseRecipeError;
