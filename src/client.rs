@@ -147,12 +147,21 @@ impl Client {
     /// # Ok(())
     /// # }
     /// ```
+    #[must_use]
     pub fn session_events(&self) -> Receiver<SessionEvent> {
         self.shared().subscribe()
     }
 
     /// Adds authentication (for example `("digest", b"user:password")`), waits for the server's
     /// verdict, and replays it on every reconnect.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthFailed`](crate::Error::AuthFailed) when the server refuses the credentials (the
+    /// session is then unusable); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -168,6 +177,11 @@ impl Client {
     /// Closes the session (its ephemeral nodes and locks go at once) and ends the client's
     /// thread, within a bounded time even when the server does not answer. Idempotent; other
     /// clones fail with [`Error::Closed`](crate::Error::Closed) afterwards.
+    ///
+    /// # Errors
+    ///
+    /// None in this version: `Ok` even when the server did not answer the close (the session
+    /// then ends on the server after its timeout). The `Result` leaves room to report that.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {

@@ -28,6 +28,8 @@
 //! # }
 //! ```
 #![warn(missing_docs)]
+// Every public fallible function says how it fails (the project's documentation rule).
+#![warn(clippy::missing_errors_doc)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -136,6 +136,14 @@ impl ClientBuilder {
     }
 
     /// Connects and waits until the session is established (at most the connect timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::connect`]: [`InvalidConnectString`](crate::Error::InvalidConnectString),
+    /// [`Connect`](crate::Error::Connect) (with the last I/O error as its `source()`),
+    /// [`ChrootMissing`](crate::Error::ChrootMissing) unless [`create_chroot`](Self::create_chroot)
+    /// is set, [`AuthFailed`](crate::Error::AuthFailed), or a server error of the chroot's
+    /// creation.
     pub fn connect(self) -> Result<Client> {
         let config = SessionConfig {
             connect: ConnectString::parse(&self.connect_string)?,

@@ -111,6 +111,16 @@ impl Client {
 
     /// Creates a node as `options` say; returns its path (with the sequence number, if any).
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent) or
+    /// [`ValueTooLarge`](crate::Error::ValueTooLarge); [`Server`](crate::Error::Server) when the
+    /// server refuses it (`is_node_exists()`, `is_no_node()` for a missing parent unless
+    /// `parents()` was set, `is_no_auth()`, an invalid ACL); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// use zkcluster::{Client, CreateMode, CreateOptions};
     /// # fn main() -> zkcluster::Result<()> {
@@ -262,6 +272,15 @@ impl Client {
     /// Reads a node and leaves a one-shot watch on it: the receiver gets one event when the node
     /// changes or is deleted (or the session is lost).
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`, `is_no_auth()`;
+    /// no watch is left then); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -334,6 +353,14 @@ impl Client {
 
     /// A node's metadata (or `None`), leaving a one-shot watch that fires when the node is
     /// created, changed or deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete. A missing node is `Ok((None, watch))`: the watch fires when it
+    /// is created.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -414,6 +441,16 @@ impl Client {
     /// Sets a node's data if its version is `version` (any version when `None`); returns the
     /// new metadata. A stale version fails with an error for which `is_bad_version()` is true.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent) or
+    /// [`ValueTooLarge`](crate::Error::ValueTooLarge); [`Server`](crate::Error::Server) when the
+    /// server refuses it (`is_no_node()`, `is_bad_version()` when `version` does not match,
+    /// `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -467,6 +504,15 @@ impl Client {
     /// Deletes a node if its version is `version` (any version when `None`). Unlike
     /// [`delete_node`](Self::delete_node), a missing node is an error (`is_no_node()`).
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`,
+    /// `is_bad_version()`, `is_not_empty()`, `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -508,6 +554,15 @@ impl Client {
 
     /// The names (not paths) of a node's children, in no particular order.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`,
+    /// `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -536,6 +591,15 @@ impl Client {
 
     /// The children's names and a one-shot watch that fires when the list changes (or the node
     /// is deleted).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`, `is_no_auth()`;
+    /// no watch is left then); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -598,6 +662,15 @@ impl Client {
 
     /// The children's names and the node's metadata, read together.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`,
+    /// `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -621,6 +694,15 @@ impl Client {
 
     /// Creates `path` and any missing ancestors (persistent, empty, default ACL); succeeds if
     /// they already exist. Costs one round trip: the creates are pipelined.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_auth()` on a missing
+    /// ancestor); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete. Nodes that exist already are not an error.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -651,6 +733,15 @@ impl Client {
     /// Deletes `path` and everything below it; `false` when it did not exist. Nodes that others
     /// create below it meanwhile are deleted too (it retries a few times), or the call fails
     /// with `is_not_empty()`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_auth()`; a node
+    /// recreated under the tree meanwhile gives `is_not_empty()`);
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete. A missing node is `Ok(false)`.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {

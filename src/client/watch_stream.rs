@@ -94,6 +94,12 @@ impl<T> WatchStream<T> {
 
     /// The next state, waiting at most `timeout`. `Err(Disconnected)` once the stream has ended.
     ///
+    /// # Errors
+    ///
+    /// `Err(Timeout)` when nothing arrived within `timeout`, `Err(Disconnected)` once the stream
+    /// has ended (client closed or stream dropped). An `Ok(Err(e))` is a failed re-read of the
+    /// node, after which the stream goes on.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -112,6 +118,11 @@ impl<T> WatchStream<T> {
     }
 
     /// The next state if one is waiting. `Err(Disconnected)` once the stream has ended.
+    ///
+    /// # Errors
+    ///
+    /// `Err(Empty)` when nothing is waiting, `Err(Disconnected)` once the stream has ended. An
+    /// `Ok(Err(e))` is a failed re-read of the node.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -277,6 +288,14 @@ impl Client {
     /// after every change (`None` while the node does not exist). Kazoo's `DataWatch`; see
     /// [`WatchStream`].
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_auth()`) for the first
+    /// read; [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -299,6 +318,14 @@ impl Client {
     /// every change of the list (`None` while the node does not exist). Kazoo's `ChildrenWatch`;
     /// see [`WatchStream`].
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_auth()`) for the first
+    /// read; [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -314,6 +341,15 @@ impl Client {
 
     /// A persistent watch on `path` (addWatch, ZooKeeper 3.6+): every creation, deletion, data
     /// change and child-list change of the node, until the handle is dropped. See [`PersistentWatch`].
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (an unimplemented operation on
+    /// servers before 3.6, `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -331,6 +367,15 @@ impl Client {
     /// A persistent recursive watch on `path` (addWatch, ZooKeeper 3.6+): every creation,
     /// deletion and data change of the node and of every node below it. Child-list changes are
     /// not reported (they show as the creation or deletion of the child). See [`PersistentWatch`].
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (an unimplemented operation on
+    /// servers before 3.6, `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -491,6 +536,11 @@ impl PersistentWatch {
 
     /// The next event, waiting at most `timeout`; `Err(Disconnected)` once the watch has ended.
     ///
+    /// # Errors
+    ///
+    /// `Err(Timeout)` when nothing arrived within `timeout`, `Err(Disconnected)` once the watch has
+    /// ended (removed, client closed, session lost).
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -514,6 +564,10 @@ impl PersistentWatch {
     }
 
     /// The next event if one is waiting; `Err(Disconnected)` once the watch has ended.
+    ///
+    /// # Errors
+    ///
+    /// `Err(Empty)` when nothing is waiting, `Err(Disconnected)` once the watch has ended.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {

@@ -32,8 +32,16 @@ use super::node_name;
 use crate::session::SessionLife;
 use crate::{Client, CreateOptions, Error, Result};
 
-/// A create that survives a lost reply without leaving a second node; see the
-/// [module documentation](self) for the rule.
+/// A create that survives a lost reply without leaving a second node.
+///
+/// A create whose reply is lost (the connection broke, the call timed out) may or may not have
+/// made its node, and a sequential node's name is unknown until the reply comes; retrying
+/// blindly can leave a second node that blocks a queue for the rest of the session. A protected
+/// create puts a random uuid in front of the node name (`<parent>/<32 hex digits><name>`, the
+/// layout of Kazoo's lock nodes; Curator's `withProtection()`), and after a lost reply lists
+/// `parent` for a child with that prefix: an ephemeral one is adopted only if its owner is the
+/// session that sent the create and that session is still the current one, a persistent one by
+/// its prefix alone. Otherwise it creates again. One deadline covers it all.
 ///
 /// ```no_run
 /// use zkcluster::{Client, CreateOptions, Guard, ProtectedCreate};
@@ -252,9 +260,14 @@ impl ProtectedCreate {
 }
 
 /// Deletes `path` now, or — when the server cannot be reached or the call times out — keeps
-/// trying in a background thread until the node is gone or the client is closed; see the
-/// [module documentation](self). `Ok(true)` when nothing is left now, `Ok(false)` when the
-/// deletion goes on in the background.
+/// trying in a background thread (Curator's `guaranteed()`). `Ok(true)` when nothing is left
+/// now, `Ok(false)` when the deletion goes on in the background.
+///
+/// The background thread pauses 50 ms, doubling to 1 s, between attempts, and stops when the
+/// node is gone, the client is closed, an attempt fails because the session expired (an
+/// ephemeral node went with it), or on an error retrying cannot fix (logged). Meant for the
+/// ephemeral nodes of locks, leases and claims, so a failed acquire or release never leaves its
+/// node behind.
 ///
 /// # Errors
 ///

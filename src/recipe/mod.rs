@@ -138,12 +138,35 @@ impl Wait {
 pub trait Restriction: Send {
     /// Acquires, waiting as `wait` allows. `Ok(None)` means the wait ended (`Wait::No` and the
     /// lock was taken, or the deadline passed) and nothing is left behind on the server.
+    ///
+    /// # Errors
+    ///
+    /// [`Cancelled`](crate::Error::Cancelled) when the [`cancel_handle`](Self::cancel_handle)
+    /// fired; [`SessionExpired`](crate::Error::SessionExpired) when the session ended and the
+    /// client does not renew sessions; [`Closed`](crate::Error::Closed); a server error such as
+    /// `is_no_auth()`; for a semaphore [`LeaseMismatch`](crate::Error::LeaseMismatch) or
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) when the pool node disagrees. Connection
+    /// loss is waited out within the deadline.
     fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>>;
 
     /// The identifiers of everyone holding or waiting for this lock, in queue order.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete; a server error such as `is_no_auth()`. A missing lock path is
+    /// an empty list.
     fn contenders(&self) -> Result<Vec<String>>;
 
     /// The identifiers of those holding the lock (or a semaphore lease) now.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete; a server error such as `is_no_auth()`. A missing lock path is
+    /// an empty list.
     fn lease_holders(&self) -> Result<Vec<String>>;
 
     /// A handle that aborts a blocked acquire of this object from another thread.
@@ -153,6 +176,10 @@ pub trait Restriction: Send {
     fn path(&self) -> &str;
 
     /// Acquires, waiting as long as it takes.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_with`](Self::acquire_with).
     fn acquire(&self) -> Result<Guard> {
         match self.acquire_with(Wait::Forever)? {
             Some(guard) => Ok(guard),
@@ -161,12 +188,21 @@ pub trait Restriction: Send {
     }
 
     /// Acquires only if that is possible without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_with`](Self::acquire_with); a lock held by someone else is `Ok(None)`.
     fn try_acquire(&self) -> Result<Option<Guard>> {
         self.acquire_with(Wait::No)
     }
 
     /// Acquires, waiting at most `timeout` in all (one deadline for the whole acquire).
     /// Fails with an error for which [`Error::is_timeout`](crate::Error::is_timeout) is true.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_with`](Self::acquire_with), and [`Timeout`](crate::Error::Timeout) when the
+    /// deadline passed (nothing is left behind on the server).
     fn acquire_timeout(&self, timeout: Duration) -> Result<Guard> {
         let deadline = Instant::now().checked_add(timeout);
         let wait = deadline.map_or(Wait::Forever, Wait::Until);
@@ -196,6 +232,11 @@ pub trait Restriction: Send {
 pub trait NewRestriction: Restriction + Sized {
     /// Builds the lock object. Fails with [`Error::InvalidArgument`](crate::Error::InvalidArgument)
     /// when `max_leases` does not suit the type (given to a lock, missing for a semaphore).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) when `max_leases` does not suit the type;
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path.
     fn new_restriction(
         client: &Client,
         path: &str,
@@ -225,6 +266,10 @@ pub trait Recipe: Copy + 'static {
     fn name(&self) -> &'static str;
 
     /// Builds the lock object for this variant.
+    ///
+    /// # Errors
+    ///
+    /// As the lock type's [`NewRestriction::new_restriction`].
     fn restrict(
         &self,
         client: &Client,
