@@ -85,3 +85,8 @@ pub use recipe::{
 };
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;
+
+// The README's Rust snippets compile as doctests (its testing-kit snippet needs the feature).
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
