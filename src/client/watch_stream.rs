@@ -138,14 +138,15 @@ impl<T> WatchStream<T> {
         self.updates.try_recv()
     }
 
-    /// The channel the states arrive on, to wait on several sources with `crossbeam_channel::select!`.
+    /// The channel the states arrive on, to wait on several sources with
+    /// [`select!`](crate::channel::select).
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
     /// let config = client.watch_data("/config")?;
     /// let workers = client.watch_children("/workers")?;
-    /// crossbeam_channel::select! {
+    /// zkcluster::channel::select! {
     ///     recv(config.receiver()) -> state => println!("config: {:?}", state),
     ///     recv(workers.receiver()) -> state => println!("workers: {:?}", state),
     /// }
@@ -587,7 +588,7 @@ impl PersistentWatch {
         self.deliver(event).ok_or(TryRecvError::Disconnected)
     }
 
-    /// The channel the events arrive on, for `crossbeam_channel::select!`. Read from it
+    /// The channel the events arrive on, for [`select!`](crate::channel::select). Read from it
     /// directly, the stream's end shows as a [`WatchEventKind::SessionLost`] or
     /// [`WatchEventKind::Closed`] event (after which nothing more arrives).
     ///
@@ -596,7 +597,7 @@ impl PersistentWatch {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
     /// let a = client.watch_persistent("/a")?;
     /// let b = client.watch_persistent("/b")?;
-    /// crossbeam_channel::select! {
+    /// zkcluster::channel::select! {
     ///     recv(a.receiver()) -> event => println!("a: {event:?}"),
     ///     recv(b.receiver()) -> event => println!("b: {event:?}"),
     /// }
