@@ -171,6 +171,17 @@ pub enum Error {
         /// Its path.
         path: String,
     },
+    /// A four-letter command (`srvr`, `mntr`, ...) to `server` got no answer, or an answer
+    /// that says it is not allowed (`4lw.commands.whitelist`).
+    #[error("four-letter command {command:?} to {server}: {reason}")]
+    FourLetterWord {
+        /// The `host:port` it was sent to.
+        server: String,
+        /// The command.
+        command: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A recipe name (from a configuration file, say) names no variant of the recipe enum.
     #[error(transparent)]
     ParseRecipe(#[from] crate::ParseRecipeError),

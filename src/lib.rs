@@ -73,8 +73,9 @@ pub use crossbeam_channel as channel;
 
 pub use acl::digest_id;
 pub use client::{
-    ChildrenWatch, Client, ClientBuilder, CreateMode, CreateOptions, DataWatch, OpResult, Pending,
-    PersistentWatch, ReadOp, ReadResult, Transaction, WatchStream, ZookeeperNode,
+    ChildrenWatch, Client, ClientBuilder, ClientIdentity, CreateMode, CreateOptions, DataWatch,
+    EnsembleConfig, EnsembleMember, MemberRole, OpResult, Pending, PersistentWatch, ReadOp,
+    ReadResult, Reconfig, Transaction, WatchStream, ZookeeperNode,
 };
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Id, Perms, Stat};
@@ -83,6 +84,8 @@ pub use recipe::{
     NewRestriction, ParseRecipeError, ProtectedCreate, ReadLock, Recipe, Restriction, Semaphore,
     Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
+#[cfg(feature = "tls")]
+pub use session::TlsConfig;
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;
 

@@ -10,6 +10,7 @@
 //! some of it is unused.
 #![allow(dead_code, unused_imports)]
 
+mod admin;
 mod error_code;
 mod frame;
 pub mod jute;
@@ -23,6 +24,7 @@ mod examples_tests;
 #[cfg(test)]
 mod fuzz_tests;
 
+pub use admin::{ClientInfo, ReconfigRequest, SaslToken, WhoAmIResponse};
 pub use error_code::ErrorCode;
 pub use jute::{
     encode_request, Decode, DecodeError, Encode, FrameBuffer, Reader, Writer, MAX_FRAME,
