@@ -16,6 +16,7 @@
 //! # fn main() -> zkcluster::Result<()> {
 //! let client = Client::builder("127.0.0.1:2181/crawler")
 //!     .session_timeout(Duration::from_secs(10))
+//!     .create_chroot(true)
 //!     .connect()?;
 //! client.create_node("/config", "depth=3")?;
 //! let lock = client.restrict("/frontier", ZookeeperRecipe::WriteLock, "worker-1", None)?;
