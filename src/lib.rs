@@ -86,6 +86,7 @@ pub use recipe::{
     Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use session::TlsConfig;
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;
