@@ -16,10 +16,12 @@
 //!
 //! [`guaranteed_delete`] deletes a node now if it can, and otherwise keeps trying in a
 //! background thread (pause 50 ms doubling to 1 s) until the node is gone, the client is closed,
-//! an attempt fails because the session expired (an ephemeral node went with it), or an error
-//! that retrying cannot fix (missing permission, children) is seen, so a failed acquire or
-//! release never leaves its node behind (Curator's `guaranteed()`). It is meant for the
-//! ephemeral nodes of locks, leases and claims.
+//! the session ends (an ephemeral node goes with it), or an error that retrying cannot fix
+//! (missing permission, children) is seen, so a failed acquire or release never leaves its node
+//! behind (Curator's `guaranteed()`). It is meant for the ephemeral nodes of locks, leases and
+//! claims. The thread holds a clone of the client, so the session stays open while it runs;
+//! since it stops when the session ends, it never outlives an unreachable ensemble by more than
+//! the session timeout.
 //!
 //! Both only use the client's public calls underneath; the recipes' own versions (pipelined with
 //! their getChildren) follow the same rules.
@@ -264,10 +266,9 @@ impl ProtectedCreate {
 /// now, `Ok(false)` when the deletion goes on in the background.
 ///
 /// The background thread pauses 50 ms, doubling to 1 s, between attempts, and stops when the
-/// node is gone, the client is closed, an attempt fails because the session expired (an
-/// ephemeral node went with it), or on an error retrying cannot fix (logged). Meant for the
-/// ephemeral nodes of locks, leases and claims, so a failed acquire or release never leaves its
-/// node behind.
+/// node is gone, the client is closed, the current session ends (an ephemeral node goes with
+/// it), or on an error retrying cannot fix (logged). Meant for the ephemeral nodes of locks,
+/// leases and claims, so a failed acquire or release never leaves its node behind.
 ///
 /// # Errors
 ///
@@ -316,10 +317,10 @@ pub fn guaranteed_delete_prefix(client: &Client, parent: &str, prefix: &str) -> 
 
 fn delete_guaranteed(client: &Client, target: Target) -> Result<bool> {
     if !client.state().is_connected() {
-        cleanup::hand_over(client, &until_closed(), target);
+        cleanup::hand_over(client, &client.shared().life(), target);
         return Ok(false);
     }
-    match cleanup::delete_or_hand_over(client, &until_closed(), target) {
+    match cleanup::delete_or_hand_over(client, &client.shared().life(), target) {
         Ok(()) => Ok(true),
         Err(e) if recoverable(&e) => Ok(false),
         Err(e) => Err(e),
@@ -329,10 +330,4 @@ fn delete_guaranteed(client: &Client, target: Target) -> Result<bool> {
 /// Errors after which the create or delete may still succeed once reconnected.
 fn recoverable(e: &Error) -> bool {
     e.is_connection_loss() || e.is_timeout() || e.is_session_expired()
-}
-
-/// A life that never ends: the background deletion then stops only when the node is gone or
-/// the client closed (a persistent node outlives its session).
-fn until_closed() -> Arc<SessionLife> {
-    Arc::new(SessionLife::new(0))
 }
