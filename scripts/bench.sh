@@ -8,6 +8,7 @@
 #   scripts/bench.sh --quick    CI-sized run (3 short rounds; about 1 minute)
 #   extra flags go to the bench: --rounds N, --slice-ms N, --serial N, --fsync, --no-kazoo
 # Also: scripts/bench.sh --ops  runs only issue A's engine bench (benches/ops.rs).
+#       scripts/bench.sh --coordination  counter and election beside Kazoo (benches/coordination.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,10 +17,10 @@ bash scripts/install-zookeeper.sh
 bench=compare
 args=()
 for a in "$@"; do
-    if [ "$a" = "--ops" ]; then bench=ops; else args+=("$a"); fi
+    if [ "$a" = "--ops" ]; then bench=ops; elif [ "$a" = "--coordination" ]; then bench=coordination; else args+=("$a"); fi
 done
 
-if [ "$bench" = compare ]; then
+if [ "$bench" != ops ]; then
     ZKCLUSTER_BENCH_PYTHON="$(bash scripts/kazoo-venv.sh)"
     export ZKCLUSTER_BENCH_PYTHON
 fi

@@ -8,6 +8,7 @@ mod seed;
 mod acl_ops;
 mod builder;
 mod chroot;
+mod coordination;
 mod data;
 mod ensemble;
 mod misc;

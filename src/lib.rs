@@ -85,6 +85,10 @@ pub use recipe::{
     NewRestriction, ParseRecipeError, ProtectedCreate, ReadLock, Recipe, Restriction, Semaphore,
     Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
+pub use recipe::{
+    Barrier, Counter, CounterChange, CounterValue, DoubleBarrier, Election, Leadership,
+    LeaseRecord, MultiNonBlockingLease, NonBlockingLease,
+};
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use session::TlsConfig;

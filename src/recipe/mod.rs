@@ -5,6 +5,10 @@
 //! [`ZookeeperRecipe`] or one declared with `#[derive(Recipe)]`) to a lock object implementing
 //! [`Restriction`]. Acquiring returns a [`Guard`] that releases the lock when dropped.
 //!
+//! Kazoo's other coordination recipes, on the same node layouts and data formats: [`Election`]
+//! (on the [`WriteLock`] queue), [`Counter`] (also in Curator's `SharedCount` format),
+//! [`Barrier`], [`DoubleBarrier`], [`NonBlockingLease`] and [`MultiNonBlockingLease`].
+//!
 //! # Recipe enums of your own
 //!
 //! `#[derive(Recipe)]` declares a recipe enum whose variants name lock types (any type
@@ -54,14 +58,23 @@
 //! # let _: Option<LibLock> = None;
 //! ```
 
+mod barrier;
 mod building_blocks;
 mod cancel;
 mod cleanup;
+mod counter;
+mod create_stat;
+mod double_barrier;
+mod election;
+mod fence;
 mod guard;
+mod holds;
+mod lease;
 mod lock;
 mod node_name;
 mod parse_error;
 mod read_lock;
+mod release;
 mod semaphore;
 mod write_lock;
 
@@ -69,9 +82,15 @@ use std::time::{Duration, Instant};
 
 use crate::{Client, Result};
 
+pub use barrier::Barrier;
 pub use building_blocks::{guaranteed_delete, guaranteed_delete_prefix, ProtectedCreate};
 pub use cancel::{CancelHandle, CancelToken};
+pub use counter::{Counter, CounterChange, CounterValue};
+pub use double_barrier::DoubleBarrier;
+pub use election::{Election, Leadership};
+pub(crate) use fence::Fence;
 pub use guard::{Guard, GuardStatus};
+pub use lease::{LeaseRecord, MultiNonBlockingLease, NonBlockingLease};
 pub use parse_error::ParseRecipeError;
 pub use read_lock::ReadLock;
 pub use semaphore::Semaphore;
@@ -138,6 +157,11 @@ impl Wait {
 pub trait Restriction: Send {
     /// Acquires, waiting as `wait` allows. `Ok(None)` means the wait ended (`Wait::No` and the
     /// lock was taken, or the deadline passed) and nothing is left behind on the server.
+    ///
+    /// The built-in locks are not re-entrant (like Kazoo's): an acquire that could only wait
+    /// for the calling thread itself (it holds the write lock, or asks for a read→write
+    /// upgrade, or already holds every lease of a semaphore) fails at once with
+    /// [`Error::WouldDeadlock`](crate::Error::WouldDeadlock).
     ///
     /// # Errors
     ///
