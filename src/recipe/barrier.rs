@@ -254,6 +254,7 @@ impl Barrier {
                 Ok(_) if !blocking => return Ok(false),
                 Ok((_, watch)) => {
                     match wait_change(&self.client, &watch, &events, &token, deadline) {
+                        // A deleted barrier node is what the next check finds.
                         Wake::Recheck | Wake::Deleted => {}
                         Wake::Cancelled => {
                             return Err(Error::Cancelled { path: self.path.clone() })
