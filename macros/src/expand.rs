@@ -62,7 +62,8 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
         let as_doc =
             format!("The `{}` inside, if this is [`{restriction}::{variant}`].", path_string(ty));
         let into_doc = format!(
-            "The `{}` inside, if this is [`{restriction}::{variant}`]; otherwise `Err(self)`.",
+            "The `{}` inside, if this is [`{restriction}::{variant}`].\n\n# Errors\n\n\
+             `Err(self)` when it holds another variant's lock.",
             path_string(ty)
         );
         quote! {
