@@ -10,6 +10,7 @@ pub mod line_peer;
 pub mod mem;
 pub mod peers;
 pub mod raw;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

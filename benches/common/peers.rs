@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zkcluster::proto::{create_mode, op, CreateRequest, DeleteRequest, PathWatchRequest, Reader};
+use super::wire::{create_mode, op, Body, Reader};
 use zkcluster::{Client, Restriction, ZookeeperRecipe};
 
 use super::raw::RawConn;
@@ -320,7 +320,7 @@ pub struct Floor {
 /// is answered with a new request, written in one go with the others read in the same wake-up.
 fn pipelined(addr: &str, opcode: i32, path: &str, window: usize, slice: Duration) -> R<f64> {
     let mut conn = RawConn::connect(addr)?;
-    let request = PathWatchRequest { path: path.to_string(), watch: false };
+    let request = Body::path_watch(path, false);
     let mut out = Vec::with_capacity(window * 32);
     for _ in 0..window {
         conn.encode(&mut out, opcode, &request);
@@ -394,21 +394,15 @@ impl Peer for Floor {
                 let mut conn = RawConn::connect(&self.addr)?;
                 conn.ensure(base)?;
                 let prefix = format!("{base}/lock-");
-                let create = CreateRequest {
-                    path: prefix,
-                    data: Vec::new(),
-                    acl: zkcluster::Acl::open_unsafe(),
-                    flags: create_mode::EPHEMERAL_SEQUENTIAL,
-                };
-                let list = PathWatchRequest { path: base.to_string(), watch: false };
+                let create = Body::create(&prefix, b"", create_mode::EPHEMERAL_SEQUENTIAL);
+                let list = Body::path_watch(base, false);
                 let mut out = Vec::new();
                 let mut last: Option<String> = None;
                 let rate = timed(cfg.slice, || {
                     out.clear();
                     let deleting = last.take();
                     if let Some(node) = &deleting {
-                        let delete = DeleteRequest { path: node.clone(), version: -1 };
-                        conn.encode(&mut out, op::DELETE, &delete);
+                        conn.encode(&mut out, op::DELETE, &Body::delete(node));
                     }
                     conn.encode(&mut out, op::CREATE, &create);
                     conn.encode(&mut out, op::GET_CHILDREN, &list);

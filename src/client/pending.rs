@@ -88,12 +88,22 @@ impl<T> Pending<T> {
     }
 
     /// Waits for the reply until the client's request timeout has passed since the call was made.
+    ///
+    /// # Errors
+    ///
+    /// The call's own error (see the call that made this `Pending`), or
+    /// [`Timeout`](crate::Error::Timeout) when no reply came within the request timeout (a write
+    /// may still be applied).
     pub fn wait(self) -> Result<T> {
         self.wait_inner(None)
     }
 
     /// Waits at most `timeout` (and never past the request timeout). On timeout the call may
     /// still be applied by the server.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait); [`Timeout`](crate::Error::Timeout) after `timeout` too.
     pub fn wait_timeout(self, timeout: Duration) -> Result<T> {
         self.wait_inner(Some(timeout))
     }

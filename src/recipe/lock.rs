@@ -119,6 +119,7 @@ pub(crate) enum Wake {
 }
 
 /// One contender line at a lock path, as reader or writer.
+#[derive(Debug)]
 pub(crate) struct LockCore {
     client: Client,
     path: String,

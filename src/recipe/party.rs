@@ -692,6 +692,10 @@ impl MembershipWatch {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    /// `Err(Timeout)` when no change came within `timeout`, `Err(Disconnected)` once the stream
+    /// has ended; the inner `Err` is a failed re-read of the member list.
     pub fn recv_timeout(
         &self,
         timeout: Duration,
@@ -713,6 +717,10 @@ impl MembershipWatch {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    /// `Err(Empty)` when no change is waiting, `Err(Disconnected)` once the stream has ended; the
+    /// inner `Err` is a failed re-read of the member list.
     pub fn try_recv(&self) -> std::result::Result<Result<Vec<String>>, TryRecvError> {
         self.children.try_recv().map(|u| self.convert(u))
     }
