@@ -55,5 +55,6 @@ pub use recipe::{
     CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ParseRecipeError, ReadLock,
     Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
+pub use recipe::{LockingQueue, Queue, QueueItem, TreeCache, TreeEvent, TreeNode, TreeSnapshot};
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;

@@ -56,10 +56,13 @@ mod cancel;
 mod cleanup;
 mod guard;
 mod lock;
+mod locking_queue;
 mod node_name;
 mod parse_error;
+mod queue;
 mod read_lock;
 mod semaphore;
+mod tree_cache;
 mod write_lock;
 
 use std::time::{Duration, Instant};
@@ -68,6 +71,9 @@ use crate::{Client, Result};
 
 pub use cancel::{CancelHandle, CancelToken};
 pub use guard::{Guard, GuardStatus};
+pub use locking_queue::{LockingQueue, QueueItem};
+pub use queue::{Queue, DEFAULT_PRIORITY, MAX_PRIORITY};
+pub use tree_cache::{TreeCache, TreeEvent, TreeNode, TreeSnapshot};
 pub use parse_error::ParseRecipeError;
 pub use read_lock::ReadLock;
 pub use semaphore::Semaphore;
