@@ -169,32 +169,29 @@ impl Frontier {
             let i_cancel = select.recv(token.signal());
             let i_lost = select.recv(&lost);
             let i_events = select.recv(&events);
-            let op = select.select();
-            let index = op.index();
+            // `ready` leaves the message in its channel: a watch that fired stays non-empty,
+            // which is how the next get knows it fired.
+            let index = select.ready();
             if index < watches.len() {
-                // Not consumed: the receiver stays non-empty, which marks the watch as fired.
-                drop(op);
                 return Woke::Changed;
             }
             match index {
                 i if i == i_timer => {
-                    let _ = op.recv(&timer);
-                    return Woke::Deadline;
+                    if timer.try_recv().is_ok() {
+                        return Woke::Deadline;
+                    }
                 }
                 i if i == i_cancel => {
-                    let _ = op.recv(token.signal());
                     if token.is_cancelled() {
                         return Woke::Cancelled;
                     }
                 }
-                i if i == i_lost => {
-                    let _ = op.recv(&lost);
-                    return Woke::Changed;
-                }
-                i if i == i_events => match op.recv(&events) {
+                i if i == i_lost => return Woke::Changed,
+                i if i == i_events => match events.try_recv() {
                     // A new session or a resumed one: the watch may be gone or have missed
                     // something; look again.
                     Ok(crate::SessionEvent::Suspended { .. }) => {}
+                    Err(crossbeam_channel::TryRecvError::Empty) => {}
                     _ => return Woke::Changed,
                 },
                 _ => unreachable!("select returned an operation it was not given"),
