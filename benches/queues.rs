@@ -203,7 +203,14 @@ fn main() -> R<()> {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let sizes = if quick {
-        Sizes { long: 20_000, short: 1_000, gets: 500, kazoo_long_locking_gets: 5, tree: 20_000, storm: 5_000 }
+        Sizes {
+            long: 20_000,
+            short: 1_000,
+            gets: 500,
+            kazoo_long_locking_gets: 5,
+            tree: 20_000,
+            storm: 5_000,
+        }
     } else {
         Sizes {
             long: 100_000,
@@ -220,13 +227,18 @@ fn main() -> R<()> {
     let mut kazoo = match (args.iter().any(|a| a == "--no-kazoo"), python()) {
         (false, Some(python)) => Some(Kazoo::start(&python, &hosts)?),
         (false, None) => {
-            return Err("Kazoo's venv is missing: run scripts/kazoo-venv.sh (or pass --no-kazoo)".into())
+            return Err(
+                "Kazoo's venv is missing: run scripts/kazoo-venv.sh (or pass --no-kazoo)".into()
+            )
         }
         (true, _) => None,
     };
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let mut row = |name: &str, ours: String, theirs: Option<String>| {
-        println!("{name:<52} zkcluster {ours:>14}   kazoo {:>14}", theirs.clone().unwrap_or("-".into()));
+        println!(
+            "{name:<52} zkcluster {ours:>14}   kazoo {:>14}",
+            theirs.clone().unwrap_or("-".into())
+        );
         rows.push((name.to_string(), ours, theirs.unwrap_or_else(|| "-".into())));
     };
     let per_s = |v: f64| format!("{v:.0}/s");
@@ -235,6 +247,8 @@ fn main() -> R<()> {
     let started = Instant::now();
     fill_queue(&client, "/bq/put-all", sizes.long)?;
     let put_all = rate(sizes.long, started.elapsed());
+    // The test kit's server has a small heap: keep at most one big structure at a time.
+    client.delete_recursive("/bq/put-all")?;
     let one_by_one = {
         let queue = Queue::new(&client, "/bq/put-one")?;
         let started = Instant::now();
@@ -255,10 +269,13 @@ fn main() -> R<()> {
         let k = sizes.gets.min(len / 2);
         fill_queue(&client, &format!("/bq/get-{label}"), len)?;
         let ours = rust_gets(&client, &format!("/bq/get-{label}"), k)?;
+        client.delete_recursive(&format!("/bq/get-{label}"))?;
         let theirs = match &mut kazoo {
             Some(kz) => {
                 fill_queue(&client, &format!("/bq/kget-{label}"), len)?;
-                Some(field(&kz.ask(&format!("qget /bq/kget-{label} {k}"))?, "rate")?)
+                let theirs = field(&kz.ask(&format!("qget /bq/kget-{label} {k}"))?, "rate")?;
+                client.delete_recursive(&format!("/bq/kget-{label}"))?;
+                Some(theirs)
             }
             None => None,
         };
@@ -270,12 +287,18 @@ fn main() -> R<()> {
         let k = sizes.gets.min(len / 2) / 2;
         fill_locking(&client, &format!("/blq/{label}"), len)?;
         let ours = rust_locking_gets(&client, &format!("/blq/{label}"), k)?;
+        client.delete_recursive(&format!("/blq/{label}"))?;
         row(&format!("LockingQueue get+consume, {k} from {len}"), per_s(ours), None);
         if let Some(kz) = &mut kazoo {
             let kk = if label == "long" { sizes.kazoo_long_locking_gets } else { k };
             fill_locking(&client, &format!("/blq/k{label}"), len)?;
             let theirs = field(&kz.ask(&format!("lqget /blq/k{label} {kk}"))?, "rate")?;
-            row(&format!("LockingQueue get+consume, {kk} from {len}"), "-".into(), Some(per_s(theirs)));
+            client.delete_recursive(&format!("/blq/k{label}"))?;
+            row(
+                &format!("LockingQueue get+consume, {kk} from {len}"),
+                "-".into(),
+                Some(per_s(theirs)),
+            );
         }
     }
 
@@ -285,13 +308,13 @@ fn main() -> R<()> {
     let before = rss_kb();
     let started = Instant::now();
     let cache = TreeCache::new(&client, "/btree")?;
-    let events = cache.events();
     cache.start()?;
     cache.wait_initialized(Duration::from_secs(600))?;
     let load = started.elapsed();
     let added_kb = rss_kb().saturating_sub(before);
     assert_eq!(cache.len(), n, "the cache holds the whole tree");
-    while events.try_recv().is_ok() {}
+    // Subscribed only now: events queued for a reader would count as the cache's memory.
+    let events = cache.events();
     let kazoo_load = match &mut kazoo {
         Some(kz) => {
             let f = kz.ask(&format!("tree /btree {n}"))?;
@@ -314,9 +337,8 @@ fn main() -> R<()> {
     let wrote = storm(&client, "/btree", sizes.tree, sizes.storm)?;
     let mut seen = 0;
     while seen < sizes.storm {
-        match events.recv_timeout(Duration::from_secs(60))? {
-            TreeEvent::NodeUpdated { .. } => seen += 1,
-            _ => {}
+        if let TreeEvent::NodeUpdated { .. } = events.recv_timeout(Duration::from_secs(60))? {
+            seen += 1;
         }
     }
     let ours = rate(sizes.storm, started.elapsed());

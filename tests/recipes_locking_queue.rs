@@ -272,3 +272,108 @@ fn kazoo_and_rust_share_one_locking_queue_both_ways() {
     all.extend(kazoo_took);
     assert_exactly_once(&all, &items);
 }
+
+/// Consumes until the queue stays empty, riding out connection losses: returns the items this
+/// consumer consumed for sure, and those whose consume had an unknown outcome.
+fn drain_through_faults(queue: &LockingQueue) -> (Vec<String>, Vec<String>) {
+    let (mut sure, mut unsure) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut idle = 0;
+    while idle < 3 && Instant::now() < deadline {
+        let mut item = match queue.get_timeout(Duration::from_millis(500)) {
+            Ok(Some(item)) => item,
+            Ok(None) => {
+                idle += 1;
+                continue;
+            }
+            Err(e) if e.is_retryable() || e.is_session_expired() => continue,
+            Err(e) => panic!("get: {e}"),
+        };
+        idle = 0;
+        let data = String::from_utf8(item.data().to_vec()).unwrap();
+        let mut uncertain = false;
+        loop {
+            match item.consume() {
+                Ok(true) if !uncertain => break sure.push(data),
+                Ok(_) => break unsure.push(data),
+                Err(e) if e.is_retryable() => {
+                    uncertain = true;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("consume: {e}"),
+            }
+        }
+    }
+    (sure, unsure)
+}
+
+#[test]
+#[serial_test::serial]
+fn leader_loss_loses_no_item_and_a_tree_cache_converges() {
+    let mut cluster = zkcluster::testing::TestingCluster::start(3)
+        .unwrap_or_else(|e| panic!("cannot start an ensemble: {e}"));
+    let connect = cluster.connect_string();
+    let connect_client = || {
+        zkcluster::Client::builder(&connect)
+            .session_timeout(Duration::from_secs(8))
+            .request_timeout(Duration::from_secs(4))
+            .connect()
+            .unwrap()
+    };
+    let admin = connect_client();
+    let items: HashSet<String> = (0..300).map(|i| format!("job-{i}")).collect();
+    let items_vec: Vec<&String> = items.iter().collect();
+    let producer = LockingQueue::new(&admin, "/lq").unwrap();
+    for chunk in items_vec.chunks(100) {
+        producer.put_all(chunk).unwrap();
+    }
+    admin.create_node("/conf", "").unwrap();
+    let watcher = connect_client();
+    let cache = zkcluster::TreeCache::new(&watcher, "/conf").unwrap();
+    cache.start().unwrap();
+    cache.wait_initialized(Duration::from_secs(10)).unwrap();
+
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            let client = connect_client();
+            std::thread::spawn(move || {
+                drain_through_faults(&LockingQueue::new(&client, "/lq").unwrap())
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(150));
+    let leader = cluster.leader().expect("a leader");
+    cluster.member_mut(leader).kill().unwrap();
+    cluster.wait_for_leader(Duration::from_secs(30)).unwrap();
+    let mut writes = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while writes < 5 {
+        assert!(Instant::now() < deadline, "writes never resumed after the election");
+        match admin.create_node(&format!("/conf/after-{writes}"), "x") {
+            Ok(_) => writes += 1,
+            Err(e) if e.is_retryable() || e.is_node_exists() => {
+                if e.is_node_exists() {
+                    writes += 1;
+                }
+            }
+            Err(e) => panic!("write after the election: {e}"),
+        }
+    }
+
+    let (mut sure, mut unsure) = (Vec::new(), Vec::new());
+    for c in consumers {
+        let (s, u) = c.join().unwrap();
+        sure.extend(s);
+        unsure.extend(u);
+    }
+    let unique: HashSet<&String> = sure.iter().collect();
+    assert_eq!(unique.len(), sure.len(), "an item was consumed twice");
+    let done: HashSet<String> = sure.iter().chain(&unsure).cloned().collect();
+    assert_eq!(done, items, "every item consumed");
+    assert_eq!(producer.len().unwrap(), 0);
+
+    let converged = common::eventually(Duration::from_secs(15), || {
+        cache.children("/conf").map(|c| c.len()) == Some(5)
+    });
+    assert!(converged, "cache sees {:?}", cache.children("/conf"));
+}

@@ -60,7 +60,8 @@ impl View {
                     assert!(self.tree.insert(path.clone(), value).is_none(), "phantom add {path}");
                 }
                 TreeEvent::NodeUpdated { path, old, node } => {
-                    let had = self.tree.get(&path).unwrap_or_else(|| panic!("phantom update {path}"));
+                    let had =
+                        self.tree.get(&path).unwrap_or_else(|| panic!("phantom update {path}"));
                     assert_eq!(had.2, old.stat().mzxid, "update of {path} from a state never seen");
                     assert!(node.stat().mzxid > old.stat().mzxid, "no-op update of {path}");
                     let value = (node.data().to_vec(), node.stat().czxid, node.stat().mzxid);
@@ -99,14 +100,9 @@ fn converge(cache: &TreeCache, view: &mut View, events: &Receiver<TreeEvent>, ad
 }
 
 fn build(admin: &Client, root: &str) {
-    for (path, value) in [
-        ("", "root"),
-        ("/a", "a"),
-        ("/a/x", "x"),
-        ("/a/x/deep", "deep"),
-        ("/b", "b"),
-        ("/c", ""),
-    ] {
+    for (path, value) in
+        [("", "root"), ("/a", "a"), ("/a/x", "x"), ("/a/x/deep", "deep"), ("/b", "b"), ("/c", "")]
+    {
         admin.create_node(&format!("{root}{path}"), value).unwrap();
     }
 }
@@ -259,10 +255,7 @@ fn closing_removes_the_watch_and_ends_the_event_stream() {
     let rest: Vec<TreeEvent> = events.try_iter().collect();
     assert!(rest.contains(&TreeEvent::Initialized));
     assert!(events.recv_timeout(Duration::from_millis(100)).is_err());
-    assert!(
-        events.recv().is_err(),
-        "the stream ends when the cache stops (its sender is dropped)"
-    );
+    assert!(events.recv().is_err(), "the stream ends when the cache stops (its sender is dropped)");
 
     // A cache that never initializes (nothing but a wait) times out within its deadline.
     let unstarted = TreeCache::new(&client, &root).unwrap();

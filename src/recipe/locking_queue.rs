@@ -547,8 +547,9 @@ impl QueueItem {
         }
         self.client.sync(&self.lock)?;
         match self.client.get_node(&self.lock) {
-            Ok(node) => Ok(!self.life.has_ended()
-                && node.stat.ephemeral_owner == self.life.session_id),
+            Ok(node) => {
+                Ok(!self.life.has_ended() && node.stat.ephemeral_owner == self.life.session_id)
+            }
             Err(e) if e.is_no_node() => Ok(false),
             Err(e) => Err(e),
         }
@@ -578,12 +579,8 @@ impl QueueItem {
             self.done = true;
             return Ok(false);
         }
-        let result = self
-            .client
-            .transaction()
-            .delete(&self.entry, None)
-            .delete(&self.lock, None)
-            .commit();
+        let result =
+            self.client.transaction().delete(&self.entry, None).delete(&self.lock, None).commit();
         match result {
             Ok(_) => {
                 self.done = true;

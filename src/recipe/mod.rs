@@ -72,11 +72,11 @@ use crate::{Client, Result};
 pub use cancel::{CancelHandle, CancelToken};
 pub use guard::{Guard, GuardStatus};
 pub use locking_queue::{LockingQueue, QueueItem};
-pub use queue::{Queue, DEFAULT_PRIORITY, MAX_PRIORITY};
-pub use tree_cache::{TreeCache, TreeEvent, TreeNode, TreeSnapshot};
 pub use parse_error::ParseRecipeError;
+pub use queue::{Queue, DEFAULT_PRIORITY, MAX_PRIORITY};
 pub use read_lock::ReadLock;
 pub use semaphore::Semaphore;
+pub use tree_cache::{TreeCache, TreeEvent, TreeNode, TreeSnapshot};
 pub use write_lock::WriteLock;
 
 /// How long an acquire may wait.

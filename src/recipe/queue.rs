@@ -221,7 +221,11 @@ pub(crate) trait Takes {
 
 /// The loop of every `get`: take from the last listing, list again when it is used up, wait
 /// for a change when the queue is empty.
-pub(crate) fn get_with<Q: Takes>(queue: &Q, wait: Wait, token: &CancelToken) -> Result<Option<Q::Item>> {
+pub(crate) fn get_with<Q: Takes>(
+    queue: &Q,
+    wait: Wait,
+    token: &CancelToken,
+) -> Result<Option<Q::Item>> {
     queue.ensure()?;
     let (blocking, deadline) = match wait {
         Wait::No => (false, None),
@@ -636,7 +640,8 @@ impl Takes for Queue {
         deadline: Option<Instant>,
     ) -> Result<(Vec<String>, Vec<Receiver<WatchedEvent>>)> {
         if watch {
-            let (names, changed) = reply(self.client.get_children_watch_async(&self.path), deadline)?;
+            let (names, changed) =
+                reply(self.client.get_children_watch_async(&self.path), deadline)?;
             Ok((names, vec![changed]))
         } else {
             Ok((reply(self.client.get_children_async(&self.path), deadline)?, Vec::new()))

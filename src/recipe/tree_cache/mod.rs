@@ -44,8 +44,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
 
-pub use state::{TreeEvent, TreeNode};
 use state::TreeState;
+pub use state::{TreeEvent, TreeNode};
 
 use crate::{Client, Error, PersistentWatch, Result, SessionEvent, WatchEventKind, WatchedEvent};
 
@@ -498,7 +498,10 @@ impl Keeper {
                 Err(e) if e.is_no_node() => found.push((path, None)),
                 Err(e) if e.is_closed() => return false,
                 Err(e) => {
-                    log::debug!("tree cache {}: re-read of {path} failed ({e}); crawling again", self.root);
+                    log::debug!(
+                        "tree cache {}: re-read of {path} failed ({e}); crawling again",
+                        self.root
+                    );
                     self.stale = true;
                     break;
                 }
@@ -534,7 +537,8 @@ impl Keeper {
             }
         }
         let stop = &self.stop;
-        let stopped = || matches!(stop.try_recv(), Err(crossbeam_channel::TryRecvError::Disconnected));
+        let stopped =
+            || matches!(stop.try_recv(), Err(crossbeam_channel::TryRecvError::Disconnected));
         match crawl::crawl(&self.client, &self.root, &stopped) {
             Ok(Some(nodes)) => {
                 self.stale = false;

@@ -196,7 +196,8 @@ impl TreeState {
     /// Brings the cache to a complete crawl of the tree (`nodes`: every node found, each
     /// after its parent): removes what the crawl did not find, then applies every read.
     pub fn resync(&mut self, nodes: Vec<(String, TreeNode)>, out: &mut Vec<TreeEvent>) {
-        let found: std::collections::HashSet<&str> = nodes.iter().map(|(p, _)| p.as_str()).collect();
+        let found: std::collections::HashSet<&str> =
+            nodes.iter().map(|(p, _)| p.as_str()).collect();
         let mut gone: Vec<String> =
             self.nodes.keys().filter(|p| !found.contains(p.as_str())).cloned().collect();
         // Deepest first, so each removal is of a leaf of what is left.
