@@ -76,10 +76,13 @@ impl Shared {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn change(&self, f: impl FnOnce(&mut TreeState, &mut Vec<TreeEvent>)) {
-        let mut events = Vec::new();
-        f(&mut self.state.write().unwrap_or_else(|p| p.into_inner()), &mut events);
-        self.publish(events);
+    /// Changes the state; its events go to the listeners as they are made (no batch of
+    /// 100,000 `NodeAdded` is ever held).
+    fn change(&self, f: impl FnOnce(&mut TreeState, &mut dyn FnMut(TreeEvent))) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let mut listeners = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sink = |event: TreeEvent| listeners.retain(|l| l.send(event.clone()).is_ok());
+        f(&mut state, &mut sink);
     }
 }
 

@@ -136,7 +136,7 @@ impl TreeState {
     }
 
     /// Applies "`path` is `read` on the server now" (`None`: it does not exist).
-    pub fn apply(&mut self, path: &str, read: Option<TreeNode>, out: &mut Vec<TreeEvent>) {
+    pub fn apply(&mut self, path: &str, read: Option<TreeNode>, out: &mut dyn FnMut(TreeEvent)) {
         let Some(node) = read else {
             self.remove_subtree(path, out);
             return;
@@ -158,7 +158,7 @@ impl TreeState {
                 }
                 let entry = Entry { node: node.clone(), children: BTreeSet::new() };
                 self.nodes.insert(path.to_string(), entry);
-                out.push(TreeEvent::NodeAdded { path: path.to_string(), node });
+                out(TreeEvent::NodeAdded { path: path.to_string(), node });
             }
             Some((czxid, _)) if czxid != node.stat.czxid => {
                 // Deleted and created again: the old node and whatever of its subtree is older
@@ -175,15 +175,15 @@ impl TreeState {
                 }
                 if let Some(entry) = self.nodes.get_mut(path) {
                     let old = std::mem::replace(&mut entry.node, node.clone());
-                    out.push(TreeEvent::NodeRemoved { path: path.to_string(), node: old });
-                    out.push(TreeEvent::NodeAdded { path: path.to_string(), node });
+                    out(TreeEvent::NodeRemoved { path: path.to_string(), node: old });
+                    out(TreeEvent::NodeAdded { path: path.to_string(), node });
                 }
             }
             Some((_, mzxid)) => {
                 let Some(entry) = self.nodes.get_mut(path) else { return };
                 if node.stat.mzxid > mzxid {
                     let old = std::mem::replace(&mut entry.node, node.clone());
-                    out.push(TreeEvent::NodeUpdated { path: path.to_string(), old, node });
+                    out(TreeEvent::NodeUpdated { path: path.to_string(), old, node });
                 } else if node.stat.mzxid == mzxid {
                     // Same data; the stat's child fields may have moved: keep the newer stat.
                     entry.node.stat = node.stat;
@@ -195,7 +195,7 @@ impl TreeState {
 
     /// Brings the cache to a complete crawl of the tree (`nodes`: every node found, each
     /// after its parent): removes what the crawl did not find, then applies every read.
-    pub fn resync(&mut self, nodes: Vec<(String, TreeNode)>, out: &mut Vec<TreeEvent>) {
+    pub fn resync(&mut self, nodes: Vec<(String, TreeNode)>, out: &mut dyn FnMut(TreeEvent)) {
         let found: std::collections::HashSet<&str> =
             nodes.iter().map(|(p, _)| p.as_str()).collect();
         let mut gone: Vec<String> =
@@ -211,7 +211,7 @@ impl TreeState {
     }
 
     /// Removes `path` and everything cached below it, deepest first.
-    fn remove_subtree(&mut self, path: &str, out: &mut Vec<TreeEvent>) {
+    fn remove_subtree(&mut self, path: &str, out: &mut dyn FnMut(TreeEvent)) {
         let Some(entry) = self.nodes.remove(path) else { return };
         for child in &entry.children {
             self.remove_subtree(&path::join(path, child), out);
@@ -221,7 +221,7 @@ impl TreeState {
                 p.children.remove(name_of(path));
             }
         }
-        out.push(TreeEvent::NodeRemoved { path: path.to_string(), node: entry.node });
+        out(TreeEvent::NodeRemoved { path: path.to_string(), node: entry.node });
     }
 
     /// The parent of `path` inside the cached subtree (`None` for the root).
@@ -271,7 +271,7 @@ mod tests {
                 ("/r/a/x".into(), node("x", 3, 3)),
                 ("/r/b".into(), node("b", 4, 4)),
             ],
-            &mut out,
+            &mut |e| out.push(e),
         );
         assert_eq!(kinds(&out), ["+/r", "+/r/a", "+/r/a/x", "+/r/b"]);
         t
@@ -281,8 +281,8 @@ mod tests {
     fn reads_of_what_is_cached_emit_nothing() {
         let mut t = loaded();
         let mut out = Vec::new();
-        t.apply("/r/a", Some(node("a", 2, 2)), &mut out);
-        t.apply("/r/gone", None, &mut out);
+        t.apply("/r/a", Some(node("a", 2, 2)), &mut |e| out.push(e));
+        t.apply("/r/gone", None, &mut |e| out.push(e));
         assert!(out.is_empty(), "{out:?}");
     }
 
@@ -290,8 +290,8 @@ mod tests {
     fn data_change_is_an_update_and_a_stale_read_is_ignored() {
         let mut t = loaded();
         let mut out = Vec::new();
-        t.apply("/r/a", Some(node("a2", 2, 9)), &mut out);
-        t.apply("/r/a", Some(node("a1", 2, 5)), &mut out);
+        t.apply("/r/a", Some(node("a2", 2, 9)), &mut |e| out.push(e));
+        t.apply("/r/a", Some(node("a1", 2, 5)), &mut |e| out.push(e));
         assert_eq!(kinds(&out), ["~/r/a"]);
         assert_eq!(t.get("/r/a").unwrap().data(), b"a2");
     }
@@ -300,7 +300,7 @@ mod tests {
     fn deletion_removes_the_subtree_deepest_first() {
         let mut t = loaded();
         let mut out = Vec::new();
-        t.apply("/r/a", None, &mut out);
+        t.apply("/r/a", None, &mut |e| out.push(e));
         assert_eq!(kinds(&out), ["-/r/a/x", "-/r/a"]);
         assert_eq!(t.children("/r").unwrap(), ["b"]);
         assert_eq!(t.len(), 2);
@@ -310,7 +310,7 @@ mod tests {
     fn a_node_whose_parent_is_not_cached_is_skipped() {
         let mut t = loaded();
         let mut out = Vec::new();
-        t.apply("/r/zz/child", Some(node("", 10, 10)), &mut out);
+        t.apply("/r/zz/child", Some(node("", 10, 10)), &mut |e| out.push(e));
         assert!(out.is_empty());
         assert!(t.get("/r/zz/child").is_none());
     }
@@ -321,11 +321,11 @@ mod tests {
         let mut out = Vec::new();
         // /r/a deleted (with x) and created again at zxid 20, with a new child y at 21, whose
         // creation the cache saw first (under the old /r/a).
-        t.apply("/r/a/y", Some(node("y", 21, 21)), &mut out);
+        t.apply("/r/a/y", Some(node("y", 21, 21)), &mut |e| out.push(e));
         assert_eq!(kinds(&out), ["+/r/a/y"]);
         out.clear();
         let mut t2 = t;
-        t2.apply("/r/a", Some(node("a-new", 20, 20)), &mut out);
+        t2.apply("/r/a", Some(node("a-new", 20, 20)), &mut |e| out.push(e));
         assert_eq!(kinds(&out), ["-/r/a/x", "-/r/a", "+/r/a"]);
         assert_eq!(t2.children("/r/a").unwrap(), ["y"]);
     }
@@ -340,7 +340,7 @@ mod tests {
                 ("/r/a".into(), node("a", 2, 7)),
                 ("/r/c".into(), node("c", 8, 8)),
             ],
-            &mut out,
+            &mut |e| out.push(e),
         );
         assert_eq!(kinds(&out), ["-/r/a/x", "-/r/b", "~/r/a", "+/r/c"]);
         let mut again = Vec::new();
@@ -350,7 +350,7 @@ mod tests {
                 ("/r/a".into(), node("a", 2, 7)),
                 ("/r/c".into(), node("c", 8, 8)),
             ],
-            &mut again,
+            &mut |e| again.push(e),
         );
         assert!(again.is_empty(), "a second identical crawl changes nothing: {again:?}");
     }
@@ -359,11 +359,11 @@ mod tests {
     fn root_deleted_and_created_again() {
         let mut t = loaded();
         let mut out = Vec::new();
-        t.apply("/r", None, &mut out);
+        t.apply("/r", None, &mut |e| out.push(e));
         assert_eq!(t.len(), 0);
         assert_eq!(out.len(), 4);
         out.clear();
-        t.apply("/r", Some(node("", 30, 30)), &mut out);
+        t.apply("/r", Some(node("", 30, 30)), &mut |e| out.push(e));
         assert_eq!(kinds(&out), ["+/r"]);
     }
 }
