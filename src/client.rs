@@ -4,9 +4,11 @@
 mod acl_ops;
 mod builder;
 mod data;
+mod ensemble;
 mod misc;
 mod options;
 mod pending;
+mod server_info;
 mod transaction;
 mod watch_stream;
 
@@ -16,6 +18,9 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 pub use builder::ClientBuilder;
+#[cfg(all(test, feature = "testing"))]
+pub(crate) use data::check;
+pub use ensemble::{ClientIdentity, EnsembleConfig, EnsembleMember, MemberRole, Reconfig};
 pub use options::{CreateMode, CreateOptions, ZookeeperNode};
 pub use pending::Pending;
 pub use transaction::{OpResult, ReadOp, ReadResult, Transaction};

@@ -158,6 +158,17 @@ pub enum Error {
         /// Its path.
         path: String,
     },
+    /// A four-letter command (`srvr`, `mntr`, ...) to `server` got no answer, or an answer
+    /// that says it is not allowed (`4lw.commands.whitelist`).
+    #[error("four-letter command {command:?} to {server}: {reason}")]
+    FourLetterWord {
+        /// The `host:port` it was sent to.
+        server: String,
+        /// The command.
+        command: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// A sentence after the code for errors whose name alone does not say what to do.

@@ -46,8 +46,9 @@ pub mod testing;
 
 pub use acl::digest_id;
 pub use client::{
-    ChildrenWatch, Client, ClientBuilder, CreateMode, CreateOptions, DataWatch, OpResult, Pending,
-    PersistentWatch, ReadOp, ReadResult, Transaction, WatchStream, ZookeeperNode,
+    ChildrenWatch, Client, ClientBuilder, ClientIdentity, CreateMode, CreateOptions, DataWatch,
+    EnsembleConfig, EnsembleMember, MemberRole, OpResult, Pending, PersistentWatch, ReadOp,
+    ReadResult, Reconfig, Transaction, WatchStream, ZookeeperNode,
 };
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
@@ -56,5 +57,7 @@ pub use recipe::{
     Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 pub use recipe::{LockingQueue, Queue, QueueItem, TreeCache, TreeEvent, TreeNode, TreeSnapshot};
+#[cfg(feature = "tls")]
+pub use session::TlsConfig;
 pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;

@@ -30,10 +30,12 @@ mod install;
 mod net;
 mod process;
 mod server;
+mod tls;
 
 pub use builder::TestingServerBuilder;
-pub use cluster::TestingCluster;
+pub use cluster::{TestingCluster, TestingClusterBuilder};
 pub use server::TestingServer;
+pub use tls::{TestingCertificate, TestingTls};
 
 /// What can go wrong while running test servers.
 ///

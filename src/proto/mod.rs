@@ -5,6 +5,7 @@
 //! stream by [`FrameBuffer`], is a [`ReplyHeader`] followed (when `err` is 0) by the body
 //! record of the operation.
 
+mod admin;
 mod error_code;
 mod frame;
 pub mod jute;
@@ -13,6 +14,7 @@ mod opcode;
 mod operations;
 mod records;
 
+pub use admin::{ClientInfo, ReconfigRequest, SaslToken, WhoAmIResponse};
 pub use error_code::ErrorCode;
 pub use jute::{
     encode_request, Decode, DecodeError, Encode, FrameBuffer, Reader, Writer, MAX_FRAME,

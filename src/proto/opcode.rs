@@ -61,8 +61,7 @@ pub mod op {
     pub const SET_WATCHES2: i32 = 105;
     /// Add a persistent (recursive) watch.
     pub const ADD_WATCH: i32 = 106;
-    /// Ask the server who the session is authenticated as (3.9). ZooKeeper's development
-    /// branch has since reassigned 107 to getStatPersisted.
+    /// Ask the server who the session is authenticated as (3.7+; 3.8 answers it).
     pub const WHO_AM_I: i32 = 107;
     /// Session creation (server internal; clients use the connect handshake).
     pub const CREATE_SESSION: i32 = -10;

@@ -4,7 +4,15 @@ use std::time::Duration;
 
 use super::install::Installation;
 use super::server::STANDALONE_MAIN;
+use super::tls::TestingTls;
 use super::{net, TestingError, TestingServer};
+
+/// Where a TLS-enabled server finds its key store and trust store (relative to its directory,
+/// which is the server's working directory).
+const KEY_STORE_FILE: &str = "server-keystore.pem";
+const TRUST_STORE_FILE: &str = "ca.pem";
+/// The JAAS file of a server with SASL users.
+const JAAS_FILE: &str = "jaas.conf";
 
 /// A port picked free may be taken again before the JVM binds it; retry a fresh start this often.
 const START_ATTEMPTS: usize = 3;
@@ -32,6 +40,10 @@ pub struct TestingServerBuilder {
     extra_lines: Vec<String>,
     jvm_properties: Vec<String>,
     startup_timeout: Duration,
+    /// Key store (server key + certificate) and trust store (CA), PEM.
+    tls: Option<(String, String)>,
+    sasl_users: Vec<(String, String)>,
+    sasl_required: bool,
 }
 
 impl Default for TestingServerBuilder {
@@ -43,6 +55,9 @@ impl Default for TestingServerBuilder {
             extra_lines: Vec::new(),
             jvm_properties: Vec::new(),
             startup_timeout: Duration::from_secs(30),
+            tls: None,
+            sasl_users: Vec::new(),
+            sasl_required: false,
         }
     }
 }
@@ -130,8 +145,14 @@ impl TestingServerBuilder {
         let install = Installation::locate()?;
         let mut attempt = 1;
         loop {
-            let port = net::free_port()?;
-            let config = self.config_lines(port);
+            let ports = net::free_ports(1 + usize::from(self.tls.is_some()))?;
+            let (port, tls_port) = (ports[0], ports.get(1).copied());
+            let mut config = self.config_lines(port);
+            config.extend(self.security_lines(tls_port));
+            let mut jvm_properties = self.jvm_properties.clone();
+            if !self.sasl_users.is_empty() {
+                jvm_properties.push(format!("-Djava.security.auth.login.config={JAAS_FILE}"));
+            }
             let server = TestingServer::create(
                 install.clone(),
                 STANDALONE_MAIN,
@@ -140,7 +161,9 @@ impl TestingServerBuilder {
                 None,
                 self.startup_timeout,
             )?
-            .with_jvm_properties(&self.jvm_properties);
+            .with_jvm_properties(&jvm_properties)
+            .with_tls_port(tls_port);
+            self.write_security_files(&server)?;
             match server.launch().and_then(|()| server.wait_until_serving()) {
                 Ok(()) => return Ok(server),
                 Err(TestingError::Exited { ref log_tail, .. })
@@ -167,6 +190,112 @@ impl TestingServerBuilder {
     pub fn jvm_property(mut self, key: &str, value: &str) -> Self {
         self.jvm_properties.push(format!("-D{key}={value}"));
         self
+    }
+
+    /// Gives the server a TLS port (next to its plain one) whose certificate `tls` made; clients
+    /// connect to [`TestingServer::tls_connect_string`]. Client certificates signed by the same
+    /// CA are asked for but not required, and authenticate their holder under the `x509` scheme
+    /// as `CN=<name>` (see [`TestingTls::client_certificate`]).
+    ///
+    /// ```no_run
+    /// use zkcluster::testing::{TestingServer, TestingTls};
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let tls = TestingTls::generate()?;
+    /// let server = TestingServer::builder().tls(&tls).start()?;
+    /// assert!(server.tls_port().is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls(mut self, tls: &TestingTls) -> Self {
+        let server = tls.server_certificate();
+        self.tls =
+            Some((format!("{}{}", server.key_pem, server.cert_pem), tls.ca_pem().to_string()));
+        self
+    }
+
+    /// Adds a SASL DIGEST-MD5 user (ZooKeeper's `DigestLoginModule`, through a JAAS file in the
+    /// server's directory). Clients that authenticate with it appear under the `sasl` scheme with
+    /// id `user`.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let server = zkcluster::testing::TestingServer::builder()
+    ///     .sasl_user("crawler", "s3cret")
+    ///     .start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sasl_user(mut self, user: &str, password: &str) -> Self {
+        self.sasl_users.push((user.to_string(), password.to_string()));
+        self
+    }
+
+    /// With SASL users: refuse every request of a session that has not authenticated with SASL
+    /// (ZooKeeper's `enforce.auth.enabled` for the `sasl` scheme). Default off.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let server = zkcluster::testing::TestingServer::builder()
+    ///     .sasl_user("crawler", "s3cret")
+    ///     .sasl_required(true)
+    ///     .start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sasl_required(mut self, required: bool) -> Self {
+        self.sasl_required = required;
+        self
+    }
+
+    /// The `zoo.cfg` lines for TLS and SASL.
+    fn security_lines(&self, tls_port: Option<u16>) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(port) = tls_port {
+            lines.extend([
+                format!("secureClientPort={port}"),
+                "secureClientPortAddress=127.0.0.1".to_string(),
+                // Only Netty's connection factory speaks TLS.
+                "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory".to_string(),
+                format!("ssl.keyStore.location={KEY_STORE_FILE}"),
+                "ssl.keyStore.type=PEM".to_string(),
+                format!("ssl.trustStore.location={TRUST_STORE_FILE}"),
+                "ssl.trustStore.type=PEM".to_string(),
+                "ssl.clientAuth=want".to_string(),
+                "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider"
+                    .to_string(),
+            ]);
+        }
+        if !self.sasl_users.is_empty() {
+            lines.push(
+                "authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+                    .to_string(),
+            );
+            if self.sasl_required {
+                lines.extend(
+                    ["enforce.auth.enabled=true", "enforce.auth.schemes=sasl"].map(String::from),
+                );
+            }
+        }
+        lines
+    }
+
+    fn write_security_files(&self, server: &TestingServer) -> Result<(), TestingError> {
+        if let Some((key_store, trust_store)) = &self.tls {
+            server.write_file(KEY_STORE_FILE, key_store)?;
+            server.write_file(TRUST_STORE_FILE, trust_store)?;
+        }
+        if !self.sasl_users.is_empty() {
+            let users: String = self
+                .sasl_users
+                .iter()
+                .map(|(user, password)| format!("\n    user_{user}=\"{password}\""))
+                .collect();
+            let jaas = format!(
+                "Server {{\n    org.apache.zookeeper.server.auth.DigestLoginModule required{users};\n}};\n"
+            );
+            server.write_file(JAAS_FILE, &jaas)?;
+        }
+        Ok(())
     }
 
     fn config_lines(&self, port: u16) -> Vec<String> {

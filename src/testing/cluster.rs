@@ -31,9 +31,166 @@ const LEADER_POLL: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 pub struct TestingCluster {
     members: Vec<TestingServer>,
+    /// `server.N=...` of every member, in member order.
+    specs: Vec<String>,
+    install: Installation,
+    settings: TestingClusterBuilder,
+}
+
+/// Options for [`TestingCluster::builder`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+/// let cluster = zkcluster::testing::TestingCluster::builder(3).read_only_mode(true).start()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TestingClusterBuilder {
+    size: usize,
+    read_only: bool,
+    reconfig: bool,
+}
+
+impl TestingClusterBuilder {
+    /// Lets a member that lost the quorum keep serving reads to clients that ask for read-only
+    /// sessions (ZooKeeper's `readonlymode.enabled`). Default off.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let cluster = zkcluster::testing::TestingCluster::builder(3).read_only_mode(true).start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn read_only_mode(mut self, enabled: bool) -> Self {
+        self.read_only = enabled;
+        self
+    }
+
+    /// Turns on dynamic reconfiguration (`reconfigEnabled`), lists each member's client address
+    /// in the configuration, and makes a super user ([`TestingCluster::SUPER_AUTH`]) who may
+    /// reconfigure. Default off.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let cluster = zkcluster::testing::TestingCluster::builder(3).reconfig_enabled(true).start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reconfig_enabled(mut self, enabled: bool) -> Self {
+        self.reconfig = enabled;
+        self
+    }
+
+    /// Starts the ensemble and waits until every member serves and one is the leader.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let cluster = zkcluster::testing::TestingCluster::builder(3).start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`TestingError::InvalidSetup`] for an empty ensemble; [`TestingError::NotInstalled`]
+    /// without Java or ZooKeeper; start errors of any member; [`TestingError::NoLeader`].
+    pub fn start(self) -> Result<TestingCluster, TestingError> {
+        let n = self.size;
+        if n == 0 {
+            return Err(TestingError::InvalidSetup {
+                what: "an ensemble needs at least one member".to_string(),
+            });
+        }
+        let install = Installation::locate()?;
+        // Per member: client port, peer (quorum) port, leader-election port.
+        let ports = net::free_ports(3 * n)?;
+        let specs: Vec<String> =
+            (0..n).map(|i| member_spec(i + 1, &ports[3 * i..3 * i + 3])).collect();
+        let mut members = Vec::with_capacity(n);
+        for i in 0..n {
+            members.push(self.create_member(&install, i + 1, ports[3 * i], &specs)?);
+        }
+        // Members wait for each other to form a quorum, so launch all before waiting on any.
+        let cluster = TestingCluster { members, specs, install, settings: self };
+        for member in &cluster.members {
+            member.launch()?;
+        }
+        for member in &cluster.members {
+            member.wait_until_serving()?;
+        }
+        cluster.wait_for_leader(STARTUP_TIMEOUT)?;
+        Ok(cluster)
+    }
+
+    fn create_member(
+        &self,
+        install: &Installation,
+        id: usize,
+        client_port: u16,
+        specs: &[String],
+    ) -> Result<TestingServer, TestingError> {
+        let mut config = base_config(TICK, client_port);
+        config.extend(
+            [
+                "initLimit=20",
+                "syncLimit=5",
+                "minSessionTimeout=1000",
+                "maxSessionTimeout=60000",
+                // Keeps a one-member "ensemble" in quorum mode too.
+                "standaloneEnabled=false",
+            ]
+            .map(String::from),
+        );
+        let mut properties = Vec::new();
+        if self.read_only {
+            properties.push("-Dreadonlymode.enabled=true".to_string());
+            // Since ZOOKEEPER-3864 a read-only member creates only local sessions; without them
+            // it refuses every new session with NotReadOnly. Upgrading keeps ephemeral nodes
+            // working on the read-write side (the session turns global on its first one).
+            config.extend(
+                ["localSessionsEnabled=true", "localSessionsUpgradingEnabled=true"]
+                    .map(String::from),
+            );
+        }
+        if self.reconfig {
+            config.push("reconfigEnabled=true".to_string());
+            let (user, password) =
+                TestingCluster::SUPER_AUTH.split_once(':').unwrap_or(("super", ""));
+            properties.push(format!(
+                "-Dzookeeper.DigestAuthenticationProvider.superDigest={}",
+                crate::digest_id(user, password)
+            ));
+            config.extend(specs.iter().cloned());
+        } else {
+            // Without reconfiguration, the classic form without client addresses.
+            config.extend(specs.iter().map(|spec| {
+                spec.split_once(":participant;").map_or(spec.clone(), |(peer, _)| peer.to_string())
+            }));
+        }
+        let member = TestingServer::create(
+            install.clone(),
+            QUORUM_MAIN,
+            client_port,
+            &config,
+            Some(id),
+            STARTUP_TIMEOUT,
+        )?;
+        Ok(member.with_jvm_properties(&properties))
+    }
+}
+
+/// `server.ID=127.0.0.1:QUORUM:ELECTION:participant;127.0.0.1:CLIENT` from (client, quorum,
+/// election) ports.
+fn member_spec(id: usize, ports: &[u16]) -> String {
+    format!("server.{id}=127.0.0.1:{}:{}:participant;127.0.0.1:{}", ports[1], ports[2], ports[0])
 }
 
 impl TestingCluster {
+    /// `user:password` of the super user of a cluster built with
+    /// [`reconfig_enabled`](TestingClusterBuilder::reconfig_enabled), for
+    /// `client.add_auth("digest", TestingCluster::SUPER_AUTH)`.
+    pub const SUPER_AUTH: &'static str = "super:zkcluster-test";
+
     /// Starts an `n`-member ensemble (members get ids 1..=n) and waits until every member
     /// serves and one is the leader.
     ///
@@ -45,54 +202,74 @@ impl TestingCluster {
     /// # }
     /// ```
     pub fn start(n: usize) -> Result<TestingCluster, TestingError> {
-        if n == 0 {
+        TestingCluster::builder(n).start()
+    }
+
+    /// Options for an `n`-member ensemble: read-only mode, dynamic reconfiguration.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let cluster = zkcluster::testing::TestingCluster::builder(3)
+    ///     .read_only_mode(true)
+    ///     .reconfig_enabled(true)
+    ///     .start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(n: usize) -> TestingClusterBuilder {
+        TestingClusterBuilder { size: n, read_only: false, reconfig: false }
+    }
+
+    /// Starts a new member (the next id) that is not part of the ensemble yet: its own
+    /// configuration lists the current members and itself, so it syncs with the leader as a
+    /// non-voting follower until a reconfig makes it a member (pass
+    /// [`member_spec`](Self::member_spec) of the returned index to the reconfig's joining
+    /// list). Needs [`TestingClusterBuilder::reconfig_enabled`]. Returns its index.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let mut cluster =
+    ///     zkcluster::testing::TestingCluster::builder(3).reconfig_enabled(true).start()?;
+    /// let new = cluster.add_member()?;
+    /// let spec = cluster.member_spec(new); // "server.4=127.0.0.1:...:participant;127.0.0.1:..."
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`TestingError::InvalidSetup`] without reconfiguration; start errors as for
+    /// [`start`](Self::start).
+    pub fn add_member(&mut self) -> Result<usize, TestingError> {
+        if !self.settings.reconfig {
             return Err(TestingError::InvalidSetup {
-                what: "an ensemble needs at least one member".to_string(),
+                what: "add_member needs a cluster built with reconfig_enabled(true)".to_string(),
             });
         }
-        let install = Installation::locate()?;
-        // Per member: client port, peer (quorum) port, leader-election port.
-        let ports = net::free_ports(3 * n)?;
-        let server_lines: Vec<String> = (0..n)
-            .map(|i| {
-                format!("server.{}=127.0.0.1:{}:{}", i + 1, ports[3 * i + 1], ports[3 * i + 2])
-            })
-            .collect();
-        let mut members = Vec::with_capacity(n);
-        for i in 0..n {
-            let mut config = base_config(TICK, ports[3 * i]);
-            config.extend(
-                [
-                    "initLimit=20",
-                    "syncLimit=5",
-                    "minSessionTimeout=1000",
-                    "maxSessionTimeout=60000",
-                    // Keeps a one-member "ensemble" in quorum mode too.
-                    "standaloneEnabled=false",
-                ]
-                .map(String::from),
-            );
-            config.extend(server_lines.iter().cloned());
-            let member = TestingServer::create(
-                install.clone(),
-                QUORUM_MAIN,
-                ports[3 * i],
-                &config,
-                Some(i + 1),
-                STARTUP_TIMEOUT,
-            )?;
-            members.push(member);
-        }
-        // Members wait for each other to form a quorum, so launch all before waiting on any.
-        let cluster = TestingCluster { members };
-        for member in &cluster.members {
-            member.launch()?;
-        }
-        for member in &cluster.members {
-            member.wait_until_serving()?;
-        }
-        cluster.wait_for_leader(STARTUP_TIMEOUT)?;
-        Ok(cluster)
+        let ports = net::free_ports(3)?;
+        let id = self.members.len() + 1;
+        let spec = member_spec(id, &ports);
+        let mut specs = self.specs.clone();
+        specs.push(spec.clone());
+        let member = self.settings.create_member(&self.install, id, ports[0], &specs)?;
+        member.launch()?;
+        member.wait_until_serving()?;
+        self.members.push(member);
+        self.specs.push(spec);
+        Ok(id - 1)
+    }
+
+    /// Member `i`'s `server.N=host:quorum:election:participant;host:client` line, as a reconfig
+    /// takes it.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let cluster = zkcluster::testing::TestingCluster::start(3)?;
+    /// assert!(cluster.member_spec(0).starts_with("server.1=127.0.0.1:"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn member_spec(&self, i: usize) -> String {
+        self.specs[i].clone()
     }
 
     /// All members' `127.0.0.1:PORT`, comma-separated, in member order.

@@ -11,6 +11,10 @@ const DEBIAN_JAR: &str = "/usr/share/java/zookeeper.jar";
 /// Gives the server a logger that writes to stderr (our log file); without it slf4j drops
 /// every line and a failed start leaves nothing to read. Optional: absent, logs are just empty.
 const DEBIAN_SLF4J_SIMPLE: &str = "/usr/share/java/slf4j-simple.jar";
+/// Netty jars the TLS port needs that the ZooKeeper jar's manifest does not list (Debian's
+/// package leaves them out of its Class-Path); optional like the logger.
+const DEBIAN_NETTY_EXTRAS: &[&str] =
+    &["/usr/share/java/netty-codec.jar", "/usr/share/java/netty-resolver.jar"];
 const INSTALL_HINT: &str =
     "run `bash scripts/install-zookeeper.sh` (it runs `apt-get install -y zookeeper`, \
      which brings a Java runtime too)";
@@ -42,8 +46,10 @@ impl Installation {
             });
         }
         let mut parts = vec![jar];
-        if Path::new(DEBIAN_SLF4J_SIMPLE).is_file() {
-            parts.push(PathBuf::from(DEBIAN_SLF4J_SIMPLE));
+        for optional in std::iter::once(&DEBIAN_SLF4J_SIMPLE).chain(DEBIAN_NETTY_EXTRAS) {
+            if Path::new(optional).is_file() {
+                parts.push(PathBuf::from(optional));
+            }
         }
         let class_path = env::join_paths(parts)
             .map_err(|e| TestingError::InvalidSetup { what: format!("class path: {e}") })?;

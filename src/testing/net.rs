@@ -9,14 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::TestingError;
 
-/// Picks one free loopback port.
-pub(super) fn free_port() -> Result<u16, TestingError> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(|e| TestingError::io("binding 127.0.0.1:0 to find a free port", e))?;
-    let addr = listener.local_addr().map_err(|e| TestingError::io("reading a free port", e))?;
-    Ok(addr.port())
-}
-
 /// Picks `count` distinct free loopback ports. All listeners are held until every port is
 /// picked, so one call never returns the same port twice.
 pub(super) fn free_ports(count: usize) -> Result<Vec<u16>, TestingError> {

@@ -61,6 +61,8 @@ pub struct TestingServer {
     frozen: AtomicBool,
     /// `-Dkey=value` arguments for settings ZooKeeper reads only from system properties.
     jvm_properties: Vec<String>,
+    /// The TLS client port, when the server has one.
+    tls_port: Option<u16>,
 }
 
 impl TestingServer {
@@ -155,6 +157,34 @@ impl TestingServer {
     /// ```
     pub fn connect_string(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The TLS client port of a server built with
+    /// [`TestingServerBuilder::tls`](super::TestingServerBuilder::tls); `None` otherwise.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let server = zkcluster::testing::TestingServer::start()?;
+    /// assert_eq!(server.tls_port(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
+    }
+
+    /// `127.0.0.1:TLS_PORT`, for a TLS client's connect string; `None` without a TLS port.
+    ///
+    /// ```no_run
+    /// use zkcluster::testing::{TestingServer, TestingTls};
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let server = TestingServer::builder().tls(&TestingTls::generate()?).start()?;
+    /// assert!(server.tls_connect_string().unwrap().starts_with("127.0.0.1:"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_connect_string(&self) -> Option<String> {
+        self.tls_port.map(|port| format!("127.0.0.1:{port}"))
     }
 
     /// The client port; it stays the same across [`restart`](Self::restart).
@@ -350,6 +380,7 @@ impl TestingServer {
             process: Mutex::new(None),
             frozen: AtomicBool::new(false),
             jvm_properties: Vec::new(),
+            tls_port: None,
         };
         let mut text = format!("dataDir={}\n", server.dir.display());
         for line in config {
@@ -361,6 +392,11 @@ impl TestingServer {
             server.write_file("myid", &format!("{id}\n"))?;
         }
         Ok(server)
+    }
+
+    pub(super) fn with_tls_port(mut self, port: Option<u16>) -> TestingServer {
+        self.tls_port = port;
+        self
     }
 
     pub(super) fn with_jvm_properties(mut self, properties: &[String]) -> TestingServer {
@@ -420,7 +456,7 @@ impl TestingServer {
         net::log_tail(&self.dir.join(LOG_FILE), LOG_TAIL_LINES)
     }
 
-    fn write_file(&self, name: &str, text: &str) -> Result<(), TestingError> {
+    pub(super) fn write_file(&self, name: &str, text: &str) -> Result<(), TestingError> {
         let path = self.dir.join(name);
         fs::write(&path, text)
             .map_err(|e| TestingError::io(format!("writing {}", path.display()), e))

@@ -4,7 +4,9 @@
 //!
 //! The snippet runs with `zk` (a started `KazooClient` of the server) in scope and two helpers:
 //! `say(*words)` prints one line and flushes it, `ask()` reads one line from the test (without
-//! its newline). A missing venv fails the test with a message saying how to make it.
+//! its newline). [`Kazoo::spawn_bare`] leaves `zk` out, for snippets that make clients of their
+//! own (TLS, SASL, read-only). A missing venv fails the test with a message saying how to make
+//! it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -27,9 +29,14 @@ def ask():
     if not line:
         sys.exit(0)
     return line.rstrip("\n")
+"#;
+
+/// After the prelude, unless the snippet is bare: `zk`, started, and stopped at the end.
+const CLIENT_START: &str = r#"
 zk = KazooClient(hosts=sys.argv[1], timeout=10.0)
 zk.start(timeout=15)
 "#;
+const CLIENT_STOP: &str = "\nzk.stop()\nzk.close()\n";
 
 /// The Python that has Kazoo: `$ZKCLUSTER_KAZOO_PYTHON` (set by `scripts/test.sh`), else the venv
 /// in `target/kazoo-venv`. Panics, saying how to make the venv, when neither exists.
@@ -59,7 +66,16 @@ pub struct Kazoo {
 impl Kazoo {
     /// Starts `snippet` against `hosts` (a connect string).
     pub fn spawn(hosts: &str, snippet: &str) -> Kazoo {
-        let script = format!("{PRELUDE}\n{snippet}\nzk.stop()\nzk.close()\n");
+        Kazoo::start(hosts, &format!("{CLIENT_START}\n{snippet}\n{CLIENT_STOP}"))
+    }
+
+    /// Starts `snippet` with the helpers but no `zk`.
+    pub fn spawn_bare(snippet: &str) -> Kazoo {
+        Kazoo::start("", snippet)
+    }
+
+    fn start(hosts: &str, body: &str) -> Kazoo {
+        let script = format!("{PRELUDE}\n{body}\n");
         let mut child = Command::new(python())
             .arg("-c")
             .arg(script)
@@ -159,4 +175,9 @@ impl Drop for Kazoo {
 /// Runs `snippet` to its end (at most `timeout`) and returns every line it said.
 pub fn run(hosts: &str, snippet: &str, timeout: Duration) -> Vec<String> {
     Kazoo::spawn(hosts, snippet).finish(timeout)
+}
+
+/// [`run`] for a bare snippet (no `zk`).
+pub fn run_bare(snippet: &str, timeout: Duration) -> Vec<String> {
+    Kazoo::spawn_bare(snippet).finish(timeout)
 }
