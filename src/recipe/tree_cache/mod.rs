@@ -549,10 +549,11 @@ impl Keeper {
                 let mut initialized =
                     self.shared.initialized.lock().unwrap_or_else(|p| p.into_inner());
                 if !*initialized {
+                    // Queued before the flag is set: whoever `wait_initialized` releases finds
+                    // the event already in its receiver.
+                    self.shared.publish(vec![TreeEvent::Initialized]);
                     *initialized = true;
                     self.shared.initialized_cv.notify_all();
-                    drop(initialized);
-                    self.shared.publish(vec![TreeEvent::Initialized]);
                 }
             }
             Ok(None) => {}
