@@ -75,8 +75,17 @@ fn random_id() -> Vec<u8> {
 }
 
 /// A distributed work queue whose items are held, not removed, while they are processed;
-/// compatible with Kazoo's `LockingQueue` (see the [module docs](self) for the guarantee, the
-/// node layout and the failure modes).
+/// compatible with Kazoo's `LockingQueue` (items `<path>/entries/entry-<priority>-<sequence>`,
+/// holds `<path>/taken/<same name>`: ephemeral, data the holder's id).
+///
+/// A [`QueueItem`] from `get` is held: no other consumer gets it until it is consumed (gone for
+/// good, in one transaction deleting the entry and the hold), released or dropped (back in the
+/// queue), or its holder's session ends (the server removes the hold). So an item is never
+/// consumed twice and never lost with its holder; it may be processed twice if a holder dies
+/// after processing and before consuming, so make processing idempotent. A hold whose create
+/// reply was lost is recovered if it is ours; a release while disconnected finishes in the
+/// background. A get costs one round trip plus a listing now and then, as for
+/// [`Queue`](super::Queue).
 ///
 /// `Send + Sync`; threads may share one. It holds a clone of the client, and so does every
 /// [`QueueItem`] it hands out.

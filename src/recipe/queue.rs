@@ -283,8 +283,18 @@ pub(crate) fn child_count(client: &Client, dir: &str) -> Result<usize> {
     Ok(client.exist_node(dir)?.map_or(0, |stat| stat.num_children.max(0) as usize))
 }
 
-/// A distributed work queue with priorities, compatible with Kazoo's `Queue` (see the
-/// [module docs](self) for the guarantee, the node layout and the failure modes).
+/// A distributed work queue with priorities, compatible with Kazoo's `Queue`: items are
+/// persistent sequential nodes `entry-<priority>-<sequence>` of the queue node, taken in order
+/// of priority (0 first; default 100), then arrival, each by exactly one consumer (the one whose
+/// delete of the node succeeds).
+///
+/// An item is removed as it is taken, so a consumer that dies before processing it loses it,
+/// and a connection lost during a take leaves its outcome unknown (the call fails with
+/// `is_connection_loss()`): use [`LockingQueue`](super::LockingQueue) for work that must
+/// survive its consumer. A take costs one round trip; a consumer lists the queue once per
+/// batch of takes (when its last listing is used up, or after an eighth of it once the queue
+/// has changed), so the cost per item stays flat on long queues. ZooKeeper keeps every node in
+/// memory on every server: queue references (a URL, a key), not payloads.
 ///
 /// A `Queue` is `Send + Sync`: threads may share one (they take different items), or each
 /// open their own. It holds a clone of the client.

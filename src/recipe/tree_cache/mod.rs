@@ -86,8 +86,17 @@ impl Shared {
     }
 }
 
-/// A cache of the subtree at a path, kept current in a background thread (see the
-/// [module docs](self) for the guarantee and how it is kept).
+/// A cache of the subtree at a path (data and stat of every node), kept current in a
+/// background thread from one persistent recursive watch (ZooKeeper 3.6+).
+///
+/// Once initialized it converges to the server's tree: every change is followed by the events
+/// that make the cache (and a consumer applying the events to its own copy) equal to the server
+/// again, with no phantom event. After a reconnect or a session loss (the server does not replay
+/// to a persistent watch what changed meanwhile) it crawls the tree again and emits exactly the
+/// difference. The load and the crawls pipeline about a thousand reads; `get`, `children` and
+/// `snapshot` never touch the network. On ZooKeeper 3.8 a persistent watch stops firing once a
+/// one-shot data watch of the same client on the same path fires: do not set one-shot watches
+/// inside the cached tree from the cache's client.
 ///
 /// Create it with [`new`](TreeCache::new), subscribe to [`events`](TreeCache::events) if you
 /// want them from the start, then [`start`](TreeCache::start) it. Dropping it (or
