@@ -43,7 +43,6 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,8 +52,7 @@ use super::cancel::CancelHandle;
 use super::cleanup::{self, Target};
 use super::lock::reply;
 use super::queue::{
-    child_count, entry_prefix, get_with, validate_queue_path, wait_for, Frontier, Takes,
-    DEFAULT_PRIORITY,
+    child_count, entry_prefix, get_with, wait_for, QueueBase, Takes, DEFAULT_PRIORITY,
 };
 use super::Wait;
 use crate::session::SessionLife;
@@ -106,20 +104,16 @@ fn random_id() -> Vec<u8> {
 /// # }
 /// ```
 pub struct LockingQueue {
-    client: Client,
-    path: String,
+    base: QueueBase,
     entries: String,
     taken: String,
     id: Vec<u8>,
-    ensured: AtomicBool,
-    frontier: Frontier,
-    cancel: CancelHandle,
 }
 
 impl std::fmt::Debug for LockingQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LockingQueue")
-            .field("path", &self.path)
+            .field("path", &self.base.path)
             .field("id", &String::from_utf8_lossy(&self.id))
             .finish()
     }
@@ -142,23 +136,19 @@ impl LockingQueue {
     /// # }
     /// ```
     pub fn new(client: &Client, path: &str) -> Result<LockingQueue> {
-        validate_queue_path(path)?;
-        let base = path.trim_end_matches('/');
+        let base = QueueBase::new(client, path)?;
+        let dir = path.trim_end_matches('/');
         Ok(LockingQueue {
-            client: client.clone(),
-            path: path.to_string(),
-            entries: format!("{base}/entries"),
-            taken: format!("{base}/taken"),
+            entries: format!("{dir}/entries"),
+            taken: format!("{dir}/taken"),
             id: random_id(),
-            ensured: AtomicBool::new(false),
-            frontier: Frontier::default(),
-            cancel: CancelHandle::new(),
+            base,
         })
     }
 
     /// The queue node's path.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.base.path
     }
 
     /// The id this object writes into the hold nodes it creates (32 hex digits).
@@ -199,10 +189,8 @@ impl LockingQueue {
     /// # }
     /// ```
     pub fn put_with_priority(&self, item: impl AsRef<[u8]>, priority: u16) -> Result<String> {
-        let prefix = entry_prefix(&self.entries, priority)?;
-        self.ensure()?;
-        let options = CreateOptions::new().mode(CreateMode::PersistentSequential).parents();
-        self.client.create(&prefix, item, &options)
+        self.base.ensure(&self.dirs())?;
+        self.base.put(&self.entries, item.as_ref(), priority)
     }
 
     /// Puts every item of `items` with the default priority in one transaction: all of them
@@ -250,11 +238,11 @@ impl LockingQueue {
         I::Item: AsRef<[u8]>,
     {
         let prefix = entry_prefix(&self.entries, priority)?;
-        self.ensure()?;
+        self.base.ensure(&self.dirs())?;
         let options = CreateOptions::new().mode(CreateMode::PersistentSequential);
         let tx = items
             .into_iter()
-            .fold(self.client.transaction(), |tx, item| tx.create(&prefix, item, &options));
+            .fold(self.base.client.transaction(), |tx, item| tx.create(&prefix, item, &options));
         if tx.is_empty() {
             return Ok(Vec::new());
         }
@@ -323,7 +311,7 @@ impl LockingQueue {
     /// # }
     /// ```
     pub fn get_with(&self, wait: Wait) -> Result<Option<QueueItem>> {
-        get_with(self, wait, &self.cancel.token())
+        get_with(self, wait, &self.base.cancel.token())
     }
 
     /// How many items the queue holds, held ones included (one round trip).
@@ -341,7 +329,7 @@ impl LockingQueue {
     /// # }
     /// ```
     pub fn len(&self) -> Result<usize> {
-        child_count(&self.client, &self.entries)
+        child_count(&self.base.client, &self.entries)
     }
 
     /// Whether the queue holds no item (held ones included).
@@ -373,23 +361,13 @@ impl LockingQueue {
     /// # }
     /// ```
     pub fn cancel_handle(&self) -> CancelHandle {
-        self.cancel.clone()
-    }
-
-    fn ensure(&self) -> Result<()> {
-        if !self.ensured.load(Ordering::SeqCst) {
-            let (a, b) = (&self.entries, &self.taken);
-            self.client.ensure_path(a)?;
-            self.client.ensure_path(b)?;
-            self.ensured.store(true, Ordering::SeqCst);
-        }
-        Ok(())
+        self.base.cancel.clone()
     }
 
     /// Whether the hold node `lock` is this object's, in the session of `life` (read after
     /// a create whose reply was lost).
     fn owns(&self, lock: &str, life: &SessionLife) -> Result<bool> {
-        match self.client.get_node(lock) {
+        match self.base.client.get_node(lock) {
             Ok(node) => Ok(!life.has_ended()
                 && node.value == self.id
                 && node.stat.ephemeral_owner == life.session_id),
@@ -402,20 +380,12 @@ impl LockingQueue {
 impl Takes for LockingQueue {
     type Item = QueueItem;
 
-    fn client(&self) -> &Client {
-        &self.client
+    fn base(&self) -> &QueueBase {
+        &self.base
     }
 
-    fn path(&self) -> &str {
-        &self.path
-    }
-
-    fn frontier(&self) -> &Frontier {
-        &self.frontier
-    }
-
-    fn ensure(&self) -> Result<()> {
-        LockingQueue::ensure(self)
+    fn dirs(&self) -> Vec<&str> {
+        vec![&self.entries, &self.taken]
     }
 
     fn list(
@@ -424,14 +394,14 @@ impl Takes for LockingQueue {
         deadline: Option<Instant>,
     ) -> Result<(Vec<String>, Vec<Receiver<WatchedEvent>>)> {
         let (entries, taken, watches) = if watch {
-            let e = self.client.get_children_watch_async(&self.entries);
-            let t = self.client.get_children_watch_async(&self.taken);
+            let e = self.base.client.get_children_watch_async(&self.entries);
+            let t = self.base.client.get_children_watch_async(&self.taken);
             let (entries, w1) = reply(e, deadline)?;
             let (taken, w2) = reply(t, deadline)?;
             (entries, taken, vec![w1, w2])
         } else {
-            let e = self.client.get_children_async(&self.entries);
-            let t = self.client.get_children_async(&self.taken);
+            let e = self.base.client.get_children_async(&self.entries);
+            let t = self.base.client.get_children_async(&self.taken);
             (reply(e, deadline)?, reply(t, deadline)?, Vec::new())
         };
         let taken: HashSet<String> = taken.into_iter().collect();
@@ -441,10 +411,11 @@ impl Takes for LockingQueue {
     fn take(&self, name: &str) -> Result<Option<QueueItem>> {
         let lock = crate::path::join(&self.taken, name);
         let entry = crate::path::join(&self.entries, name);
-        let life = self.client.shared().life();
+        let life = self.base.client.shared().life();
         // The hold and the read back to back: one round trip.
-        let hold = self.client.create_async(&lock, &self.id, &CreateOptions::new().ephemeral());
-        let read = self.client.get_node_async(&entry);
+        let hold =
+            self.base.client.create_async(&lock, &self.id, &CreateOptions::new().ephemeral());
+        let read = self.base.client.get_node_async(&entry);
         let held = match hold.wait() {
             Ok(_) => !life.has_ended(),
             Err(e) if e.is_node_exists() => false,
@@ -458,11 +429,11 @@ impl Takes for LockingQueue {
             Ok(node) => Ok(node),
             Err(e) if e.is_no_node() => Err(e),
             // The read went wrong on its own (a reconnect between the two): read again.
-            Err(_) => self.client.get_node(&entry),
+            Err(_) => self.base.client.get_node(&entry),
         };
         match node {
             Ok(node) => Ok(Some(QueueItem {
-                client: self.client.clone(),
+                client: self.base.client.clone(),
                 name: name.to_string(),
                 entry,
                 lock,
@@ -472,7 +443,7 @@ impl Takes for LockingQueue {
             })),
             Err(e) => {
                 // Consumed meanwhile, or unreadable: do not keep the hold.
-                cleanup::delete_soon(&self.client, &life, Target::Node(lock));
+                cleanup::delete_soon(&self.base.client, &life, Target::Node(lock));
                 if e.is_no_node() {
                     Ok(None)
                 } else {

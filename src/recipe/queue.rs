@@ -200,14 +200,53 @@ impl Frontier {
     }
 }
 
+/// What every queue object has: its client and path, whether it has made its nodes, the
+/// listing it takes from, and the handle that cancels its gets.
+pub(crate) struct QueueBase {
+    pub client: Client,
+    pub path: String,
+    ensured: AtomicBool,
+    pub frontier: Frontier,
+    pub cancel: CancelHandle,
+}
+
+impl QueueBase {
+    pub fn new(client: &Client, path: &str) -> Result<QueueBase> {
+        validate_queue_path(path)?;
+        Ok(QueueBase {
+            client: client.clone(),
+            path: path.to_string(),
+            ensured: AtomicBool::new(false),
+            frontier: Frontier::default(),
+            cancel: CancelHandle::new(),
+        })
+    }
+
+    /// Makes `dirs` (with their parents) unless this object has made them already.
+    pub fn ensure(&self, dirs: &[&str]) -> Result<()> {
+        if !self.ensured.load(Ordering::SeqCst) {
+            for dir in dirs {
+                self.client.ensure_path(dir)?;
+            }
+            self.ensured.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// Creates one item of `priority` in `dir` (one round trip; parents made if missing).
+    pub fn put(&self, dir: &str, item: &[u8], priority: u16) -> Result<String> {
+        let prefix = entry_prefix(dir, priority)?;
+        let options = CreateOptions::new().mode(CreateMode::PersistentSequential).parents();
+        self.client.create(&prefix, item, &options)
+    }
+}
+
 /// What a queue's `get` loop needs from its kind of queue.
 pub(crate) trait Takes {
     type Item;
-    fn client(&self) -> &Client;
-    fn path(&self) -> &str;
-    fn frontier(&self) -> &Frontier;
-    /// Makes the queue's nodes if this object has not yet.
-    fn ensure(&self) -> Result<()>;
+    fn base(&self) -> &QueueBase;
+    /// The nodes the queue needs.
+    fn dirs(&self) -> Vec<&str>;
     /// The names of the items that can be taken now, and watches covering a change of that
     /// when `watch` is set.
     fn list(
@@ -226,7 +265,8 @@ pub(crate) fn get_with<Q: Takes>(
     wait: Wait,
     token: &CancelToken,
 ) -> Result<Option<Q::Item>> {
-    queue.ensure()?;
+    let base = queue.base();
+    base.ensure(&queue.dirs())?;
     let (blocking, deadline) = match wait {
         Wait::No => (false, None),
         Wait::Until(at) => (true, Some(at)),
@@ -234,40 +274,40 @@ pub(crate) fn get_with<Q: Takes>(
     };
     loop {
         if token.is_cancelled() {
-            return Err(Error::Cancelled { path: queue.path().to_string() });
+            return Err(Error::Cancelled { path: base.path.as_str().to_string() });
         }
         if blocking && passed(deadline) {
             return Ok(None);
         }
-        if let Some(name) = queue.frontier().next() {
+        if let Some(name) = base.frontier.next() {
             if let Some(item) = queue.take(&name)? {
-                queue.frontier().taken();
+                base.frontier.taken();
                 return Ok(Some(item));
             }
             continue;
         }
-        if blocking && !wait_connected(queue.client(), queue.path(), deadline, token)? {
+        if blocking && !wait_connected(&base.client, &base.path, deadline, token)? {
             return Ok(None);
         }
-        let reuse = if blocking { queue.frontier().unfired_watches() } else { None };
+        let reuse = if blocking { base.frontier.unfired_watches() } else { None };
         let (names, fresh) = queue.list(blocking && reuse.is_none(), deadline)?;
         let watches = reuse.unwrap_or(fresh);
         if !names.is_empty() {
-            queue.frontier().refill(names, watches);
+            base.frontier.refill(names, watches);
             continue;
         }
         if !blocking {
             return Ok(None);
         }
-        match Frontier::wait(&watches, queue.client(), deadline, token) {
+        match Frontier::wait(&watches, &base.client, deadline, token) {
             Woke::Changed => {}
             Woke::Deadline => {
-                queue.frontier().keep_watches(watches);
+                base.frontier.keep_watches(watches);
                 return Ok(None);
             }
             Woke::Cancelled => {
-                queue.frontier().keep_watches(watches);
-                return Err(Error::Cancelled { path: queue.path().to_string() });
+                base.frontier.keep_watches(watches);
+                return Err(Error::Cancelled { path: base.path.as_str().to_string() });
             }
         }
     }
@@ -314,16 +354,12 @@ pub(crate) fn child_count(client: &Client, dir: &str) -> Result<usize> {
 /// # }
 /// ```
 pub struct Queue {
-    client: Client,
-    path: String,
-    ensured: AtomicBool,
-    frontier: Frontier,
-    cancel: CancelHandle,
+    base: QueueBase,
 }
 
 impl std::fmt::Debug for Queue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Queue").field("path", &self.path).finish()
+        f.debug_struct("Queue").field("path", &self.base.path).finish()
     }
 }
 
@@ -343,19 +379,12 @@ impl Queue {
     /// # }
     /// ```
     pub fn new(client: &Client, path: &str) -> Result<Queue> {
-        validate_queue_path(path)?;
-        Ok(Queue {
-            client: client.clone(),
-            path: path.to_string(),
-            ensured: AtomicBool::new(false),
-            frontier: Frontier::default(),
-            cancel: CancelHandle::new(),
-        })
+        Ok(Queue { base: QueueBase::new(client, path)? })
     }
 
     /// The queue node's path.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.base.path
     }
 
     /// Puts an item with the default priority (100); returns its node's path.
@@ -392,9 +421,7 @@ impl Queue {
     /// # }
     /// ```
     pub fn put_with_priority(&self, item: impl AsRef<[u8]>, priority: u16) -> Result<String> {
-        let prefix = entry_prefix(&self.path, priority)?;
-        let options = CreateOptions::new().mode(CreateMode::PersistentSequential).parents();
-        self.client.create(&prefix, item, &options)
+        self.base.put(&self.base.path, item.as_ref(), priority)
     }
 
     /// Puts every item of `items` with the default priority, pipelined: the whole batch costs
@@ -442,10 +469,10 @@ impl Queue {
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        let prefix = entry_prefix(&self.path, priority)?;
-        self.ensure()?;
+        let prefix = entry_prefix(&self.base.path, priority)?;
+        self.base.ensure(&self.dirs())?;
         let options = CreateOptions::new().mode(CreateMode::PersistentSequential).parents();
-        put_pipelined(&self.client, &prefix, items, &options)
+        put_pipelined(&self.base.client, &prefix, items, &options)
     }
 
     /// Takes the head of the queue if there is one now (one round trip when the consumer
@@ -510,7 +537,7 @@ impl Queue {
     /// # }
     /// ```
     pub fn get_with(&self, wait: Wait) -> Result<Option<Vec<u8>>> {
-        get_with(self, wait, &self.cancel.token())
+        get_with(self, wait, &self.base.cancel.token())
     }
 
     /// How many items the queue holds now (one round trip).
@@ -528,7 +555,7 @@ impl Queue {
     /// # }
     /// ```
     pub fn len(&self) -> Result<usize> {
-        child_count(&self.client, &self.path)
+        child_count(&self.base.client, &self.base.path)
     }
 
     /// Whether the queue holds no item now.
@@ -563,15 +590,7 @@ impl Queue {
     /// # }
     /// ```
     pub fn cancel_handle(&self) -> CancelHandle {
-        self.cancel.clone()
-    }
-
-    fn ensure(&self) -> Result<()> {
-        if !self.ensured.load(Ordering::SeqCst) {
-            self.client.ensure_path(&self.path)?;
-            self.ensured.store(true, Ordering::SeqCst);
-        }
-        Ok(())
+        self.base.cancel.clone()
     }
 }
 
@@ -628,20 +647,12 @@ fn collect(
 impl Takes for Queue {
     type Item = Vec<u8>;
 
-    fn client(&self) -> &Client {
-        &self.client
+    fn base(&self) -> &QueueBase {
+        &self.base
     }
 
-    fn path(&self) -> &str {
-        &self.path
-    }
-
-    fn frontier(&self) -> &Frontier {
-        &self.frontier
-    }
-
-    fn ensure(&self) -> Result<()> {
-        Queue::ensure(self)
+    fn dirs(&self) -> Vec<&str> {
+        vec![&self.base.path]
     }
 
     fn list(
@@ -651,19 +662,19 @@ impl Takes for Queue {
     ) -> Result<(Vec<String>, Vec<Receiver<WatchedEvent>>)> {
         if watch {
             let (names, changed) =
-                reply(self.client.get_children_watch_async(&self.path), deadline)?;
+                reply(self.base.client.get_children_watch_async(&self.base.path), deadline)?;
             Ok((names, vec![changed]))
         } else {
-            Ok((reply(self.client.get_children_async(&self.path), deadline)?, Vec::new()))
+            Ok((reply(self.base.client.get_children_async(&self.base.path), deadline)?, Vec::new()))
         }
     }
 
     fn take(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let node = crate::path::join(&self.path, name);
+        let node = crate::path::join(&self.base.path, name);
         // Read and delete back to back: the server answers the read before it applies the
         // delete, so whoever's delete succeeds has the data it read.
-        let read = self.client.get_node_async(&node);
-        let delete = self.client.delete_async(&node, None);
+        let read = self.base.client.get_node_async(&node);
+        let delete = self.base.client.delete_async(&node, None);
         let read = read.wait();
         match delete.wait() {
             Ok(()) => read.map(|n| Some(n.value)),
