@@ -3,6 +3,7 @@
 //! producing and consuming beside us.
 
 mod common;
+mod queue_race;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use common::kazoo::Kazoo;
 use common::proxy::Proxy;
 use common::{assert_no_nodes_left, client, client_of, expire_session, server, test_root};
+use queue_race::assert_exactly_once;
 use zkcluster::LockingQueue;
 
 #[test]
@@ -74,20 +76,10 @@ fn put_all_is_one_transaction() {
     assert_eq!(got, [b"a", b"b", b"c"]);
 }
 
-fn drain(queue: &LockingQueue, into: &Mutex<Vec<String>>) {
-    while let Some(mut item) = queue.get_timeout(Duration::from_millis(500)).unwrap() {
-        let data = String::from_utf8(item.data().to_vec()).unwrap();
-        if item.consume().unwrap() {
-            into.lock().unwrap().push(data);
-        }
-    }
-}
-
-fn assert_exactly_once(taken: &[String], expected: &HashSet<String>) {
-    let unique: HashSet<&String> = taken.iter().collect();
-    assert_eq!(unique.len(), taken.len(), "an item was consumed twice");
-    assert_eq!(taken.len(), expected.len(), "an item was lost");
-    assert!(taken.iter().all(|t| expected.contains(t)));
+fn drain(client: &zkcluster::Client, path: &str, into: &Mutex<Vec<String>>) {
+    let (sure, unsure) = drain_through_faults(&LockingQueue::new(client, path).unwrap());
+    assert!(unsure.is_empty(), "a consume failed on a healthy connection: {unsure:?}");
+    into.lock().unwrap().extend(sure);
 }
 
 #[test]
@@ -101,20 +93,8 @@ fn many_consumers_consume_each_item_exactly_once() {
     for chunk in items_vec.chunks(100) {
         producer.put_all(chunk).unwrap();
     }
-    let taken = Arc::new(Mutex::new(Vec::new()));
-    let threads: Vec<_> = (0..6)
-        .map(|_| {
-            let (taken, path) = (taken.clone(), path.clone());
-            std::thread::spawn(move || {
-                let client = common::client();
-                drain(&LockingQueue::new(&client, &path).unwrap(), &taken);
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert_exactly_once(&taken.lock().unwrap(), &items);
+    let taken = queue_race::consumers(6, &path, drain);
+    assert_exactly_once(&taken, &items);
     assert_no_nodes_left(&admin, &[&format!("{path}/taken"), &format!("{path}/entries")]);
 }
 
@@ -241,37 +221,7 @@ fn kazoo_and_rust_share_one_locking_queue_both_ways() {
     for chunk in items_vec.chunks(50) {
         producer.put_all(chunk).unwrap();
     }
-    peer.send("go");
-    // Ours join once Kazoo is taking, so the race happens however fast each side is.
-    let first_line = peer.line(Duration::from_secs(30));
-    let mut kazoo_took =
-        vec![first_line.strip_prefix("took ").expect("Kazoo took an item").to_string()];
-    let taken = Arc::new(Mutex::new(Vec::new()));
-    let threads: Vec<_> = (0..2)
-        .map(|_| {
-            let (taken, path) = (taken.clone(), path.clone());
-            std::thread::spawn(move || {
-                let client = common::client();
-                drain(&LockingQueue::new(&client, &path).unwrap(), &taken);
-            })
-        })
-        .collect();
-    loop {
-        let line = peer.line(Duration::from_secs(60));
-        match line.strip_prefix("took ") {
-            Some(item) => kazoo_took.push(item.to_string()),
-            None => {
-                assert_eq!(line, "done");
-                break;
-            }
-        }
-    }
-    peer.finish(Duration::from_secs(10));
-    for t in threads {
-        t.join().unwrap();
-    }
-    let mut all = taken.lock().unwrap().clone();
-    assert!(!all.is_empty(), "ours took nothing while racing Kazoo");
+    let (mut all, kazoo_took) = queue_race::race_with_kazoo(peer, 2, &path, drain);
     all.extend(kazoo_took);
     assert_exactly_once(&all, &items);
 }
@@ -282,7 +232,7 @@ fn drain_through_faults(queue: &LockingQueue) -> (Vec<String>, Vec<String>) {
     let (mut sure, mut unsure) = (Vec::new(), Vec::new());
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut idle = 0;
-    while idle < 3 && Instant::now() < deadline {
+    while idle < 2 && Instant::now() < deadline {
         let mut item = match queue.get_timeout(Duration::from_millis(500)) {
             Ok(Some(item)) => item,
             Ok(None) => {

@@ -2,6 +2,7 @@
 //! contention, blocking gets with deadlines, and Kazoo producing and consuming beside us.
 
 mod common;
+mod queue_race;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::kazoo::{self, Kazoo};
 use common::{client, test_root};
+use queue_race::assert_exactly_once;
 use zkcluster::{Queue, Wait};
 
 #[test]
@@ -94,11 +96,8 @@ fn drain(queue: &Queue, into: &Mutex<Vec<String>>) {
     }
 }
 
-fn assert_exactly_once(taken: &[String], expected: &HashSet<String>) {
-    let unique: HashSet<&String> = taken.iter().collect();
-    assert_eq!(unique.len(), taken.len(), "an item was taken twice");
-    assert_eq!(taken.len(), expected.len(), "an item was lost");
-    assert!(taken.iter().all(|t| expected.contains(t)));
+fn drain_path(client: &zkcluster::Client, path: &str, into: &Mutex<Vec<String>>) {
+    drain(&Queue::new(client, path).unwrap(), into);
 }
 
 #[test]
@@ -109,26 +108,22 @@ fn many_consumers_take_each_item_exactly_once() {
     let items: HashSet<String> = (0..400).map(|i| format!("job-{i}")).collect();
     Queue::new(&admin, &path).unwrap().put_all(&items).unwrap();
 
-    let taken = Arc::new(Mutex::new(Vec::new()));
-    // Four consumers with a client each, and two threads sharing one queue object.
+    // Two threads sharing one queue object, beside four consumers with a client each.
     let shared_client = client();
     let shared = Arc::new(Queue::new(&shared_client, &path).unwrap());
-    let mut threads = Vec::new();
-    for _ in 0..4 {
-        let (taken, path) = (taken.clone(), path.clone());
-        threads.push(std::thread::spawn(move || {
-            let client = common::client();
-            drain(&Queue::new(&client, &path).unwrap(), &taken);
-        }));
-    }
-    for _ in 0..2 {
-        let (taken, shared) = (taken.clone(), shared.clone());
-        threads.push(std::thread::spawn(move || drain(&shared, &taken)));
-    }
-    for t in threads {
+    let taken = Arc::new(Mutex::new(Vec::new()));
+    let pair: Vec<_> = (0..2)
+        .map(|_| {
+            let (taken, shared) = (taken.clone(), shared.clone());
+            std::thread::spawn(move || drain(&shared, &taken))
+        })
+        .collect();
+    let mut all = queue_race::consumers(4, &path, drain_path);
+    for t in pair {
         t.join().unwrap();
     }
-    assert_exactly_once(&taken.lock().unwrap(), &items);
+    all.extend(taken.lock().unwrap().iter().cloned());
+    assert_exactly_once(&all, &items);
 }
 
 const KAZOO_CONSUMER: &str = r#"
@@ -179,37 +174,7 @@ fn kazoo_and_rust_share_one_queue_both_ways() {
     let producer = Queue::new(&admin, &path).unwrap();
     producer.put_with_priority(b"first", 0).unwrap();
     producer.put_all(&items).unwrap();
-    peer.send("go");
-    // Ours join once Kazoo is taking, so the race happens however fast each side is.
-    let first_line = peer.line(Duration::from_secs(30));
-    let mut kazoo_took =
-        vec![first_line.strip_prefix("took ").expect("Kazoo took an item").to_string()];
-    let taken = Arc::new(Mutex::new(Vec::new()));
-    let threads: Vec<_> = (0..2)
-        .map(|_| {
-            let (taken, path) = (taken.clone(), path.clone());
-            std::thread::spawn(move || {
-                let client = common::client();
-                drain(&Queue::new(&client, &path).unwrap(), &taken);
-            })
-        })
-        .collect();
-    loop {
-        let line = peer.line(Duration::from_secs(60));
-        match line.strip_prefix("took ") {
-            Some(item) => kazoo_took.push(item.to_string()),
-            None => {
-                assert_eq!(line, "done");
-                break;
-            }
-        }
-    }
-    peer.finish(Duration::from_secs(10));
-    for t in threads {
-        t.join().unwrap();
-    }
-    let mut all = taken.lock().unwrap().clone();
-    assert!(!all.is_empty(), "ours took nothing while racing Kazoo");
+    let (mut all, kazoo_took) = queue_race::race_with_kazoo(peer, 2, &path, drain_path);
     all.extend(kazoo_took);
     let mut expected = items;
     expected.insert("first".into());

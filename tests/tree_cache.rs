@@ -99,6 +99,17 @@ fn converge(cache: &TreeCache, view: &mut View, events: &Receiver<TreeEvent>, ad
     );
 }
 
+/// A started, initialized cache of `root`, its event stream and the view built from it so far.
+fn loaded(client: &Client, root: &str) -> (TreeCache, Receiver<TreeEvent>, View) {
+    let cache = TreeCache::new(client, root).unwrap();
+    let events = cache.events();
+    cache.start().unwrap();
+    cache.wait_initialized(Duration::from_secs(10)).unwrap();
+    let mut view = View::default();
+    view.apply(&events);
+    (cache, events, view)
+}
+
 fn build(admin: &Client, root: &str) {
     for (path, value) in
         [("", "root"), ("/a", "a"), ("/a/x", "x"), ("/a/x/deep", "deep"), ("/b", "b"), ("/c", "")]
@@ -113,12 +124,7 @@ fn loads_the_tree_then_follows_every_change() {
     let root = format!("{}/tree", test_root(&admin, "tc-follow"));
     build(&admin, &root);
     let client = client();
-    let cache = TreeCache::new(&client, &root).unwrap();
-    let events = cache.events();
-    cache.start().unwrap();
-    cache.wait_initialized(Duration::from_secs(10)).unwrap();
-    let mut view = View::default();
-    view.apply(&events);
+    let (cache, events, mut view) = loaded(&client, &root);
     assert_eq!(view.notices, [TreeEvent::Initialized]);
     assert_eq!(cache_tree(&cache), server_tree(&admin, &root));
     assert_eq!(view.tree.len(), 6);
@@ -184,12 +190,7 @@ fn converges_after_a_cut_connection_with_changes_made_meanwhile() {
     build(&admin, &root);
     let proxy = Proxy::start(&server().connect_string());
     let client = client_of(&proxy.connect_string());
-    let cache = TreeCache::new(&client, &root).unwrap();
-    let events = cache.events();
-    cache.start().unwrap();
-    cache.wait_initialized(Duration::from_secs(10)).unwrap();
-    let mut view = View::default();
-    view.apply(&events);
+    let (cache, events, mut view) = loaded(&client, &root);
 
     proxy.cut();
     assert!(eventually(Duration::from_secs(5), || !client.state().is_connected()));
@@ -216,12 +217,7 @@ fn converges_after_a_session_loss_with_changes_made_meanwhile() {
     build(&admin, &root);
     let proxy = Proxy::start(&server().connect_string());
     let client = client_of(&proxy.connect_string());
-    let cache = TreeCache::new(&client, &root).unwrap();
-    let events = cache.events();
-    cache.start().unwrap();
-    cache.wait_initialized(Duration::from_secs(10)).unwrap();
-    let mut view = View::default();
-    view.apply(&events);
+    let (cache, events, mut view) = loaded(&client, &root);
 
     proxy.cut();
     admin.delete_recursive(&format!("{root}/a")).unwrap();
