@@ -259,3 +259,21 @@ fn closing_removes_the_watch_and_ends_the_event_stream() {
     assert!(unstarted.wait_initialized(Duration::from_millis(200)).unwrap_err().is_timeout());
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[test]
+#[serial_test::serial]
+fn follows_changes_across_a_server_restart() {
+    let mut own = zkcluster::testing::TestingServer::start()
+        .unwrap_or_else(|e| panic!("cannot start ZooKeeper: {e}"));
+    let client = client_of(&own.connect_string());
+    let root = "/tree";
+    build(&client, root);
+    let (cache, events, mut view) = loaded(&client, root);
+    own.restart().unwrap();
+    let admin = client_of(&own.connect_string());
+    admin.set_value_to_node("/tree/b", "after the restart").unwrap();
+    admin.delete_recursive("/tree/a").unwrap();
+    admin.create_node("/tree/f", "").unwrap();
+    converge(&cache, &mut view, &events, &admin);
+    assert!(view.notices.contains(&TreeEvent::ConnectionReconnected), "{:?}", view.notices);
+}
