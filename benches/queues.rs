@@ -241,8 +241,32 @@ fn main() -> R<()> {
         );
         rows.push((name.to_string(), ours, theirs.unwrap_or_else(|| "-".into())));
     };
-    let per_s = |v: f64| format!("{v:.0}/s");
 
+    // `--tree`: only the tree cache.
+    if !args.iter().any(|a| a == "--tree") {
+        queues(&client, &sizes, &mut kazoo, &mut row)?;
+    }
+    tree_cache(&client, &sizes, &mut kazoo, &mut row)?;
+    drop(kazoo);
+    let mut report = String::from("# Queues and TreeCache: zkcluster beside Kazoo 2.11\n\n");
+    report.push_str("| workload | zkcluster | Kazoo |\n|---|---:|---:|\n");
+    for (name, ours, theirs) in &rows {
+        report.push_str(&format!("| {name} | {ours} | {theirs} |\n"));
+    }
+    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-queues.md");
+    std::fs::write(out, &report)?;
+    eprintln!("report: target/bench-queues.md");
+    Ok(())
+}
+
+type Row<'a> = dyn FnMut(&str, String, Option<String>) + 'a;
+
+fn per_s(v: f64) -> String {
+    format!("{v:.0}/s")
+}
+
+fn queues(client: &Client, sizes: &Sizes, kazoo: &mut Option<Kazoo>, row: &mut Row) -> R<()> {
+    let client = client.clone();
     // Queue: putting.
     let started = Instant::now();
     fill_queue(&client, "/bq/put-all", sizes.long)?;
@@ -257,7 +281,7 @@ fn main() -> R<()> {
         }
         rate(sizes.gets, started.elapsed())
     };
-    let kazoo_put = match &mut kazoo {
+    let kazoo_put = match kazoo {
         Some(k) => Some(field(&k.ask(&format!("qput /bq/kazoo-put {}", sizes.gets))?, "rate")?),
         None => None,
     };
@@ -270,7 +294,7 @@ fn main() -> R<()> {
         fill_queue(&client, &format!("/bq/get-{label}"), len)?;
         let ours = rust_gets(&client, &format!("/bq/get-{label}"), k)?;
         client.delete_recursive(&format!("/bq/get-{label}"))?;
-        let theirs = match &mut kazoo {
+        let theirs = match kazoo {
             Some(kz) => {
                 fill_queue(&client, &format!("/bq/kget-{label}"), len)?;
                 let theirs = field(&kz.ask(&format!("qget /bq/kget-{label} {k}"))?, "rate")?;
@@ -289,7 +313,7 @@ fn main() -> R<()> {
         let ours = rust_locking_gets(&client, &format!("/blq/{label}"), k)?;
         client.delete_recursive(&format!("/blq/{label}"))?;
         row(&format!("LockingQueue get+consume, {k} from {len}"), per_s(ours), None);
-        if let Some(kz) = &mut kazoo {
+        if let Some(kz) = kazoo {
             let kk = if label == "long" { sizes.kazoo_long_locking_gets } else { k };
             fill_locking(&client, &format!("/blq/k{label}"), len)?;
             let theirs = field(&kz.ask(&format!("lqget /blq/k{label} {kk}"))?, "rate")?;
@@ -302,6 +326,11 @@ fn main() -> R<()> {
         }
     }
 
+    Ok(())
+}
+
+fn tree_cache(client: &Client, sizes: &Sizes, kazoo: &mut Option<Kazoo>, row: &mut Row) -> R<()> {
+    let client = client.clone();
     // TreeCache: load and storm.
     build_tree(&client, "/btree", sizes.tree)?;
     let n = server_count(&client, "/btree")?;
@@ -315,7 +344,7 @@ fn main() -> R<()> {
     assert_eq!(cache.len(), n, "the cache holds the whole tree");
     // Subscribed only now: events queued for a reader would count as the cache's memory.
     let events = cache.events();
-    let kazoo_load = match &mut kazoo {
+    let kazoo_load = match kazoo {
         Some(kz) => {
             let f = kz.ask(&format!("tree /btree {n}"))?;
             Some((field(&f, "load_s")?, field(&f, "rss_kb")?))
@@ -342,7 +371,7 @@ fn main() -> R<()> {
         }
     }
     let ours = rate(sizes.storm, started.elapsed());
-    let theirs = match &mut kazoo {
+    let theirs = match kazoo {
         Some(kz) => {
             kz.send(&format!("storm {}", sizes.storm))?;
             let ready = kz.line()?;
@@ -362,16 +391,6 @@ fn main() -> R<()> {
     );
     row("(the storm's writer alone)", per_s(rate(sizes.storm, wrote)), None);
     drop(cache);
-    drop(kazoo);
-
-    let mut report = String::from("# Queues and TreeCache: zkcluster beside Kazoo 2.11\n\n");
-    report.push_str("| workload | zkcluster | Kazoo |\n|---|---:|---:|\n");
-    for (name, ours, theirs) in &rows {
-        report.push_str(&format!("| {name} | {ours} | {theirs} |\n"));
-    }
-    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-queues.md");
-    std::fs::write(out, &report)?;
-    eprintln!("report: target/bench-queues.md");
     Ok(())
 }
 

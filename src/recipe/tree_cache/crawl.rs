@@ -1,71 +1,66 @@
-//! Reading a whole subtree with the pipe full: a window of reads in flight, each reply
-//! queueing the reads it makes necessary (a node with children is listed; each child read).
+//! Reading a whole subtree with the pipe full: reads go out in multi-read batches (one request
+//! and one reply for several nodes), a window of batches in flight, each reply queueing the
+//! reads it makes necessary (a node with children is listed; each child read).
 
 use std::collections::VecDeque;
 
 use super::state::TreeNode;
-use crate::{Client, Pending, Result, ZookeeperNode};
+use crate::{Client, Pending, ReadOp, ReadResult, Result};
 
-/// Reads in flight at most: enough to hide the round trip, few enough to bound memory.
-const WINDOW: usize = 1024;
+/// Reads per multi-read request: few enough that a reply of that many nodes of the largest
+/// size ZooKeeper allows (1 MiB each) stays well inside a frame this client accepts.
+const BATCH: usize = 8;
 
-enum Read {
-    Data(String, Pending<ZookeeperNode>),
-    Children(String, Pending<Vec<String>>),
-}
+/// Batches in flight at most: enough to hide the round trip, few enough to bound memory.
+const WINDOW: usize = 128;
 
-enum Todo {
-    Data(String),
-    Children(String),
-}
+/// One multi-read in flight.
+type Batch = Pending<Vec<Result<ReadResult>>>;
 
 /// Every node of the subtree at `root` (empty when `root` does not exist), each after its
-/// parent. Nodes deleted while crawling are simply missing; nodes created while crawling may
-/// be missing (the watch reports them). `stop` is polled between replies.
+/// parent; `None` when `stop` said so between replies. Nodes deleted while crawling are simply
+/// missing; nodes created while crawling may be missing (the watch reports them).
 pub(crate) fn crawl(
     client: &Client,
     root: &str,
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<Vec<(String, TreeNode)>>> {
     let mut found = Vec::new();
-    let mut todo = VecDeque::from([Todo::Data(root.to_string())]);
-    let mut in_flight: VecDeque<Read> = VecDeque::with_capacity(WINDOW);
+    let mut todo = VecDeque::from([ReadOp::data(root)]);
+    let mut in_flight: VecDeque<(Vec<ReadOp>, Batch)> = VecDeque::with_capacity(WINDOW);
     loop {
-        while in_flight.len() < WINDOW {
-            match todo.pop_front() {
-                Some(Todo::Data(p)) => {
-                    let pending = client.get_node_async(&p);
-                    in_flight.push_back(Read::Data(p, pending));
-                }
-                Some(Todo::Children(p)) => {
-                    let pending = client.get_children_async(&p);
-                    in_flight.push_back(Read::Children(p, pending));
-                }
-                None => break,
-            }
+        while in_flight.len() < WINDOW && !todo.is_empty() {
+            let batch: Vec<ReadOp> = todo.drain(..BATCH.min(todo.len())).collect();
+            let pending = client.multi_read_async(&batch);
+            in_flight.push_back((batch, pending));
         }
-        let Some(read) = in_flight.pop_front() else { return Ok(Some(found)) };
+        let Some((batch, pending)) = in_flight.pop_front() else { return Ok(Some(found)) };
         if stop() {
             return Ok(None);
         }
-        match read {
-            Read::Data(path, pending) => match pending.wait() {
-                Ok(node) => {
+        for (read, result) in batch.into_iter().zip(pending.wait()?) {
+            match (read, result) {
+                (ReadOp::Data(path), Ok(ReadResult::Node(node))) => {
                     if node.stat.num_children > 0 {
-                        todo.push_back(Todo::Children(path.clone()));
+                        todo.push_back(ReadOp::Children(path.clone()));
                     }
                     found.push((path, TreeNode::new(node.value, node.stat)));
                 }
-                Err(e) if e.is_no_node() => {}
-                Err(e) => return Err(e),
-            },
-            Read::Children(path, pending) => match pending.wait() {
-                Ok(children) => {
-                    todo.extend(children.iter().map(|c| Todo::Data(crate::path::join(&path, c))))
+                (ReadOp::Children(path), Ok(ReadResult::Children(children))) => {
+                    todo.extend(children.iter().map(|c| ReadOp::Data(crate::path::join(&path, c))))
                 }
-                Err(e) if e.is_no_node() => {}
-                Err(e) => return Err(e),
-            },
+                (_, Err(e)) if e.is_no_node() => {}
+                (_, Err(e)) => return Err(e),
+                (read, Ok(_)) => {
+                    return Err(crate::Error::Protocol {
+                        op: "multi_read",
+                        path: match read {
+                            ReadOp::Data(p) | ReadOp::Children(p) => p,
+                        },
+                        reason: "a result of another kind than the read".into(),
+                    })
+                }
+            }
         }
     }
 }

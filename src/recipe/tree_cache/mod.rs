@@ -15,8 +15,8 @@
 //! # How
 //!
 //! 1. The watch is added first, so nothing that happens during the load is missed.
-//! 2. The tree is crawled with the pipe full (about a thousand reads in flight; a node whose
-//!    stat shows no children is not listed), and each node becomes a
+//! 2. The tree is crawled with the pipe full (multi-reads of 8 nodes, about a thousand reads
+//!    in flight; a node whose stat shows no children is not listed), and each node becomes a
 //!    [`NodeAdded`](TreeEvent::NodeAdded), then [`Initialized`](TreeEvent::Initialized).
 //! 3. Each watch event (created, data changed, deleted) makes the cache read that node again;
 //!    the reads of a burst of events are pipelined. What a read finds is compared with the
@@ -93,7 +93,7 @@ impl Shared {
 /// that make the cache (and a consumer applying the events to its own copy) equal to the server
 /// again, with no phantom event. After a reconnect or a session loss (the server does not replay
 /// to a persistent watch what changed meanwhile) it crawls the tree again and emits exactly the
-/// difference. The load and the crawls pipeline about a thousand reads; `get`, `children` and
+/// difference. The load and the crawls pipeline about a thousand reads (in multi-reads of 8); `get`, `children` and
 /// `snapshot` never touch the network. On ZooKeeper 3.8 a persistent watch stops firing once a
 /// one-shot data watch of the same client on the same path fires: do not set one-shot watches
 /// inside the cached tree from the cache's client.
