@@ -64,3 +64,41 @@ pub(crate) fn crawl(
         }
     }
 }
+
+/// Reads the data of every node of `paths`, all batches sent before any is waited for: the
+/// nodes in order (`None` for a missing one) up to the first failure, and that failure.
+pub(crate) fn read_nodes(
+    client: &Client,
+    paths: &[String],
+) -> (Vec<Option<TreeNode>>, Option<crate::Error>) {
+    let batches: Vec<Batch> = paths
+        .chunks(BATCH)
+        .map(|chunk| {
+            let reads: Vec<ReadOp> = chunk.iter().map(|p| ReadOp::data(p)).collect();
+            client.multi_read_async(&reads)
+        })
+        .collect();
+    let mut nodes = Vec::with_capacity(paths.len());
+    for batch in batches {
+        let results = match batch.wait() {
+            Ok(results) => results,
+            Err(e) => return (nodes, Some(e)),
+        };
+        for result in results {
+            match result {
+                Ok(ReadResult::Node(node)) => {
+                    nodes.push(Some(TreeNode::new(node.value, node.stat)))
+                }
+                Err(e) if e.is_no_node() => nodes.push(None),
+                Err(e) => return (nodes, Some(e)),
+                Ok(ReadResult::Children(_)) => {
+                    let reason = "children for a data read".to_string();
+                    let e =
+                        crate::Error::Protocol { op: "multi_read", path: String::new(), reason };
+                    return (nodes, Some(e));
+                }
+            }
+        }
+    }
+    (nodes, None)
+}

@@ -19,7 +19,7 @@
 //!    in flight; a node whose stat shows no children is not listed), and each node becomes a
 //!    [`NodeAdded`](TreeEvent::NodeAdded), then [`Initialized`](TreeEvent::Initialized).
 //! 3. Each watch event (created, data changed, deleted) makes the cache read that node again;
-//!    the reads of a burst of events are pipelined. What a read finds is compared with the
+//!    the reads of a burst of events are pipelined (in multi-reads of 8). What a read finds is compared with the
 //!    cache by zxid: another `czxid` is a new node (removed, then added), a higher `mzxid` new
 //!    data (updated), a missing node a removal of it and its subtree. Reads are answered in
 //!    order, so a late read never undoes a newer one.
@@ -93,10 +93,10 @@ impl Shared {
 /// that make the cache (and a consumer applying the events to its own copy) equal to the server
 /// again, with no phantom event. After a reconnect or a session loss (the server does not replay
 /// to a persistent watch what changed meanwhile) it crawls the tree again and emits exactly the
-/// difference. The load and the crawls pipeline about a thousand reads (in multi-reads of 8); `get`, `children` and
-/// `snapshot` never touch the network. On ZooKeeper 3.8 a persistent watch stops firing once a
-/// one-shot data watch of the same client on the same path fires: do not set one-shot watches
-/// inside the cached tree from the cache's client.
+/// difference. The load and the crawls pipeline about a thousand reads (in multi-reads of
+/// 8); `get`, `children` and `snapshot` never touch the network. On ZooKeeper 3.8 a
+/// persistent watch stops firing once a one-shot data watch of the same client on the same
+/// path fires: do not set one-shot watches inside the cached tree from the cache's client.
 ///
 /// Create it with [`new`](TreeCache::new), subscribe to [`events`](TreeCache::events) if you
 /// want them from the start, then [`start`](TreeCache::start) it. Dropping it (or
@@ -502,23 +502,16 @@ impl Keeper {
         if self.stale {
             return true; // a crawl reads everything anyway
         }
-        let reads: Vec<_> = paths.iter().map(|p| self.client.get_node_async(p)).collect();
-        let mut found = Vec::with_capacity(reads.len());
-        for (path, read) in paths.into_iter().zip(reads) {
-            match read.wait() {
-                Ok(node) => found.push((path, Some(TreeNode::new(node.value, node.stat)))),
-                Err(e) if e.is_no_node() => found.push((path, None)),
-                Err(e) if e.is_closed() => return false,
-                Err(e) => {
-                    log::debug!(
-                        "tree cache {}: re-read of {path} failed ({e}); crawling again",
-                        self.root
-                    );
-                    self.stale = true;
-                    break;
-                }
+        let (nodes, failure) = crawl::read_nodes(&self.client, &paths);
+        match failure {
+            Some(e) if e.is_closed() => return false,
+            Some(e) => {
+                log::debug!("tree cache {}: re-reads failed ({e}); crawling again", self.root);
+                self.stale = true;
             }
+            None => {}
         }
+        let found: Vec<_> = paths.into_iter().zip(nodes).collect();
         // What was read before a failure is still true (and newer than the cache).
         self.shared.change(|state, out| {
             for (path, node) in found {
