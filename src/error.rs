@@ -158,6 +158,25 @@ pub enum Error {
         /// Its path.
         path: String,
     },
+    /// A fenced write (through a [`Guard`](crate::Guard)) was refused because the guard's lock
+    /// node no longer exists (its session ended, or it was released): someone else may hold the
+    /// lock. Nothing was applied.
+    #[error("lock {path} is lost (its node {node} is gone); the write was not applied")]
+    LockLost {
+        /// The lock (or semaphore) path.
+        path: String,
+        /// The guard's node that the write was conditioned on.
+        node: String,
+    },
+    /// An acquire that could only deadlock was refused: this thread already holds the lock
+    /// (the locks are not re-entrant) or asked for a read-to-write upgrade.
+    #[error("cannot acquire {path}: {reason}")]
+    WouldDeadlock {
+        /// The lock path.
+        path: String,
+        /// What this thread already holds there.
+        reason: String,
+    },
     /// A four-letter command (`srvr`, `mntr`, ...) to `server` got no answer, or an answer
     /// that says it is not allowed (`4lw.commands.whitelist`).
     #[error("four-letter command {command:?} to {server}: {reason}")]
@@ -236,6 +255,11 @@ impl Error {
     /// The acquire was cancelled.
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Error::Cancelled { .. })
+    }
+    /// A fenced write was refused because the lock it was made under is gone
+    /// ([`Error::LockLost`]).
+    pub fn is_lock_lost(&self) -> bool {
+        matches!(self, Error::LockLost { .. })
     }
     /// A transient failure after which retrying the same call may succeed (timeout or
     /// connection loss).

@@ -94,8 +94,9 @@ fn user_locks_contend_through_the_dispatch() {
     assert!(locks::total_read_waits() > process_waits);
     assert_eq!(writer.lease_holders().unwrap(), ["reader"]);
 
-    // Readers share: a second reader on the other session gets in at once.
-    let other = restrict(&a, &path, NewZKRecipe::ReadLock, "reader-2");
+    // Readers share: a second reader on a third session gets in at once. (On the writer's
+    // session and thread, the writer's acquire below would be an upgrade, refused at once.)
+    let other = restrict(&client(), &path, NewZKRecipe::ReadLock, "reader-2");
     let second = other.try_acquire().unwrap().expect("readers share");
     assert_eq!(read_waits(&other), 0);
     assert_eq!(writer.lease_holders().unwrap(), ["reader", "reader-2"]);

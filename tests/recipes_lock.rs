@@ -367,10 +367,12 @@ fn wire_compatible_with_kazoo() {
             &CreateOptions::new().ephemeral().sequential(),
         )
         .unwrap();
+    assert!(lock.try_acquire().unwrap().is_none(), "Kazoo's reader blocks our writer");
     let reader = ours.restrict(&path, ZookeeperRecipe::ReadLock, "rust-reader", None).unwrap();
     let read_guard = reader.try_acquire().unwrap().expect("readers share with Kazoo readers");
     assert!(read_guard.nodes()[0].contains("__rlock__"));
-    assert!(lock.try_acquire().unwrap().is_none());
+    // This thread holding a read lock, a write acquire here would be an upgrade: refused.
+    assert!(matches!(lock.try_acquire(), Err(zkcluster::Error::WouldDeadlock { .. })));
     assert_eq!(reader.lease_holders().unwrap(), ["kazoo-reader", "rust-reader"]);
     drop(read_guard);
     kazoo.close().unwrap();

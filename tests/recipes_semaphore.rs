@@ -190,3 +190,45 @@ fn pool_deleted_between_acquires_is_recreated() {
     assert!(matches!(err, Error::LeaseMismatch { stored: 5, requested: 3, .. }), "{err:?}");
     assert_no_nodes_left(&client, &[&path, &inner(&path)]);
 }
+
+/// Regression: on the first use of a path the inner lock path is missing, the pipelined create
+/// is retried with parents, and the pool listing sent in the first round trip is stale by the
+/// time the inner lock is won. A fleet starting at once must still see at most `max_leases`
+/// holders.
+#[test]
+fn fleet_starting_at_once_on_fresh_paths_never_exceeds_max_leases() {
+    const SESSIONS: usize = 4;
+    const ROUNDS: usize = 30;
+    let clients: Vec<Client> = (0..SESSIONS).map(|_| client()).collect();
+    let mut worst = 0;
+    let mut overlapping_rounds = 0;
+    for _ in 0..ROUNDS {
+        let path = unique("sem-fresh");
+        let holders = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let sem = semaphore(c, &path, &format!("w{i}"), 1);
+                let (holders, most) = (holders.clone(), most.clone());
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_micros(1500 * i as u64));
+                    let lease = sem.acquire_timeout(LONG).unwrap();
+                    let now = holders.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(15));
+                    holders.fetch_sub(1, Ordering::SeqCst);
+                    lease.release().unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        worst = worst.max(most);
+        overlapping_rounds += usize::from(most > 1);
+    }
+    assert_eq!(worst, 1, "{overlapping_rounds} of {ROUNDS} rounds had {worst} holders at once");
+}

@@ -8,6 +8,7 @@ use crate::proto::{
     DeleteRequest, ErrorCode, MultiOp, MultiReadOp, MultiReadResult, MultiResult, Reader,
     SetDataRequest, Stat,
 };
+use crate::recipe::Fence;
 use crate::session::RawReply;
 use crate::{Error, Result};
 
@@ -37,6 +38,8 @@ use crate::{Error, Result};
 pub struct Transaction<'a> {
     client: &'a Client,
     ops: Vec<TxOp>,
+    /// Set by `Guard::transaction`: the commit also checks the guard's nodes exist.
+    fence: Option<Fence>,
 }
 
 #[derive(Debug, Clone)]
@@ -112,7 +115,14 @@ impl Client {
     /// # }
     /// ```
     pub fn transaction(&self) -> Transaction<'_> {
-        Transaction { client: self, ops: Vec::new() }
+        Transaction { client: self, ops: Vec::new(), fence: None }
+    }
+}
+
+impl<'a> Transaction<'a> {
+    /// A transaction whose commit is fenced by a guard (see `recipe/fence.rs`).
+    pub(crate) fn fenced(client: &'a Client, fence: Fence) -> Transaction<'a> {
+        Transaction { client, ops: Vec::new(), fence: Some(fence) }
     }
 }
 
@@ -245,6 +255,18 @@ impl<'a> Transaction<'a> {
     /// # }
     /// ```
     pub fn commit_async(self) -> Pending<Vec<OpResult>> {
+        if let Some(fence) = self.fence {
+            if let Some(refused) = fence.refused() {
+                return Pending::failed(refused);
+            }
+            let checks = fence.nodes().iter().map(|n| TxOp::Check { path: n.clone(), version: -1 });
+            let ops = checks.chain(self.ops).collect();
+            let unfenced = Transaction { client: self.client, ops, fence: None }.commit_async();
+            let on_error = fence.clone();
+            return unfenced
+                .then(move |results| fence.strip(results))
+                .recover(move |e| Err(on_error.error(e)));
+        }
         let client = self.client;
         let mut wire_ops = Vec::with_capacity(self.ops.len());
         for tx_op in &self.ops {

@@ -13,10 +13,22 @@
 //! # Round trips
 //!
 //! The create and the getChildren go out back to back on the same session (ZooKeeper answers a
-//! session's requests in order), so an uncontended acquire costs **one** round trip and a
-//! release **one** more. A contended acquire costs one more per wake-up (an `exists` watch on
-//! the predecessor, then a new getChildren). The first acquire on a missing lock path costs a
-//! few more, to create the path.
+//! session's requests in order), so an uncontended acquire costs **one** round trip; dropping
+//! the guard puts the delete on the wire without waiting (see `release.rs`), so a lock cycle
+//! costs about one. The create is a create2, whose reply carries the node's stat: its creation
+//! zxid is the guard's fencing token, at no extra cost. A contended acquire costs one more per
+//! wake-up (a data watch on the predecessor); when the predecessor was the only node ahead
+//! that we conflict with, its deletion hands the lock over with no further request (no node
+//! can join ahead of ours later), else a new getChildren follows. The first acquire on a
+//! missing lock path costs a few more, to create the path.
+//!
+//! # Which listing is fresh
+//!
+//! A caller may pipeline requests right after [`LockCore::begin`] (the semaphore lists its
+//! pool there). They ran on the server while we held the lock only if the listing sent right
+//! behind our create already showed us holding: then [`Held::fresh`] is true. When the lock
+//! path was missing, the create makes the parents and goes again *after* that listing, so the
+//! listing that counts is a later one and `fresh` is false; so it is after any wait.
 //!
 //! # Failure modes
 //!
@@ -40,6 +52,8 @@ use crossbeam_channel::{select, Receiver};
 
 use super::cancel::{CancelHandle, CancelToken};
 use super::cleanup::{self, Target};
+use super::create_stat::{create_with_stat, Created};
+use super::holds::{self, Hold};
 use super::node_name::{self, LockKind, Position};
 use super::{Guard, Wait};
 use crate::session::SessionLife;
@@ -55,9 +69,11 @@ pub(crate) struct Held {
     pub node: String,
     /// The life of the session that created it.
     pub life: Arc<SessionLife>,
-    /// Whether the lock was free at once: the first listing (sent right after the create)
-    /// already showed it held, so requests pipelined after `begin` ran under the lock.
-    pub immediate: bool,
+    /// The node's creation zxid: the fencing token.
+    pub token: i64,
+    /// Whether requests pipelined right after `begin` ran on the server while we held the
+    /// lock: the listing sent right behind our create showed us holding (see the module docs).
+    pub fresh: bool,
 }
 
 /// A create and a getChildren on the wire.
@@ -65,8 +81,22 @@ pub(crate) struct Attempt {
     prefix: String,
     /// The session the create went to; `None` when the session changed while sending.
     life: Option<Arc<SessionLife>>,
-    create: Pending<String>,
+    create: Pending<Created>,
     children: Pending<Vec<String>>,
+}
+
+/// A listing of the lock path.
+struct Listing {
+    children: Vec<String>,
+    /// It is the listing sent right behind our create, and shows our node: it ran on the
+    /// server after the create and before anything the caller pipelined after `begin`.
+    behind_create: bool,
+}
+
+impl Listing {
+    fn later(children: Vec<String>) -> Listing {
+        Listing { children, behind_create: false }
+    }
 }
 
 /// What this acquire knows about its own node.
@@ -75,13 +105,15 @@ enum Ours {
     Nothing,
     /// A create with this prefix was sent, its outcome is unknown.
     Unknown { prefix: String },
-    /// This child exists, created by the session of `life`.
-    Created { name: String, life: Arc<SessionLife> },
+    /// This child exists, created by the session of `life`, with creation zxid `token`.
+    Created { name: String, life: Arc<SessionLife>, token: i64 },
 }
 
 /// Why a wait ended.
 enum Wake {
     Recheck,
+    /// The watched predecessor was deleted.
+    Deleted,
     Cancelled,
     Deadline,
 }
@@ -191,12 +223,26 @@ impl LockCore {
         LockCore::new(client, path, identifier, kind)
     }
 
-    /// Acquires (as `cancel` allows) and wraps our node in a guard.
+    /// Acquires (as `cancel` allows) and wraps our node in a guard. Fails at once with
+    /// [`Error::WouldDeadlock`] when this thread already holds what it would wait for.
     pub(crate) fn acquire_guard(&self, wait: Wait, cancel: &CancelHandle) -> Result<Option<Guard>> {
+        let hold = match self.kind {
+            LockKind::Read => Hold::Read,
+            LockKind::Write => Hold::Write,
+        };
+        holds::check(&self.client, &self.path, hold)?;
         let token = cancel.token();
-        Ok(self
-            .acquire(wait, &token)?
-            .map(|held| Guard::held(&self.client, &self.path, vec![held.node], held.life)))
+        Ok(self.acquire(wait, &token)?.map(|held| {
+            let ticket = holds::record(&self.client, &self.path, hold, &held.life);
+            Guard::granted(
+                &self.client,
+                &self.path,
+                vec![held.node],
+                held.life,
+                held.token,
+                Some(ticket),
+            )
+        }))
     }
 
     pub(crate) fn path(&self) -> &str {
@@ -208,9 +254,10 @@ impl LockCore {
         let prefix = format!("{}{}", node_name::uuid_hex(), self.kind.marker());
         let options = CreateOptions::new().ephemeral().sequential().parents();
         let before = self.client.shared().life();
-        let create = self.client.create_async(
+        let create = create_with_stat(
+            &self.client,
             &crate::path::join(&self.path, &prefix),
-            &self.identifier,
+            self.identifier.as_bytes(),
             &options,
         );
         let children = self.client.get_children_async(&self.path);
@@ -248,7 +295,7 @@ impl LockCore {
         let mut ours = Ours::Nothing;
         let mut events: Option<Receiver<SessionEvent>> = None;
         loop {
-            let immediate = first.is_some();
+            let first_round = first.is_some();
             let listing = match first.take() {
                 Some(attempt) => self.resolve(attempt, deadline, &mut ours),
                 None => self.next_listing(deadline, &mut ours),
@@ -257,8 +304,8 @@ impl LockCore {
                 self.give_up(ours);
                 return Err(Error::Cancelled { path: self.path.clone() });
             }
-            let children = match listing {
-                Ok(children) => children,
+            let (children, fresh) = match listing {
+                Ok(listing) => (listing.children, first_round && listing.behind_create),
                 Err(e) if retryable(&e) && blocking => {
                     if passed(deadline) {
                         self.give_up(ours);
@@ -281,11 +328,17 @@ impl LockCore {
                     return Err(e);
                 }
             };
-            let (name, life) = match &ours {
-                Ours::Created { name, life } => (name.clone(), life.clone()),
+            let (name, life, node_token) = match &ours {
+                Ours::Created { name, life, token } => (name.clone(), life.clone(), *token),
                 _ => continue,
             };
-            let predecessor = match node_name::position(&children, &name) {
+            let held = |fresh| Held {
+                node: crate::path::join(&self.path, &name),
+                life: life.clone(),
+                token: node_token,
+                fresh,
+            };
+            let (predecessor, sole) = match node_name::position(&children, &name) {
                 Position::Missing => {
                     // Our node is gone (its session ended, or someone deleted it): queue again.
                     // Deleting it first is a no-op then, and keeps a node that only looked
@@ -293,14 +346,8 @@ impl LockCore {
                     self.give_up(std::mem::replace(&mut ours, Ours::Nothing));
                     continue;
                 }
-                Position::Holder => {
-                    return Ok(Some(Held {
-                        node: crate::path::join(&self.path, &name),
-                        life,
-                        immediate,
-                    }));
-                }
-                Position::After(predecessor) => predecessor.to_string(),
+                Position::Holder => return Ok(Some(held(fresh))),
+                Position::After { predecessor, sole } => (predecessor.to_string(), sole),
             };
             if !blocking {
                 self.give_up(ours);
@@ -317,10 +364,15 @@ impl LockCore {
             // a node that never comes back.
             let watched =
                 self.client.get_node_watch_async(&crate::path::join(&self.path, &predecessor));
+            // The only node ahead of ours is gone, and none can join ahead later: the lock is
+            // ours without listing again (the hand-off costs no round trip).
+            let ours_now = || sole && !life.has_ended() && node_name::may_skip_relisting(&name);
             match reply(watched, deadline) {
+                Err(e) if e.is_no_node() && ours_now() => return Ok(Some(held(false))),
                 Err(e) if e.is_no_node() => continue, // already gone: look again
                 Ok((_, watch)) => match Self::wait_change(&watch, &life, events, token, deadline) {
-                    Wake::Recheck => continue,
+                    Wake::Deleted if ours_now() => return Ok(Some(held(false))),
+                    Wake::Recheck | Wake::Deleted => continue,
                     Wake::Cancelled => {
                         self.give_up(ours);
                         return Err(Error::Cancelled { path: self.path.clone() });
@@ -346,12 +398,13 @@ impl LockCore {
         attempt: Attempt,
         deadline: Option<Instant>,
         ours: &mut Ours,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Listing> {
         let Attempt { prefix, life, create, children } = attempt;
         match reply(create, deadline) {
-            Ok(path) => match life {
+            Ok((path, stat)) => match life {
                 Some(life) if !life.has_ended() => {
-                    *ours = Ours::Created { name: name_of(&path).to_string(), life };
+                    let name = name_of(&path).to_string();
+                    *ours = Ours::Created { name, life, token: stat.czxid };
                 }
                 _ => {
                     // The session changed while the create was sent: we cannot tell which
@@ -363,7 +416,7 @@ impl LockCore {
                         Target::Node(path),
                     );
                     *ours = Ours::Nothing;
-                    return Ok(Vec::new());
+                    return Ok(Listing::later(Vec::new()));
                 }
             },
             Err(e) => {
@@ -389,28 +442,32 @@ impl LockCore {
             _ => true,
         };
         if ours_listed {
-            return Ok(listing);
+            return Ok(Listing { children: listing, behind_create: true });
         }
-        reply(self.client.get_children_async(&self.path), deadline)
+        reply(self.client.get_children_async(&self.path), deadline).map(Listing::later)
     }
 
     /// The next listing, creating a node first (or finding the one whose create was lost) when
     /// `ours` has none.
-    fn next_listing(&self, deadline: Option<Instant>, ours: &mut Ours) -> Result<Vec<String>> {
+    fn next_listing(&self, deadline: Option<Instant>, ours: &mut Ours) -> Result<Listing> {
         if let Ours::Created { life, .. } = ours {
             if life.has_ended() {
                 *ours = Ours::Nothing;
             }
         }
         match ours {
-            Ours::Nothing => self.resolve(self.begin(), deadline, ours),
+            // A listing behind a create made after waiting is not fresh for the caller: what it
+            // pipelined went out with the first attempt.
+            Ours::Nothing => {
+                self.resolve(self.begin(), deadline, ours).map(|l| Listing::later(l.children))
+            }
             Ours::Created { .. } => {
                 match reply(self.client.get_children_async(&self.path), deadline) {
                     Err(e) if e.is_no_node() => {
                         *ours = Ours::Nothing;
-                        Ok(Vec::new())
+                        Ok(Listing::later(Vec::new()))
                     }
-                    other => other,
+                    other => other.map(Listing::later),
                 }
             }
             Ours::Unknown { prefix } => {
@@ -418,7 +475,7 @@ impl LockCore {
                 let children = match reply(self.client.get_children_async(&self.path), deadline) {
                     Err(e) if e.is_no_node() => {
                         *ours = Ours::Nothing;
-                        return Ok(Vec::new());
+                        return Ok(Listing::later(Vec::new()));
                     }
                     other => other?,
                 };
@@ -433,7 +490,7 @@ impl LockCore {
                 for (name, pending) in candidates {
                     if let Some(stat) = reply(pending, deadline)? {
                         if stat.ephemeral_owner == life.session_id && found.is_none() {
-                            found = Some(name);
+                            found = Some((name, stat.czxid));
                         }
                     }
                 }
@@ -441,11 +498,11 @@ impl LockCore {
                     return Err(Error::SessionExpired { op: "acquire", path: self.path.clone() });
                 }
                 *ours = match found {
-                    Some(name) => Ours::Created { name, life },
+                    Some((name, token)) => Ours::Created { name, life, token },
                     // Not created, or by a session that is gone (the server removes it).
                     None => Ours::Nothing,
                 };
-                Ok(children)
+                Ok(Listing::later(children))
             }
         }
     }
@@ -454,7 +511,7 @@ impl LockCore {
     fn give_up(&self, ours: Ours) {
         let (target, life) = match ours {
             Ours::Nothing => return,
-            Ours::Created { name, life } => {
+            Ours::Created { name, life, .. } => {
                 (Target::Node(crate::path::join(&self.path, &name)), life)
             }
             Ours::Unknown { prefix } => {
@@ -476,7 +533,12 @@ impl LockCore {
         let lost = life.signal();
         loop {
             select! {
-                recv(watch) -> _ => return Wake::Recheck,
+                recv(watch) -> event => return match event {
+                    Ok(crate::WatchedEvent { kind: crate::WatchEventKind::NodeDeleted, .. }) => {
+                        Wake::Deleted
+                    }
+                    _ => Wake::Recheck,
+                },
                 recv(token.signal()) -> _ => if token.is_cancelled() {
                     return Wake::Cancelled;
                 },

@@ -54,13 +54,17 @@
 
 mod cancel;
 mod cleanup;
+mod create_stat;
+mod fence;
 mod guard;
+mod holds;
 mod lock;
 mod locking_queue;
 mod node_name;
 mod parse_error;
 mod queue;
 mod read_lock;
+mod release;
 mod semaphore;
 mod tree_cache;
 mod write_lock;
@@ -70,6 +74,7 @@ use std::time::{Duration, Instant};
 use crate::{Client, Result};
 
 pub use cancel::{CancelHandle, CancelToken};
+pub(crate) use fence::Fence;
 pub use guard::{Guard, GuardStatus};
 pub use locking_queue::{LockingQueue, QueueItem};
 pub use parse_error::ParseRecipeError;
@@ -140,6 +145,11 @@ impl Wait {
 pub trait Restriction: Send {
     /// Acquires, waiting as `wait` allows. `Ok(None)` means the wait ended (`Wait::No` and the
     /// lock was taken, or the deadline passed) and nothing is left behind on the server.
+    ///
+    /// The built-in locks are not re-entrant (like Kazoo's): an acquire that could only wait
+    /// for the calling thread itself (it holds the write lock, or asks for a read→write
+    /// upgrade, or already holds every lease of a semaphore) fails at once with
+    /// [`Error::WouldDeadlock`](crate::Error::WouldDeadlock).
     fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>>;
 
     /// The identifiers of everyone holding or waiting for this lock, in queue order.

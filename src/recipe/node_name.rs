@@ -5,8 +5,18 @@
 //! and the 10-digit sequence number ZooKeeper appends (with a leading `-` once a parent's
 //! counter has wrapped). Only children whose name *ends* in a marker followed by such a sequence
 //! take part in the queue; anything else under the lock path is ignored. The queue is ordered by
-//! the sequence number alone (the uuid in front exists only to find our own node again after a
+//! the sequence suffix alone (the uuid in front exists only to find our own node again after a
 //! connection loss).
+//!
+//! # Order near the 2^31 wrap
+//!
+//! Kazoo compares the suffix *as a string* (`"-0000000003" < "0000000001"`, and among negative
+//! suffixes `"-0000000001" < "-2147483648"`), not as a number. A parent's counter runs
+//! `2147483647, -2147483648, -2147483647, ..., -0000000001, 0000000000`, so past the wrap the
+//! two orders differ. We order exactly as Kazoo does, so a fleet mixing both agrees on one
+//! queue and one holder; the number is kept only for display. (Near the wrap that shared order
+//! is not creation order, for Kazoo and us alike: a node created after the wrap can sort ahead
+//! of one already holding the lock. The fencing token, a zxid, still increases.)
 //!
 //! Everything here is pure and never panics on names coming from the server.
 
@@ -53,6 +63,16 @@ pub(crate) struct Contender<'a> {
     pub name: &'a str,
     pub kind: LockKind,
     pub sequence: i64,
+    /// The suffix as written (`-?` and 10 digits): what the queue is ordered by, like Kazoo.
+    pub suffix: &'a str,
+}
+
+impl Contender<'_> {
+    /// Queue order: Kazoo's string comparison of the suffix, then the name (only equal after a
+    /// counter went all the way round, which no live queue reaches).
+    fn queue_cmp(&self, other: &Contender<'_>) -> Ordering {
+        self.suffix.cmp(other.suffix).then_with(|| self.name.cmp(other.name))
+    }
 }
 
 /// 32 lowercase hex digits, random enough to tell our nodes from everyone else's.
@@ -92,6 +112,7 @@ pub(crate) fn parse(name: &str) -> Option<Contender<'_>> {
         Some(rest) => (rest, true),
         None => (head, false),
     };
+    let suffix = name.get(head.len()..)?;
     let kind = if head.ends_with(WRITE_MARKER) {
         LockKind::Write
     } else if head.ends_with(READ_MARKER) {
@@ -100,13 +121,13 @@ pub(crate) fn parse(name: &str) -> Option<Contender<'_>> {
         return None;
     };
     let value: i64 = digits.parse().ok()?;
-    Some(Contender { name, kind, sequence: if negative { -value } else { value } })
+    Some(Contender { name, kind, sequence: if negative { -value } else { value }, suffix })
 }
 
 /// The queue: every contender among `children`, ordered by sequence number.
 pub(crate) fn queue(children: &[String]) -> Vec<Contender<'_>> {
     let mut contenders: Vec<Contender<'_>> = children.iter().filter_map(|c| parse(c)).collect();
-    contenders.sort_by(|a, b| a.sequence.cmp(&b.sequence).then_with(|| a.name.cmp(b.name)));
+    contenders.sort_by(|a, b| a.queue_cmp(b));
     contenders
 }
 
@@ -117,13 +138,16 @@ pub(crate) enum Position<'a> {
     Missing,
     /// Nobody we must wait for is ahead of us: we hold the lock.
     Holder,
-    /// We must wait until this child (the nearest lower one we conflict with) is gone.
-    After(&'a str),
+    /// We must wait until `predecessor` (the nearest lower child we conflict with) is gone.
+    /// `sole`: it is the only such child, so once it is gone we hold the lock without looking
+    /// again (no child can join ahead of us later; see [`may_skip_relisting`]).
+    After { predecessor: &'a str, sole: bool },
 }
 
 /// Decides whether the node `ours` (a child name) holds the lock. A writer waits for the nearest
 /// lower node of either kind, a reader for the nearest lower writer; higher sequences are never
-/// considered (a reader that looked at them could deadlock, Kazoo issue #649).
+/// considered (a reader that looked at them could deadlock, Kazoo issue #649). "Lower" is
+/// Kazoo's order (see the module docs).
 pub(crate) fn position<'a>(children: &'a [String], ours: &str) -> Position<'a> {
     let Some(me) = parse(ours) else {
         return Position::Missing;
@@ -131,18 +155,31 @@ pub(crate) fn position<'a>(children: &'a [String], ours: &str) -> Position<'a> {
     if !children.iter().any(|c| c == ours) {
         return Position::Missing;
     }
-    let nearest = children
+    let mut ahead = children
         .iter()
         .filter_map(|c| parse(c))
-        .filter(|c| c.name != ours && c.sequence < me.sequence && me.kind.waits_for(c.kind))
-        .max_by(|a, b| match a.sequence.cmp(&b.sequence) {
-            Ordering::Equal => a.name.cmp(b.name),
-            other => other,
-        });
-    match nearest {
-        Some(c) => Position::After(c.name),
-        None => Position::Holder,
-    }
+        .filter(|c| c.name != ours && c.suffix < me.suffix && me.kind.waits_for(c.kind));
+    let Some(first) = ahead.next() else {
+        return Position::Holder;
+    };
+    let mut count = 1;
+    let nearest = ahead.fold(first, |best, c| {
+        count += 1;
+        if c.queue_cmp(&best) == Ordering::Greater {
+            c
+        } else {
+            best
+        }
+    });
+    Position::After { predecessor: nearest.name, sole: count == 1 }
+}
+
+/// Whether a waiter whose sole predecessor is gone may take the lock without listing again.
+/// True unless its suffix is near or past the counter's wrap, where a node created later can
+/// sort ahead of it (then it lists again, as Kazoo always does).
+pub(crate) fn may_skip_relisting(ours: &str) -> bool {
+    const WRAP_GUARD: i64 = 2_000_000_000;
+    parse(ours).is_some_and(|c| (0..WRAP_GUARD).contains(&c.sequence))
 }
 
 /// The names of the contenders holding the lock now, in queue order: the first writer alone if
@@ -196,6 +233,56 @@ mod tests {
         assert_eq!(q[1].sequence, 1);
     }
 
+    /// Kazoo 2.11 orders by the suffix string (`contender_sequence < node_sequence` and
+    /// `sorted(..., key=lambda m: m.groups())` in kazoo/recipe/lock.py): around the wrap the
+    /// counter runs 2147483647, -2147483648, ..., -0000000001, 0000000000, and the queue is
+    /// -0000000001, ..., -2147483648, 0000000000, ..., 2147483647.
+    #[test]
+    fn orders_like_kazoo_across_the_wrap() {
+        let created = [
+            "a__lock__2147483646",
+            "b__lock__2147483647",
+            "c__rlock__-2147483648",
+            "d__lock__-2147483647",
+            "e__lock__-0000000001",
+            "f__lock__0000000000",
+            "g__rlock__0000000001",
+        ];
+        let children = names(&created);
+        let order: Vec<&str> = queue(&children).iter().map(|c| c.name).collect();
+        assert_eq!(
+            order,
+            [
+                "e__lock__-0000000001",
+                "d__lock__-2147483647",
+                "c__rlock__-2147483648",
+                "f__lock__0000000000",
+                "g__rlock__0000000001",
+                "a__lock__2147483646",
+                "b__lock__2147483647",
+            ]
+        );
+        // Everyone agrees on the holder and each one's predecessor, as Kazoo computes them.
+        assert_eq!(position(&children, "e__lock__-0000000001"), Position::Holder);
+        assert_eq!(
+            position(&children, "c__rlock__-2147483648"),
+            Position::After { predecessor: "d__lock__-2147483647", sole: false }
+        );
+        assert_eq!(
+            position(&children, "b__lock__2147483647"),
+            Position::After { predecessor: "a__lock__2147483646", sole: false }
+        );
+        assert_eq!(
+            position(&children, "g__rlock__0000000001"),
+            Position::After { predecessor: "f__lock__0000000000", sole: false }
+        );
+        assert_eq!(holders(&queue(&children)), vec!["e__lock__-0000000001"]);
+        // Near and past the wrap a waiter always lists again.
+        assert!(may_skip_relisting("x__lock__0000000042"));
+        assert!(!may_skip_relisting("b__lock__2147483647"));
+        assert!(!may_skip_relisting("e__lock__-0000000001"));
+    }
+
     #[test]
     fn ignores_foreign_names() {
         for bad in [
@@ -224,7 +311,7 @@ mod tests {
         assert_eq!(position(&children, "a__lock__0000000001"), Position::Holder);
         assert_eq!(
             position(&children, "c__lock__0000000003"),
-            Position::After("b__rlock__0000000002")
+            Position::After { predecessor: "b__rlock__0000000002", sole: false }
         );
         assert_eq!(position(&children, "d__lock__0000000004"), Position::Missing);
     }
@@ -241,11 +328,11 @@ mod tests {
         assert_eq!(position(&children, "r1__rlock__0000000001"), Position::Holder);
         assert_eq!(
             position(&children, "r2__rlock__0000000003"),
-            Position::After("w__lock__0000000002")
+            Position::After { predecessor: "w__lock__0000000002", sole: true }
         );
         assert_eq!(
             position(&children, "r3__rlock__0000000004"),
-            Position::After("w__lock__0000000002")
+            Position::After { predecessor: "w__lock__0000000002", sole: true }
         );
         // Readers never look at higher sequences.
         let readers = names(&["r1__rlock__0000000001", "w__lock__0000000009"]);

@@ -9,7 +9,14 @@
 //! guard uncertain, a lost session invalidates it, and no failed, cancelled or timed-out acquire
 //! leaves a node behind.
 //!
-//! Round trips: acquire 1 when no writer is ahead (create + getChildren pipelined), release 1.
+//! Round trips: acquire 1 when no writer is ahead (create + getChildren pipelined); a drop's
+//! delete is not waited for.
+//!
+//! Not re-entrant across kinds: a thread holding the write lock cannot take a read lock at
+//! the same path through the same client, nor upgrade a read lock to the write lock; both fail
+//! at once with [`Error::WouldDeadlock`](crate::Error::WouldDeadlock). One thread may hold
+//! several read locks (readers share), but beware a writer queued between them: a second read
+//! acquire then waits behind that writer, which waits for the first, as with Kazoo.
 
 use super::cancel::CancelHandle;
 use super::lock::LockCore;

@@ -13,11 +13,20 @@
 //!
 //! # Round trips
 //!
-//! An uncontended acquire costs **two**: (1) read (and check) `P`'s data, create the inner lock
-//! node, list the inner lock and list `P`, pipelined — the first acquire of a `Semaphore`
-//! object also creates `P` if missing in the same round trip; (2) create the lease and delete
-//! the inner lock node, pipelined. When the inner lock is busy or the pool full it costs
-//! more (one per wake-up). A release costs one (deleting the lease).
+//! An uncontended acquire costs **two**, the fewest this layout allows (the lease may only be
+//! created once the inner lock is known to be ours and the pool counted under it): (1) read
+//! (and check) `P`'s data, create the inner lock node, list the inner lock and list `P`,
+//! pipelined — the first acquire of a `Semaphore` object also creates `P` if missing in the
+//! same round trip; (2) create the lease (a create2: its creation zxid is the lease's fencing
+//! token) and delete the inner lock node, pipelined, waiting only for the create (the inner
+//! delete's reply is checked in the background, see `release.rs`). Dropping the lease puts its
+//! delete on the wire without waiting. When the inner lock is busy it costs one more per wake-up (none
+//! when the lock is handed over by the only contender ahead; see `lock.rs`) plus a listing of
+//! `P`; when the pool is full, two per wake-up (list `P`, create).
+//!
+//! The pool listing of round (1) counts only if the inner listing sent right before it showed
+//! the inner lock ours ([`lock::Held::fresh`]); on the first use of a path the inner lock path
+//! is created on the way and that listing is stale, so `P` is listed again under the lock.
 //!
 //! # Failure modes
 //!
@@ -36,8 +45,11 @@ use crossbeam_channel::select;
 
 use super::cancel::{CancelHandle, CancelToken};
 use super::cleanup::{self, Target};
+use super::create_stat::create_with_stat;
+use super::holds::{self, Hold};
 use super::lock::{self, reply, retryable, LockCore};
 use super::node_name::{self, LockKind, SEMAPHORE_LOCK_SUFFIX};
+use super::release;
 use super::{Guard, NewRestriction, Restriction, Wait};
 use crate::{Client, CreateOptions, Error, Result, SessionEvent};
 
@@ -197,11 +209,14 @@ impl Semaphore {
             Some(held) => held,
             None => return Ok(Pass::Done(None)),
         };
-        // The listing of P went out after our inner create and listing: if those showed the
-        // inner lock free, it was taken under the lock and is current.
-        let mut listing = if held.immediate { reply(pool_children, deadline).ok() } else { None };
+        // The listing of P went out right after our inner create and listing. It is current
+        // only if that inner listing already showed us holding the inner lock (`fresh`): then
+        // P was listed under the lock. Otherwise (the inner lock path had to be created, or we
+        // waited) leases may have been taken since, and P is listed again below.
+        let mut listing = if held.fresh { reply(pool_children, deadline).ok() } else { None };
+        // Without waiting: a try_acquire of a full pool costs its one round trip only.
         let release_inner = |held: &lock::Held| {
-            cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone()));
+            release::delete_without_waiting(client, &held.life, held.node.clone());
         };
         let mut events = None;
         loop {
@@ -278,22 +293,28 @@ impl Semaphore {
     fn take_lease(&self, held: &lock::Held, deadline: Option<Instant>) -> Result<Pass> {
         let client = &self.client;
         let lease = crate::path::join(&self.path, &node_name::uuid_hex());
-        let create =
-            client.create_async(&lease, &self.identifier, &CreateOptions::new().ephemeral());
-        let release = client.delete_async(&held.node, None);
-        let created = reply(create, deadline);
-        match reply(release, deadline) {
-            Ok(()) => {}
-            Err(e) if e.is_no_node() || e.is_session_expired() => {}
-            Err(_) => cleanup::delete_soon(client, &held.life, Target::Node(held.node.clone())),
-        }
-        match created {
-            Ok(_) if !held.life.has_ended() => Ok(Pass::Done(Some(Guard::held(
-                client,
-                &self.path,
-                vec![lease],
-                held.life.clone(),
-            )))),
+        let create = create_with_stat(
+            client,
+            &lease,
+            self.identifier.as_bytes(),
+            &CreateOptions::new().ephemeral(),
+        );
+        // Released behind the create (the lease exists before the inner lock is free), and
+        // not waited for: its reply would cost one more server write on the critical path.
+        release::delete_without_waiting(client, &held.life, held.node.clone());
+        match reply(create, deadline) {
+            Ok((_, stat)) if !held.life.has_ended() => {
+                let ticket =
+                    holds::record(client, &self.path, Hold::Lease(self.max_leases), &held.life);
+                Ok(Pass::Done(Some(Guard::granted(
+                    client,
+                    &self.path,
+                    vec![lease],
+                    held.life.clone(),
+                    stat.czxid,
+                    Some(ticket),
+                ))))
+            }
             Ok(_) => {
                 // Created, but the session it belongs to is uncertain: drop it, start over.
                 cleanup::hand_over(client, &client.shared().life(), Target::Node(lease));
@@ -347,7 +368,9 @@ impl Semaphore {
 }
 
 impl Restriction for Semaphore {
+    /// Fails at once with [`Error::WouldDeadlock`] when this thread already holds every lease.
     fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>> {
+        holds::check(&self.client, &self.path, Hold::Lease(self.max_leases))?;
         let token = self.cancel.token();
         let deadline = match wait {
             Wait::Until(at) => Some(at),

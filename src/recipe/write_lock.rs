@@ -6,14 +6,22 @@
 //!
 //! Each acquire creates its own node, so one `WriteLock` object shared by several threads
 //! (`Arc<WriteLock>`) behaves like a Kazoo lock shared by threads: one holder, the others wait.
-//! The lock is not re-entrant: a second acquire from the holding thread waits for the first
-//! guard (it would deadlock with `acquire()`).
+//! The lock is not re-entrant, like Kazoo's: a second acquire by the thread that holds it
+//! (through the same client, on any lock object at the same path), and a write acquire by a
+//! thread holding a read lock there (an upgrade), fail at once with
+//! [`Error::WouldDeadlock`](crate::Error::WouldDeadlock) instead of waiting for themselves.
+//! Other threads, and other clients, simply wait.
 //!
 //! Failure modes are those of the shared queue (see `lock.rs`): a lost connection makes the
 //! guard uncertain, a lost session invalidates it ([`Guard::lost`](super::Guard::lost) fires),
 //! and no failed, cancelled or timed-out acquire leaves a node behind.
 //!
-//! Round trips: acquire 1 when free (create + getChildren pipelined), release 1.
+//! Round trips: acquire 1 when free (create + getChildren pipelined); dropping the guard puts
+//! the delete on the wire without waiting, so a lock cycle costs about 1.
+//!
+//! Each grant has a [`fencing_token`](super::Guard::fencing_token) above every earlier
+//! grant's, and [`Guard::transaction`](super::Guard::transaction) makes ZooKeeper writes that
+//! only apply while the lock is held.
 
 use super::cancel::CancelHandle;
 use super::lock::LockCore;

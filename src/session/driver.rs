@@ -104,6 +104,7 @@ fn activate(shared: &Shared, opened: Opened) -> bool {
     // given it up) must not end this one.
     *lock(&shared.read_failure) = None;
     shared.activity.received();
+    shared.liveness.new_connection();
     *lock(&shared.reader) = Some(ReadSide::new(stream, ticks(negotiated).tick));
     {
         let mut wire = lock(&shared.wire);
@@ -257,8 +258,11 @@ fn serve(shared: &Shared) -> String {
         if silent >= dead_after {
             return format!("nothing heard from the server for {silent:?}");
         }
-        if shared.activity.since_sent() >= ping_every && lock(&shared.wire).write_ping().is_err() {
-            return "ping write failed".to_string();
+        if shared.activity.since_sent() >= ping_every {
+            shared.liveness.ping_sent();
+            if lock(&shared.wire).write_ping().is_err() {
+                return "ping write failed".to_string();
+            }
         }
         let quiet_left = QUIET.saturating_sub(shared.activity.since_active());
         if quiet_left.is_zero() && shared.waiters.load(Ordering::SeqCst) == 0 {
@@ -332,7 +336,10 @@ pub(super) fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String
             );
             Ok(())
         }
-        xid::PING => Ok(()),
+        xid::PING => {
+            shared.liveness.ping_answered();
+            Ok(())
+        }
         xid::SET_WATCHES => {
             if header.err != 0 {
                 log::warn!("re-registering watches failed: {}", ErrorCode::from_i32(header.err));
@@ -385,6 +392,7 @@ pub(super) fn handle_frame(shared: &Shared, frame: Vec<u8>) -> Result<(), String
                     lock(&shared.watches).add(table, path, tx);
                 }
             }
+            shared.liveness.answered(request.sent_at);
             let _ = request.reply.send(Ok(RawReply { err: header.err, frame, body_at }));
             Ok(())
         }

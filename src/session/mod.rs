@@ -22,6 +22,7 @@ mod driver;
 mod events;
 mod handshake;
 mod life;
+mod liveness;
 mod reader;
 mod request;
 // The DIGEST-MD5 mechanism; the handshake does not run it yet (see the module's tests).
@@ -103,6 +104,8 @@ pub(crate) struct Shared {
     watches: Mutex<WatchTable>,
     auths: Mutex<Vec<(String, Vec<u8>)>>,
     last_zxid: AtomicI64,
+    /// The send time of the last answered request: the lease deadline of guards.
+    pub liveness: liveness::Liveness,
     /// Set before closeSession is sent: the server hanging up after it is the end, not a
     /// connection loss to recover from.
     close_requested: AtomicBool,
@@ -154,6 +157,7 @@ impl Session {
             watches: Mutex::new(WatchTable::default()),
             auths: Mutex::new(Vec::new()),
             last_zxid: AtomicI64::new(0),
+            liveness: liveness::Liveness::new(),
             close_requested: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             connecting: Mutex::new(None),

@@ -214,6 +214,8 @@ impl<T> OneShotReceiver<T> {
 pub(crate) struct InFlight {
     pub xid: i32,
     pub reply: ReplySender,
+    /// When it was written (just before): see `liveness.rs`.
+    pub sent_at: Instant,
     /// The watch to register when the reply says the call succeeded.
     pub watch: Option<(WatchKind, String, super::watches::WatchSender)>,
 }

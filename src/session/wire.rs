@@ -126,8 +126,9 @@ impl Wire {
         if let Some(bytes) = frame.get_mut(4..8) {
             bytes.copy_from_slice(&xid.to_be_bytes());
         }
+        let sent_at = Instant::now();
         self.write(frame)?;
-        self.in_flight.push_back(InFlight { xid, reply, watch });
+        self.in_flight.push_back(InFlight { xid, reply, watch, sent_at });
         Ok(())
     }
 

@@ -164,7 +164,11 @@ impl TestingServerBuilder {
             .with_jvm_properties(&jvm_properties)
             .with_tls_port(tls_port);
             self.write_security_files(&server)?;
-            match server.launch().and_then(|()| server.wait_until_serving()) {
+            match server
+                .launch()
+                .and_then(|()| server.wait_until_serving())
+                .and_then(|()| server.wait_for_tls_port())
+            {
                 Ok(()) => return Ok(server),
                 Err(TestingError::Exited { ref log_tail, .. })
                     if attempt < START_ATTEMPTS && log_tail.contains("Address already in use") =>

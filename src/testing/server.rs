@@ -443,6 +443,25 @@ impl TestingServer {
         }
     }
 
+    /// Polls the TLS port (if any) until it accepts connections: it may open after the plain
+    /// port answers `srvr`.
+    pub(super) fn wait_for_tls_port(&self) -> Result<(), TestingError> {
+        let Some(port) = self.tls_port else { return Ok(()) };
+        let started = Instant::now();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        while std::net::TcpStream::connect_timeout(&addr, READY_PROBE_TIMEOUT).is_err() {
+            if started.elapsed() >= self.startup_timeout {
+                return Err(TestingError::NotServing {
+                    addr: format!("127.0.0.1:{port} (TLS)"),
+                    after: started.elapsed(),
+                    log_tail: self.log_tail(),
+                });
+            }
+            std::thread::sleep(READY_POLL);
+        }
+        Ok(())
+    }
+
     /// The `Mode:` value of `srvr` (`standalone`, `leader`, `follower`) if the server serves.
     pub(super) fn mode_with_timeout(&self, timeout: Duration) -> Option<String> {
         let answer = net::four_letter(self.port, "srvr", timeout).ok()?;
