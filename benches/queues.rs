@@ -132,25 +132,33 @@ fn fill_locking(client: &Client, path: &str, n: usize) -> R<()> {
     Ok(())
 }
 
-fn rust_gets(client: &Client, path: &str, k: usize) -> R<f64> {
-    let queue = Queue::new(client, path)?;
+/// Times `k` calls of `take`: the rate over all of them, the first call alone (it lists the
+/// queue) and the rate of the others (the cost per item once listed).
+fn timed_gets(k: usize, mut take: impl FnMut() -> R<()>) -> R<(f64, Duration, f64)> {
     let started = Instant::now();
-    for _ in 0..k {
-        queue.try_get()?.ok_or("queue ran dry")?;
+    take()?;
+    let first = started.elapsed();
+    for _ in 1..k {
+        take()?;
     }
-    Ok(rate(k, started.elapsed()))
+    let all = started.elapsed();
+    Ok((rate(k, all), first, rate(k - 1, all - first)))
 }
 
-fn rust_locking_gets(client: &Client, path: &str, k: usize) -> R<f64> {
+fn rust_gets(client: &Client, path: &str, k: usize) -> R<(f64, Duration, f64)> {
+    let queue = Queue::new(client, path)?;
+    timed_gets(k, || queue.try_get()?.map(drop).ok_or_else(|| "queue ran dry".into()))
+}
+
+fn rust_locking_gets(client: &Client, path: &str, k: usize) -> R<(f64, Duration, f64)> {
     let queue = LockingQueue::new(client, path)?;
-    let started = Instant::now();
-    for _ in 0..k {
+    timed_gets(k, || {
         let mut item = queue.try_get()?.ok_or("queue ran dry")?;
         if !item.consume()? {
             return Err("consume failed".into());
         }
-    }
-    Ok(rate(k, started.elapsed()))
+        Ok(())
+    })
 }
 
 /// Builds a tree of about `n` nodes: 100 directories of `n / 100` leaves.
@@ -261,6 +269,10 @@ fn main() -> R<()> {
 
 type Row<'a> = dyn FnMut(&str, String, Option<String>) + 'a;
 
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 fn per_s(v: f64) -> String {
     format!("{v:.0}/s")
 }
@@ -303,7 +315,9 @@ fn queues(client: &Client, sizes: &Sizes, kazoo: &mut Option<Kazoo>, row: &mut R
             }
             None => None,
         };
-        row(&format!("Queue.get, {k} items from {len}"), per_s(ours), theirs.map(per_s));
+        row(&format!("Queue.get, {k} items from {len}"), per_s(ours.0), theirs.map(per_s));
+        row(&format!("  first get (lists {len})"), format!("{:.1} ms", ms(ours.1)), None);
+        row("  the others", per_s(ours.2), None);
     }
 
     // LockingQueue: get + consume from a short and a long queue.
@@ -312,7 +326,9 @@ fn queues(client: &Client, sizes: &Sizes, kazoo: &mut Option<Kazoo>, row: &mut R
         fill_locking(&client, &format!("/blq/{label}"), len)?;
         let ours = rust_locking_gets(&client, &format!("/blq/{label}"), k)?;
         client.delete_recursive(&format!("/blq/{label}"))?;
-        row(&format!("LockingQueue get+consume, {k} from {len}"), per_s(ours), None);
+        row(&format!("LockingQueue get+consume, {k} from {len}"), per_s(ours.0), None);
+        row(&format!("  first get (lists {len})"), format!("{:.1} ms", ms(ours.1)), None);
+        row("  the others", per_s(ours.2), None);
         if let Some(kz) = kazoo {
             let kk = if label == "long" { sizes.kazoo_long_locking_gets } else { k };
             fill_locking(&client, &format!("/blq/k{label}"), len)?;
