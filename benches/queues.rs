@@ -10,14 +10,17 @@
 //! [--no-kazoo]`); the report goes to stdout and `target/bench-queues.md`.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zkcluster::testing::TestingServer;
 use zkcluster::{Client, LockingQueue, Queue, TreeCache, TreeEvent};
 
-type R<T> = Result<T, Box<dyn std::error::Error>>;
+mod common;
+
+use common::kazoo::{parse, python};
+use common::R;
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench_kazoo_queues.py");
 const VALUE: &[u8] = b"0123456789abcdef";
@@ -31,14 +34,6 @@ struct Sizes {
     storm: usize,
 }
 
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("ZKCLUSTER_BENCH_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/kazoo-venv/bin/python"));
-    venv.exists().then_some(venv)
-}
-
 struct Kazoo {
     child: Child,
     stdin: ChildStdin,
@@ -46,7 +41,7 @@ struct Kazoo {
 }
 
 impl Kazoo {
-    fn start(python: &PathBuf, hosts: &str) -> R<Kazoo> {
+    fn start(python: &Path, hosts: &str) -> R<Kazoo> {
         let mut child = Command::new(python)
             .arg(SCRIPT)
             .arg(hosts)
@@ -84,16 +79,6 @@ impl Drop for Kazoo {
         let _ = self.send("quit");
         let _ = self.child.wait();
     }
-}
-
-fn parse(line: &str) -> R<Vec<(String, f64)>> {
-    let rest = line.strip_prefix("ok").ok_or_else(|| format!("kazoo: {line}"))?;
-    rest.split_whitespace()
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').ok_or_else(|| format!("kazoo: bad field {kv:?}"))?;
-            Ok((k.to_string(), v.parse::<f64>()?))
-        })
-        .collect()
 }
 
 fn field(fields: &[(String, f64)], key: &str) -> R<f64> {
