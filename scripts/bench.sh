@@ -8,6 +8,7 @@
 #   scripts/bench.sh --quick    CI-sized run (3 short rounds; about 1 minute)
 #   extra flags go to the bench: --rounds N, --slice-ms N, --serial N, --fsync, --no-kazoo
 # Also: scripts/bench.sh --ops  runs only issue A's engine bench (benches/ops.rs).
+#       scripts/bench.sh --coordination  counter and election beside Kazoo (benches/coordination.rs).
 #       scripts/bench.sh --queues  queues and TreeCache beside Kazoo (benches/queues.rs,
 #       scripts/bench_kazoo_queues.py); report in target/bench-queues.md; --quick, --no-kazoo.
 set -euo pipefail
@@ -18,10 +19,11 @@ bash scripts/install-zookeeper.sh
 bench=compare
 args=()
 for a in "$@"; do
-    if [ "$a" = "--ops" ]; then bench=ops; elif [ "$a" = "--queues" ]; then bench=queues; else args+=("$a"); fi
+    if [ "$a" = "--ops" ]; then bench=ops; elif [ "$a" = "--coordination" ]; then bench=coordination;
+    elif [ "$a" = "--queues" ]; then bench=queues; else args+=("$a"); fi
 done
 
-if [ "$bench" = compare ] || [ "$bench" = queues ]; then
+if [ "$bench" != ops ]; then
     ZKCLUSTER_BENCH_PYTHON="$(bash scripts/kazoo-venv.sh)"
     export ZKCLUSTER_BENCH_PYTHON
 fi

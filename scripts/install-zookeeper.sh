@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Installs what zkcluster's test kit (src/testing) runs: Debian's ZooKeeper jar and a Java runtime.
-# Idempotent: does nothing when both are present. The kit starts its own servers, so the
+# Installs what zkcluster's test kit (src/testing) and interop tests run: Debian's ZooKeeper jar,
+# Curator 5.4 (libcurator-recipes-java, the Java peer of the interop tests and benchmarks) and a
+# JDK (the Curator peers are Java sources run with `java File.java`, which needs the compiler).
+# Idempotent: does nothing when all are present. The kit starts its own servers, so the
 # package's system service (if any) is stopped and disabled; nothing is left on port 2181.
 set -euo pipefail
 
 JAR=/usr/share/java/zookeeper.jar
+CURATOR_JAR=/usr/share/java/curator-recipes.jar
 
 have_java() {
     [ -x /usr/bin/java ] || command -v java >/dev/null 2>&1
 }
 
-if [ -f "$JAR" ] && have_java; then
-    echo "install-zookeeper: $JAR and java are present; nothing to do"
+have_javac() {
+    command -v javac >/dev/null 2>&1
+}
+
+if [ -f "$JAR" ] && [ -f "$CURATOR_JAR" ] && have_java && have_javac; then
+    echo "install-zookeeper: $JAR, $CURATOR_JAR, java and javac are present; nothing to do"
     exit 0
 fi
 
@@ -36,12 +43,12 @@ remove_policy() {
 }
 trap remove_policy EXIT
 
-echo "install-zookeeper: installing zookeeper and a Java runtime with apt-get"
+echo "install-zookeeper: installing zookeeper, Curator and a JDK with apt-get"
 "${SUDO[@]}" apt-get update
-packages=(zookeeper)
-# The zookeeper package depends on a JRE; ask for the headless one explicitly if none is there.
-if ! have_java; then
-    packages+=(default-jre-headless)
+packages=(zookeeper libcurator-recipes-java)
+# The Curator peers need javac; the JDK brings the runtime ZooKeeper needs too.
+if ! have_javac; then
+    packages+=(default-jdk-headless)
 fi
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
 
@@ -54,8 +61,8 @@ if [ -x /etc/init.d/zookeeper ]; then
     "${SUDO[@]}" update-rc.d zookeeper disable >/dev/null 2>&1 || true
 fi
 
-if [ ! -f "$JAR" ] || ! have_java; then
-    echo "install-zookeeper: still missing $JAR or java after the install" >&2
+if [ ! -f "$JAR" ] || [ ! -f "$CURATOR_JAR" ] || ! have_java || ! have_javac; then
+    echo "install-zookeeper: still missing $JAR, $CURATOR_JAR, java or javac after the install" >&2
     exit 1
 fi
 if command -v ss >/dev/null 2>&1 && ss -ltn 2>/dev/null | grep -q ':2181 '; then

@@ -3,6 +3,7 @@
 
 mod acl_ops;
 mod builder;
+mod coordination;
 mod data;
 mod ensemble;
 mod misc;

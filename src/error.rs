@@ -148,6 +148,15 @@ pub enum Error {
         /// The auth scheme.
         scheme: String,
     },
+    /// A recipe node holds data in a format the recipe cannot read (a counter that is not a
+    /// number, a lease record that is not Kazoo's JSON, ...); nothing was written.
+    #[error("data of {path} is not what the recipe expects: {reason}")]
+    InvalidData {
+        /// The node's path.
+        path: String,
+        /// What is wrong with its data.
+        reason: String,
+    },
     /// A transaction (multi) failed; nothing was applied.
     #[error("transaction failed at operation {index} ({code} on {path})")]
     Transaction {

@@ -53,6 +53,10 @@ pub use client::{
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Stat};
 pub use recipe::{
+    Barrier, Counter, CounterChange, CounterValue, DoubleBarrier, Election, Leadership,
+    LeaseRecord, MultiNonBlockingLease, NonBlockingLease,
+};
+pub use recipe::{
     CancelHandle, CancelToken, Guard, GuardStatus, NewRestriction, ParseRecipeError, ReadLock,
     Recipe, Restriction, Semaphore, Wait, WriteLock, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };

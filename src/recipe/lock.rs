@@ -110,7 +110,7 @@ enum Ours {
 }
 
 /// Why a wait ended.
-enum Wake {
+pub(crate) enum Wake {
     Recheck,
     /// The watched predecessor was deleted.
     Deleted,
@@ -268,6 +268,14 @@ impl LockCore {
 
     /// Sends and completes an acquire.
     pub(crate) fn acquire(&self, wait: Wait, token: &CancelToken) -> Result<Option<Held>> {
+        // Sent while disconnected, the create would wait for the request timeout, not for us.
+        if let Wait::Until(deadline) = wait {
+            if !self.client.state().is_connected()
+                && !wait_connected(&self.client, &self.path, Some(deadline), token)?
+            {
+                return Ok(None);
+            }
+        }
         self.complete(self.begin(), wait, token)
     }
 
@@ -522,7 +530,7 @@ impl LockCore {
     }
 
     /// Waits for the predecessor's watch, a session change, cancellation or the deadline.
-    fn wait_change(
+    pub(crate) fn wait_change(
         watch: &Receiver<crate::WatchedEvent>,
         life: &SessionLife,
         events: &Receiver<SessionEvent>,

@@ -5,6 +5,10 @@
 //! [`ZookeeperRecipe`] or one declared with `#[derive(Recipe)]`) to a lock object implementing
 //! [`Restriction`]. Acquiring returns a [`Guard`] that releases the lock when dropped.
 //!
+//! Kazoo's other coordination recipes, on the same node layouts and data formats: [`Election`]
+//! (on the [`WriteLock`] queue), [`Counter`] (also in Curator's `SharedCount` format),
+//! [`Barrier`], [`DoubleBarrier`], [`NonBlockingLease`] and [`MultiNonBlockingLease`].
+//!
 //! # Recipe enums of your own
 //!
 //! `#[derive(Recipe)]` declares a recipe enum whose variants name lock types (any type
@@ -52,12 +56,17 @@
 //! # let _: Option<LibLock> = None;
 //! ```
 
+mod barrier;
 mod cancel;
 mod cleanup;
+mod counter;
 mod create_stat;
+mod double_barrier;
+mod election;
 mod fence;
 mod guard;
 mod holds;
+mod lease;
 mod lock;
 mod locking_queue;
 mod node_name;
@@ -73,9 +82,14 @@ use std::time::{Duration, Instant};
 
 use crate::{Client, Result};
 
+pub use barrier::Barrier;
 pub use cancel::{CancelHandle, CancelToken};
+pub use counter::{Counter, CounterChange, CounterValue};
+pub use double_barrier::DoubleBarrier;
+pub use election::{Election, Leadership};
 pub(crate) use fence::Fence;
 pub use guard::{Guard, GuardStatus};
+pub use lease::{LeaseRecord, MultiNonBlockingLease, NonBlockingLease};
 pub use locking_queue::{LockingQueue, QueueItem};
 pub use parse_error::ParseRecipeError;
 pub use queue::{Queue, DEFAULT_PRIORITY, MAX_PRIORITY};
