@@ -13,6 +13,8 @@
 #       scripts/bench.sh --coordination  counter and election beside Kazoo (benches/coordination.rs).
 #       scripts/bench.sh --membership  party join + list beside Kazoo (benches/membership.rs;
 #       writes target/bench-membership.md; takes --quick, --rounds N, --slice-ms N).
+#       scripts/bench.sh --queues  queues and TreeCache beside Kazoo (benches/queues.rs,
+#       scripts/bench_kazoo_queues.py); report in target/bench-queues.md; --quick, --no-kazoo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +28,7 @@ for a in "$@"; do
         --ops) bench=ops ;;
         --coordination) bench=coordination ;;
         --membership) bench=membership ;;
+        --queues) bench=queues ;;
         --no-curator) curator=false; args+=("$a") ;;
         *) args+=("$a") ;;
     esac

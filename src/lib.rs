@@ -89,6 +89,7 @@ pub use recipe::{
     Barrier, Counter, CounterChange, CounterValue, DoubleBarrier, Election, Leadership,
     LeaseRecord, MultiNonBlockingLease, NonBlockingLease,
 };
+pub use recipe::{LockingQueue, Queue, QueueItem, TreeCache, TreeEvent, TreeNode, TreeSnapshot};
 pub use recipe::{
     MembershipWatch, PartitionState, Party, PersistentNode, SetPartitioner, ShallowParty,
 };

@@ -71,14 +71,17 @@ mod guard;
 mod holds;
 mod lease;
 mod lock;
+mod locking_queue;
 mod node_name;
 mod parse_error;
 pub mod partitioner;
 pub mod party;
 pub mod persistent_node;
+mod queue;
 mod read_lock;
 mod release;
 mod semaphore;
+mod tree_cache;
 mod write_lock;
 
 use std::time::{Duration, Instant};
@@ -94,12 +97,15 @@ pub use election::{Election, Leadership};
 pub(crate) use fence::Fence;
 pub use guard::{Guard, GuardStatus};
 pub use lease::{LeaseRecord, MultiNonBlockingLease, NonBlockingLease};
+pub use locking_queue::{LockingQueue, QueueItem};
 pub use parse_error::ParseRecipeError;
 pub use partitioner::{PartitionFn, PartitionState, SetPartitioner, SetPartitionerBuilder};
 pub use party::{MembershipWatch, Party, ShallowParty};
 pub use persistent_node::{PersistentNode, PersistentNodeBuilder};
+pub use queue::{Queue, DEFAULT_PRIORITY, MAX_PRIORITY};
 pub use read_lock::ReadLock;
 pub use semaphore::Semaphore;
+pub use tree_cache::{TreeCache, TreeEvent, TreeNode, TreeSnapshot};
 pub use write_lock::WriteLock;
 
 /// How long an acquire may wait.
