@@ -1,7 +1,8 @@
-//! The comparison report: zkcluster, the `zookeeper` crate, Kazoo and a bare-socket floor run the
-//! same workloads against one ZooKeeper from the test kit, in alternating rounds. Writes
-//! `target/bench-report.md`. Run it through `scripts/bench.sh` (which makes the Kazoo venv), or
-//! `cargo bench --bench compare -- [--quick] [--rounds N] [--slice-ms N] [--serial N] [--no-kazoo]`.
+//! The comparison report: zkcluster, the `zookeeper` crate, Kazoo, Curator and a bare-socket
+//! floor run the same workloads against one ZooKeeper from the test kit, in alternating rounds.
+//! Writes `target/bench-report.md`. Run it through `scripts/bench.sh` (which makes the Kazoo venv
+//! and compiles the Curator peer), or `cargo bench --bench compare -- [--quick] [--rounds N]
+//! [--slice-ms N] [--serial N] [--no-kazoo] [--no-curator]`.
 
 mod common;
 
@@ -10,10 +11,11 @@ use std::path::Path;
 
 use common::mem::{self, Mem};
 use common::peers::{Crate, Floor, Zk};
-use common::{kazoo, rate, times, Cfg, LockKind, Peer, Results, Workload, R};
+use common::{curator, kazoo, rate, times, Cfg, LockKind, Peer, Results, Workload, R};
 
 const SERIAL: [&str; 5] = ["create", "get", "set", "exists", "delete"];
-const PEERS: [(&str, &str); 3] = [("crate", "crate"), ("kazoo", "Kazoo"), ("floor", "floor")];
+const PEERS: [(&str, &str); 4] =
+    [("crate", "crate"), ("kazoo", "Kazoo"), ("curator", "Curator"), ("floor", "floor")];
 
 fn main() {
     mem::child_main();
@@ -64,6 +66,18 @@ fn run(args: &[String]) -> R<()> {
             None
         }
     };
+    let curator_cp =
+        if args.iter().any(|a| a == "--no-curator") { None } else { curator::classpath() };
+    let curator_version = match &curator_cp {
+        Some(cp) => {
+            peers.push(Box::new(curator::Curator::start(cp, &connect)?));
+            Some(curator::version())
+        }
+        None => {
+            eprintln!("no Curator peer (run scripts/bench.sh or scripts/curator-peer.sh): Curator is left out");
+            None
+        }
+    };
     peers.push(Box::new(Floor { addr: connect.clone() }));
     eprintln!("{cfg:?}, server {connect}");
     let results = common::run_rounds(&cfg, &mut peers, &workloads(), &admin);
@@ -82,7 +96,12 @@ fn run(args: &[String]) -> R<()> {
     }
     admin.close()?;
 
-    let report = render(&cfg, &results, &memory, &zk_version, kazoo_version.as_deref(), fsync);
+    let versions = Versions {
+        zookeeper: &zk_version,
+        kazoo: kazoo_version.as_deref(),
+        curator: curator_version.as_deref(),
+    };
+    let report = render(&cfg, &results, &memory, &versions, fsync);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-report.md");
     std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
     std::fs::write(&path, &report)?;
@@ -93,14 +112,21 @@ fn run(args: &[String]) -> R<()> {
 
 type MemRow<'a> = (&'a str, &'a str, Result<Mem, String>);
 
+/// The versions the report names (`None`: that peer did not run).
+struct Versions<'a> {
+    zookeeper: &'a str,
+    kazoo: Option<&'a str>,
+    curator: Option<&'a str>,
+}
+
 fn render(
     cfg: &Cfg,
     res: &Results,
     memory: &[MemRow<'_>],
-    zk_version: &str,
-    kazoo: Option<&str>,
+    v: &Versions<'_>,
     fsync: bool,
 ) -> String {
+    let zk_version = v.zookeeper;
     let mut out = String::new();
     let _ = writeln!(out, "# zkcluster benchmark report\n");
     let _ = writeln!(out, "- machine: {}", common::machine());
@@ -116,9 +142,10 @@ fn render(
     );
     let _ = writeln!(
         out,
-        "- peers: zkcluster {}, `zookeeper` crate 0.8, Kazoo {}, bare-socket floor",
+        "- peers: zkcluster {}, `zookeeper` crate 0.8, Kazoo {}, Curator {}, bare-socket floor",
         env!("CARGO_PKG_VERSION"),
-        kazoo.unwrap_or("(not run)")
+        v.kazoo.unwrap_or("(not run)"),
+        v.curator.map_or_else(|| "(not run)".to_string(), |c| format!("{c} (Debian, OpenJDK)"))
     );
     let _ = writeln!(
         out,
@@ -158,11 +185,15 @@ fn render(
          - `get, 1000 pipelined`: one thread sends 1000 `get_node_async` and waits for them, again \
          and again (Kazoo: `get_async`); the floor keeps 1000 in flight.\n\
          - lock rows: acquire + release of an uncontended WriteLock / ReadLock / Semaphore ({} \
-         leases); the crate runs the minimal hand-written create(ephemeral sequential) / getChildren / \
-         delete cycle instead (3 round trips), the floor the same cycle with the create and the \
-         getChildren pipelined (2 round trips, what zkcluster's lock does).\n\
-         - hand-off: 4 threads, one session each, passing one WriteLock; the floor does the least a \
-         lock can (queue, list, watch the predecessor, wait for its deletion, delete) on raw sockets.\n",
+         leases) — for zkcluster acquire + drop, which puts the delete on the wire without \
+         waiting; the crate runs the minimal hand-written create(ephemeral sequential) / \
+         getChildren / delete cycle instead (3 round trips), the floor the same cycle in one round \
+         trip (the last delete, the create and the getChildren pipelined). Curator runs \
+         InterProcessMutex, InterProcessReadWriteLock's read lock and InterProcessSemaphoreV2 \
+         (same lease count).\n\
+         - hand-off: 4 threads, one session each, passing one WriteLock (acquire, drop; Curator: \
+         InterProcessMutex); the floor does the least a lock can (queue, list, watch the \
+         predecessor, wait for its deletion, delete) on raw sockets.\n",
         common::SEMAPHORE_LEASES
     );
 
@@ -251,20 +282,30 @@ fn targets(res: &Results) -> Vec<String> {
         times(r),
         verdict(r, |v| v >= 2.5)
     ));
+    let ratio_line = |what: &str, row: &str, peer: &str, label: &str, at_least: f64| {
+        let r = res.ratio(row, "zkcluster", peer);
+        format!("{what}: {} {label}'s (≥ {at_least}×: {})", times(r), verdict(r, |v| v >= at_least))
+    };
     let lock = Workload::Lock(LockKind::Write).row();
-    let r = res.ratio(&lock, "zkcluster", "kazoo");
-    lines.push(format!("lock cycle: {} Kazoo's (≥ 4×: {})", times(r), verdict(r, |v| v >= 4.0)));
-    let r = res.ratio(&Workload::Lock(LockKind::Semaphore).row(), "zkcluster", "kazoo");
-    lines.push(format!(
-        "semaphore cycle: {} Kazoo's (≥ 6×: {})",
-        times(r),
-        verdict(r, |v| v >= 6.0)
-    ));
+    let read = Workload::Lock(LockKind::Read).row();
+    let semaphore = Workload::Lock(LockKind::Semaphore).row();
+    lines.push(ratio_line("lock cycle", &lock, "kazoo", "Kazoo", 6.0));
+    lines.push(ratio_line("lock cycle", &lock, "curator", "Curator", 3.0));
+    lines.push(ratio_line("read-lock cycle", &read, "kazoo", "Kazoo", 5.0));
+    lines.push(ratio_line("semaphore cycle", &semaphore, "kazoo", "Kazoo", 8.0));
+    lines.push(ratio_line("semaphore cycle", &semaphore, "curator", "Curator", 3.0));
     let r = res.ratio(&lock, "zkcluster", "crate");
     lines.push(format!(
         "lock cycle: {} the crate's minimal 3-call cycle (≥ 1.4×: {})",
         times(r),
         verdict(r, |v| v >= 1.4)
+    ));
+    lines.push(ratio_line(
+        "contended hand-off",
+        &Workload::Handoff(4).row(),
+        "floor",
+        "the floor",
+        0.8,
     ));
     // Hand-off: extra time per hand-off over the floor's, in floor round trips (serial exists).
     let handoff = Workload::Handoff(4).row();

@@ -119,6 +119,19 @@ pub enum Error {
         timeout: Duration,
         /// The last failure seen.
         reason: String,
+        /// The I/O error behind that failure, when it was one (refused, unreachable, ...).
+        #[source]
+        source: Option<std::io::Error>,
+    },
+    /// The connect string's chroot does not exist on the server (see
+    /// [`ClientBuilder::create_chroot`](crate::ClientBuilder::create_chroot)).
+    #[error(
+        "chroot {chroot} does not exist on the server; create it, or connect with \
+         ClientBuilder::create_chroot(true)"
+    )]
+    ChrootMissing {
+        /// The chroot of the connect string.
+        chroot: String,
     },
     /// The connect string could not be parsed.
     #[error("invalid connect string {input:?}: {reason}")]
@@ -211,6 +224,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A recipe name (from a configuration file, say) names no variant of the recipe enum.
+    #[error(transparent)]
+    ParseRecipe(#[from] crate::ParseRecipeError),
+    /// The test kit failed (a server could not be started, stopped or reached).
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+    #[error(transparent)]
+    Testing(#[from] crate::testing::TestingError),
 }
 
 /// A sentence after the code for errors whose name alone does not say what to do.

@@ -2,9 +2,10 @@
 //!
 //! [`TestingServer`] runs one standalone server, [`TestingCluster`] a quorum ensemble, both on
 //! free loopback ports with their own temporary directories. They launch the ZooKeeper that
-//! Debian's `zookeeper` package installs (`/usr/share/java/zookeeper.jar`, run by `java`); run
-//! `scripts/install-zookeeper.sh` to get it. Set `ZKCLUSTER_JAVA` or `ZKCLUSTER_ZOOKEEPER_JAR` to
-//! use another `java` binary or jar.
+//! Debian's `zookeeper` package installs (`/usr/share/java/zookeeper.jar`, run by `java`):
+//! `sudo apt-get install zookeeper`, or zkcluster's `scripts/install-zookeeper.sh` (shipped in
+//! the package; the error of a missing install names its full path). Set `ZKCLUSTER_JAVA` or
+//! `ZKCLUSTER_ZOOKEEPER_JAR` to use another `java` binary or jar.
 //!
 //! Every server runs under a small `sh` supervisor that holds a pipe from the test process and
 //! kills the server (and removes its directory) once that pipe closes, so no server outlives the
@@ -94,14 +95,14 @@ pub enum TestingError {
         /// `127.0.0.1:PORT` of the server.
         addr: String,
     },
-    /// `kill -SIGNAL PID` failed.
+    /// Sending a signal to the server (`kill(2)`) failed.
     #[error("sending SIG{signal} to pid {pid} failed: {detail}")]
     Signal {
         /// The signal name (`TERM`, `KILL`, `STOP`, `CONT`).
         signal: &'static str,
         /// The server's pid.
         pid: u32,
-        /// What `kill` said.
+        /// Why it failed.
         detail: String,
     },
     /// No ensemble member reported `Mode: leader` before the deadline.

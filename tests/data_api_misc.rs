@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use zkcluster::proto::Perms;
+use zkcluster::Perms;
 use zkcluster::{digest_id, Acl, Client, CreateMode, CreateOptions, Error, ErrorCode};
 
 mod common;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use zkcluster::proto::Perms;
+use zkcluster::Perms;
 use zkcluster::{
     Acl, Client, CreateMode, CreateOptions, Error, ErrorCode, OpResult, ReadOp, ReadResult,
 };

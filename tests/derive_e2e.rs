@@ -236,7 +236,7 @@ fn every_variant_from_all_and_from_its_name() {
         (NewZKRecipe::Semaphore, None),
         (NewZKRecipe::Semaphore, Some(0)),
     ] {
-        let err = c.restrict(&root, recipe, "me", max).err().expect("bad max_leases");
+        let err = c.restrict(&root, recipe, "me", max).expect_err("bad max_leases");
         assert!(matches!(err, Error::InvalidArgument { .. }), "{recipe} {max:?}: {err}");
     }
     let mut left = Vec::new();

@@ -140,11 +140,14 @@ fn parse_error_lists_accepted_names() {
     assert_eq!(err.input(), "Mutex");
     assert_eq!(err.expected(), ["ReadLock", "WriteLock", "Semaphore"]);
 
-    // Variant names are not lock type names; matching is exact.
-    let err = "ReadLock".parse::<NewZKRecipe>().unwrap_err();
+    // Variant names are accepted too (as Python's `NewZKRecipe["READ_LOCK"]`), plain or in
+    // SCREAMING_SNAKE_CASE; matching is exact otherwise.
+    assert_eq!("ReadLock".parse::<NewZKRecipe>(), Ok(NewZKRecipe::ReadLock));
+    assert_eq!("READ_LOCK".parse::<NewZKRecipe>(), Ok(NewZKRecipe::ReadLock));
+    let err = "readlock".parse::<NewZKRecipe>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown recipe \"ReadLock\"; expected one of: NewReadLock, NewWriteLock, NewSemaphore"
+        "unknown recipe \"readlock\"; expected one of: NewReadLock, NewWriteLock, NewSemaphore"
     );
     assert!("semaphore".parse::<ZookeeperRecipe>().is_err());
     assert!("".parse::<ZookeeperRecipe>().is_err());

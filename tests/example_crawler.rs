@@ -3,26 +3,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
-
-/// `cargo test` builds the examples next to the test binaries (`target/<profile>/examples`).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo test` so examples are built",
-        path.display()
-    );
-    path
-}
 
 #[test]
 fn crawler_demo_passes_its_checks() {
     let server = common::server();
-    let output = Command::new(example("crawler"))
+    let output = Command::new(common::example("crawler"))
         .args([
             "--nodes",
             "3",
@@ -48,7 +34,7 @@ fn crawler_demo_passes_its_checks() {
 
 #[test]
 fn crawler_demo_rejects_bad_options() {
-    let output = Command::new(example("crawler"))
+    let output = Command::new(common::example("crawler"))
         .args(["--pages", "lots"])
         .output()
         .expect("run the crawler");

@@ -38,13 +38,13 @@ fn lock_types_are_send_and_sync() {
 fn restrict_rejects_wrong_max_leases() {
     let c = client();
     for recipe in [ZookeeperRecipe::WriteLock, ZookeeperRecipe::ReadLock] {
-        let err = c.restrict("/x", recipe, "w", Some(3)).err().expect("a lock takes no max_leases");
+        let err = c.restrict("/x", recipe, "w", Some(3)).expect_err("a lock takes no max_leases");
         assert!(matches!(err, zkcluster::Error::InvalidArgument { .. }), "{err}");
         assert!(err.to_string().contains("max_leases"), "{err}");
     }
     for max in [None, Some(0)] {
         let err =
-            c.restrict("/x", ZookeeperRecipe::Semaphore, "w", max).err().expect("bad max_leases");
+            c.restrict("/x", ZookeeperRecipe::Semaphore, "w", max).expect_err("bad max_leases");
         assert!(matches!(err, zkcluster::Error::InvalidArgument { .. }), "{err}");
     }
     assert!(c.restrict("/", ZookeeperRecipe::WriteLock, "w", None).is_err());

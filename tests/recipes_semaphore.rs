@@ -102,13 +102,25 @@ fn inconsistent_max_leases_is_an_error_naming_both() {
 }
 
 #[test]
-fn non_numeric_pool_data_skips_the_check() {
+fn non_numeric_pool_data_is_refused() {
     let path = unique("sem-text");
     let c = client();
     c.create(&path, "used for something else", &CreateOptions::new().parents()).unwrap();
     let sem = semaphore(&c, &path, "a", 3);
-    let lease = sem.acquire_timeout(Duration::from_secs(5)).unwrap();
+    let err = sem.acquire_timeout(Duration::from_secs(5)).unwrap_err();
+    assert!(matches!(err, zkcluster::Error::InvalidArgument { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&path) && message.contains("not a number"), "{message}");
     assert_eq!(c.get_node(&path).unwrap().value_str().unwrap(), "used for something else");
+    assert_no_nodes_left(&c, &[&path, &inner(&path)]);
+}
+
+#[test]
+fn empty_pool_data_is_accepted() {
+    let path = unique("sem-empty");
+    let c = client();
+    c.ensure_path(&path).unwrap();
+    let lease = semaphore(&c, &path, "a", 3).acquire_timeout(Duration::from_secs(5)).unwrap();
     drop(lease);
     assert_no_nodes_left(&c, &[&path, &inner(&path)]);
 }

@@ -254,7 +254,10 @@ fn watchdog_kills_servers_when_the_test_process_is_killed() {
 fn missing_java_reports_the_install_script() {
     let stdout = run_helper("not-installed", &[("ZKCLUSTER_JAVA", "/nonexistent/java")]);
     assert!(stdout.contains("NOT-INSTALLED"), "helper output: {stdout}");
-    assert!(stdout.contains("scripts/install-zookeeper.sh"), "helper output: {stdout}");
+    // By its absolute path, so the hint also works from a crate that depends on zkcluster.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-zookeeper.sh");
+    assert!(std::path::Path::new(script).is_file());
+    assert!(stdout.contains(&format!("`bash {script}`")), "helper output: {stdout}");
 }
 
 /// Not a test of its own: the body of the helper processes above, selected by `HELPER_ENV`.

@@ -1,11 +1,11 @@
 //! Kazoo as a peer: `scripts/bench_kazoo.py` in a child process, driven line by line over its
-//! stdin/stdout, so its workloads interleave with the Rust peers' in every round.
+//! stdin/stdout (see `line_peer.rs`).
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::Command;
 
-use super::{Cfg, LockKind, Peer, Sample, Workload, R};
+use super::line_peer::LinePeer;
+use super::{Cfg, Peer, Sample, Workload, R};
 
 pub const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench_kazoo.py");
 
@@ -29,57 +29,28 @@ pub fn version(python: &Path) -> String {
         .map_or_else(|| "?".to_string(), |s| s.trim().to_string())
 }
 
-/// Parses "ok key=value ..." into pairs; "err ..." into an error.
+/// Parses one answer of the Kazoo script ("ok key=value ..." or "err ...").
 pub fn parse(line: &str) -> R<Vec<(String, f64)>> {
-    let line = line.trim();
-    let Some(rest) = line.strip_prefix("ok") else {
-        return Err(format!("kazoo: {line}").into());
-    };
-    rest.split_whitespace()
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').ok_or_else(|| format!("kazoo: bad field {kv:?}"))?;
-            Ok((k.to_string(), v.parse::<f64>().map_err(|e| format!("kazoo: {kv:?}: {e}"))?))
-        })
-        .collect()
+    super::line_peer::parse("kazoo", line)
 }
 
-pub struct Kazoo {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
+pub struct Kazoo(LinePeer);
 
 impl Kazoo {
     pub fn start(python: &Path, hosts: &str) -> R<Kazoo> {
-        let mut child = Command::new(python)
-            .arg(SCRIPT)
-            .arg(hosts)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-        let stdin = child.stdin.take().ok_or("no stdin")?;
-        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
-        Ok(Kazoo { child, stdin, stdout })
+        Kazoo::start_script(python, Path::new(SCRIPT), hosts)
     }
 
-    fn ask(&mut self, command: &str) -> R<Vec<(String, f64)>> {
-        writeln!(self.stdin, "{command}")?;
-        self.stdin.flush()?;
-        let mut line = String::new();
-        if self.stdout.read_line(&mut line)? == 0 {
-            return Err("kazoo script exited".into());
-        }
-        parse(&line)
+    /// Runs another driver script that speaks the same line protocol.
+    pub fn start_script(python: &Path, script: &Path, hosts: &str) -> R<Kazoo> {
+        let mut command = Command::new(python);
+        command.arg(script).arg(hosts);
+        Ok(Kazoo(LinePeer::start("kazoo", command)?))
     }
-}
 
-impl Drop for Kazoo {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.stdin.flush();
-        let _ = self.child.wait();
+    /// Sends one command line and parses the answer.
+    pub fn ask(&mut self, command: &str) -> R<Vec<(String, f64)>> {
+        self.0.ask(command)
     }
 }
 
@@ -89,26 +60,6 @@ impl Peer for Kazoo {
     }
 
     fn run(&mut self, w: &Workload, cfg: &Cfg, base: &str) -> R<Sample> {
-        let secs = cfg.slice.as_secs_f64();
-        let one = |result: Vec<(String, f64)>| -> R<Sample> {
-            let ops = result.iter().find(|(k, _)| k == "ops").ok_or("kazoo: no ops field")?.1;
-            Ok(vec![(w.row(), ops)])
-        };
-        match *w {
-            Workload::Serial => self.ask(&format!("serial {} {base}", cfg.serial_n)),
-            Workload::Exists(t) => one(self.ask(&format!("exists {t} {secs} {}", super::TARGET))?),
-            Workload::GetPipelined(n) => {
-                one(self.ask(&format!("getpipe {n} {secs} {}", super::TARGET))?)
-            }
-            Workload::Lock(kind) => {
-                let kind = match kind {
-                    LockKind::Write => "write",
-                    LockKind::Read => "read",
-                    LockKind::Semaphore => "semaphore",
-                };
-                one(self.ask(&format!("lock {kind} {secs} {base}"))?)
-            }
-            Workload::Handoff(t) => one(self.ask(&format!("handoff {t} {secs} {base}"))?),
-        }
+        self.0.run(w, cfg, base)
     }
 }

@@ -4,10 +4,13 @@
 //! hits both sides of a ratio alike.
 #![allow(dead_code)] // each bench binary uses its own part
 
+pub mod curator;
 pub mod kazoo;
+pub mod line_peer;
 pub mod mem;
 pub mod peers;
 pub mod raw;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

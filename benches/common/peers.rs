@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zkcluster::proto::{create_mode, op, CreateRequest, PathWatchRequest, Reader};
+use super::wire::{create_mode, op, Body, Reader};
 use zkcluster::{Client, Restriction, ZookeeperRecipe};
 
 use super::raw::RawConn;
@@ -193,8 +193,10 @@ impl Peer for Zk {
                 let (recipe, leases) = recipe(kind);
                 let lock = c.restrict(base, recipe, "bench", leases)?;
                 lock.acquire()?.release()?; // the first cycle creates the lock's path
+                                            // Acquire and drop, as a `let _guard = lock.acquire()?` scope does: the drop
+                                            // puts the delete on the wire without waiting for it.
                 let rate = timed(cfg.slice, || {
-                    lock.acquire()?.release()?;
+                    drop(lock.acquire()?);
                     Ok(())
                 })?;
                 Ok(vec![(w.row(), rate)])
@@ -218,7 +220,7 @@ impl Peer for Zk {
                     |(_, lock), held| {
                         let guard = lock.acquire()?;
                         held();
-                        guard.release()?;
+                        drop(guard);
                         Ok(())
                     },
                 )?;
@@ -318,7 +320,7 @@ pub struct Floor {
 /// is answered with a new request, written in one go with the others read in the same wake-up.
 fn pipelined(addr: &str, opcode: i32, path: &str, window: usize, slice: Duration) -> R<f64> {
     let mut conn = RawConn::connect(addr)?;
-    let request = PathWatchRequest { path: path.to_string(), watch: false };
+    let request = Body::path_watch(path, false);
     let mut out = Vec::with_capacity(window * 32);
     for _ in 0..window {
         conn.encode(&mut out, opcode, &request);
@@ -387,24 +389,30 @@ impl Peer for Floor {
                 Ok(vec![(w.row(), pipelined(&self.addr, op::GET_DATA, TARGET, n, cfg.slice)?)])
             }
             Workload::Lock(_) => {
-                // The least a lock cycle needs: the create and the getChildren pipelined (one
-                // round trip), then the delete (one more).
+                // The least a lock cycle needs: one round trip, the delete of the last cycle's
+                // node pipelined with this cycle's create and getChildren.
                 let mut conn = RawConn::connect(&self.addr)?;
                 conn.ensure(base)?;
                 let prefix = format!("{base}/lock-");
-                let create = CreateRequest {
-                    path: prefix,
-                    data: Vec::new(),
-                    acl: zkcluster::Acl::open_unsafe(),
-                    flags: create_mode::EPHEMERAL_SEQUENTIAL,
-                };
-                let list = PathWatchRequest { path: base.to_string(), watch: false };
+                let create = Body::create(&prefix, b"", create_mode::EPHEMERAL_SEQUENTIAL);
+                let list = Body::path_watch(base, false);
                 let mut out = Vec::new();
+                let mut last: Option<String> = None;
                 let rate = timed(cfg.slice, || {
                     out.clear();
+                    let deleting = last.take();
+                    if let Some(node) = &deleting {
+                        conn.encode(&mut out, op::DELETE, &Body::delete(node));
+                    }
                     conn.encode(&mut out, op::CREATE, &create);
                     conn.encode(&mut out, op::GET_CHILDREN, &list);
                     conn.write(&out)?;
+                    if deleting.is_some() {
+                        let deleted = conn.reply()?;
+                        if deleted.err != 0 {
+                            return Err(format!("delete: error {}", deleted.err).into());
+                        }
+                    }
                     let created = conn.reply()?;
                     if created.err != 0 {
                         return Err(format!("create: error {}", created.err).into());
@@ -414,9 +422,12 @@ impl Peer for Floor {
                     if listed.err != 0 {
                         return Err(format!("get_children: error {}", listed.err).into());
                     }
-                    conn.delete(&me)?;
+                    last = Some(me);
                     Ok(())
                 })?;
+                if let Some(node) = last {
+                    conn.delete(&node)?;
+                }
                 conn.close();
                 Ok(vec![(w.row(), rate)])
             }

@@ -5,11 +5,7 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
-use zkcluster::proto::{
-    create_mode, encode_request, op, xid, ConnectRequest, ConnectResponse, CreateRequest, Decode,
-    DeleteRequest, Encode, GetChildrenResponse, PathWatchRequest, Reader, SetDataRequest, Writer,
-};
-use zkcluster::Acl;
+use super::wire::{self, create_mode, op, Body, Reader};
 
 /// One reply: its header fields and where its body sits in the connection's read buffer.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +24,6 @@ pub struct RawConn {
     next_xid: i32,
     /// Watch notifications read while waiting for a reply, not yet consumed.
     events: usize,
-    acl: Vec<Acl>,
 }
 
 fn bad(what: String) -> io::Error {
@@ -41,30 +36,14 @@ impl RawConn {
     pub fn connect(addr: &str) -> io::Result<RawConn> {
         let stream = TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
-        let mut conn = RawConn {
-            stream,
-            buf: vec![0; 256 * 1024],
-            start: 0,
-            end: 0,
-            next_xid: 1,
-            events: 0,
-            acl: Acl::open_unsafe(),
-        };
-        let request = ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: 0,
-            timeout_ms: 30_000,
-            session_id: 0,
-            passwd: vec![0; 16],
-            read_only: false,
-        };
-        let mut w = Writer::framed();
-        request.encode(&mut w);
-        conn.stream.write_all(&w.into_frame())?;
+        let mut conn =
+            RawConn { stream, buf: vec![0; 256 * 1024], start: 0, end: 0, next_xid: 1, events: 0 };
+        conn.stream.write_all(&Body::connect(0, &[0; 16], 30_000).framed())?;
         let (a, b) = conn.next_frame()?;
-        let response = ConnectResponse::decode(&mut Reader::new(&conn.buf[a..b]))
+        let session_id = Reader::new(&conn.buf[a..b])
+            .session_id_of_connect_reply()
             .map_err(|e| bad(format!("connect response: {e}")))?;
-        if response.session_id == 0 {
+        if session_id == 0 {
             return Err(bad("server refused the session".into()));
         }
         Ok(conn)
@@ -135,10 +114,10 @@ impl RawConn {
     }
 
     /// Encodes one request and appends it to `out` (nothing is written yet).
-    pub fn encode<B: Encode>(&mut self, out: &mut Vec<u8>, opcode: i32, body: &B) {
+    pub fn encode(&mut self, out: &mut Vec<u8>, opcode: i32, body: &Body) {
         let id = self.next_xid;
         self.next_xid += 1;
-        out.extend_from_slice(&encode_request(id, opcode, body));
+        out.extend_from_slice(&wire::request(id, opcode, body));
     }
 
     /// Writes bytes built by [`encode`](Self::encode).
@@ -147,10 +126,10 @@ impl RawConn {
     }
 
     /// Writes one request.
-    pub fn send<B: Encode>(&mut self, opcode: i32, body: &B) -> io::Result<()> {
+    pub fn send(&mut self, opcode: i32, body: &Body) -> io::Result<()> {
         let id = self.next_xid;
         self.next_xid += 1;
-        self.stream.write_all(&encode_request(id, opcode, body))
+        self.stream.write_all(&wire::request(id, opcode, body))
     }
 
     /// Reads the next reply to a request, counting (and skipping) watch notifications.
@@ -158,7 +137,7 @@ impl RawConn {
         loop {
             let reply = self.recv()?;
             match reply.xid {
-                xid::WATCH_EVENT => self.events += 1,
+                wire::WATCH_EVENT_XID => self.events += 1,
                 x if x < 0 => {}
                 _ => return Ok(reply),
             }
@@ -166,7 +145,7 @@ impl RawConn {
     }
 
     /// One request, one reply; the reply's error code.
-    pub fn call<B: Encode>(&mut self, opcode: i32, body: &B) -> io::Result<Reply> {
+    pub fn call(&mut self, opcode: i32, body: &Body) -> io::Result<Reply> {
         self.send(opcode, body)?;
         self.reply()
     }
@@ -175,7 +154,7 @@ impl RawConn {
     pub fn wait_event(&mut self) -> io::Result<()> {
         while self.events == 0 {
             let reply = self.recv()?;
-            if reply.xid == xid::WATCH_EVENT {
+            if reply.xid == wire::WATCH_EVENT_XID {
                 self.events += 1;
             }
         }
@@ -192,73 +171,54 @@ impl RawConn {
     }
 
     pub fn create(&mut self, path: &str, data: &[u8], flags: i32) -> io::Result<String> {
-        let body = CreateRequest {
-            path: path.to_string(),
-            data: data.to_vec(),
-            acl: self.acl.clone(),
-            flags,
-        };
+        let body = Body::create(path, data, flags);
         let reply = Self::ok(self.call(op::CREATE, &body)?, "create", path)?;
-        let mut r = Reader::new(self.body(&reply));
-        r.string().map_err(|e| bad(format!("create reply: {e}")))
+        Reader::new(self.body(&reply)).string()
     }
 
     /// Creates `path` unless it exists.
     pub fn ensure(&mut self, path: &str) -> io::Result<()> {
-        let body = CreateRequest {
-            path: path.to_string(),
-            data: Vec::new(),
-            acl: self.acl.clone(),
-            flags: create_mode::PERSISTENT,
-        };
+        let body = Body::create(path, b"", create_mode::PERSISTENT);
         let reply = self.call(op::CREATE, &body)?;
         match reply.err {
-            0 | -110 => Ok(()),
+            0 | wire::NODE_EXISTS => Ok(()),
             e => Err(bad(format!("create {path}: error {e}"))),
         }
     }
 
     pub fn get(&mut self, path: &str) -> io::Result<()> {
-        let reply =
-            self.call(op::GET_DATA, &PathWatchRequest { path: path.to_string(), watch: false })?;
+        let reply = self.call(op::GET_DATA, &Body::path_watch(path, false))?;
         Self::ok(reply, "get", path).map(drop)
     }
 
     pub fn set(&mut self, path: &str, data: &[u8]) -> io::Result<()> {
-        let body = SetDataRequest { path: path.to_string(), data: data.to_vec(), version: -1 };
-        Self::ok(self.call(op::SET_DATA, &body)?, "set", path).map(drop)
+        Self::ok(self.call(op::SET_DATA, &Body::set_data(path, data))?, "set", path).map(drop)
     }
 
     /// Whether the node exists; `watch` leaves a watch either way.
     pub fn exists(&mut self, path: &str, watch: bool) -> io::Result<bool> {
-        let reply = self.call(op::EXISTS, &PathWatchRequest { path: path.to_string(), watch })?;
+        let reply = self.call(op::EXISTS, &Body::path_watch(path, watch))?;
         match reply.err {
             0 => Ok(true),
-            -101 => Ok(false),
+            wire::NO_NODE => Ok(false),
             e => Err(bad(format!("exists {path}: error {e}"))),
         }
     }
 
     pub fn delete(&mut self, path: &str) -> io::Result<()> {
-        let body = DeleteRequest { path: path.to_string(), version: -1 };
-        Self::ok(self.call(op::DELETE, &body)?, "delete", path).map(drop)
+        Self::ok(self.call(op::DELETE, &Body::delete(path))?, "delete", path).map(drop)
     }
 
     pub fn children(&mut self, path: &str) -> io::Result<Vec<String>> {
-        let reply = self
-            .call(op::GET_CHILDREN, &PathWatchRequest { path: path.to_string(), watch: false })?;
+        let reply = self.call(op::GET_CHILDREN, &Body::path_watch(path, false))?;
         let reply = Self::ok(reply, "get_children", path)?;
-        GetChildrenResponse::decode(&mut Reader::new(self.body(&reply)))
-            .map(|r| r.children)
-            .map_err(|e| bad(format!("get_children reply: {e}")))
+        Reader::new(self.body(&reply)).strings()
     }
 
     /// Ends the session (its ephemeral nodes go at once).
     pub fn close(mut self) {
-        let mut w = Writer::framed();
-        w.i32(self.next_xid);
-        w.i32(op::CLOSE_SESSION);
-        if self.stream.write_all(&w.into_frame()).is_ok() {
+        let close = wire::request(self.next_xid, op::CLOSE_SESSION, &Body::default());
+        if self.stream.write_all(&close).is_ok() {
             let _ = self.reply();
         }
     }

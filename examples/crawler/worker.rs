@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use zkcluster::channel::{Receiver, Sender};
 use zkcluster::{Client, CreateOptions, Restriction, ZookeeperRecipe};
 
 use crate::layout::{self, Layout};
@@ -44,7 +44,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(name: String, client: Client) -> Node {
-        let (tx, rx) = crossbeam_channel::bounded(0);
+        let (tx, rx) = zkcluster::channel::bounded(0);
         Node {
             name,
             client,
@@ -168,7 +168,7 @@ fn fetch_and_record(crawl: &Crawl, node: &Node, page: usize) -> zkcluster::Resul
         let lost = lease.lost();
         node.fetching.fetch_add(1, Ordering::SeqCst);
         let fetched = crawl.site.fetch(page, latency, |took| {
-            crossbeam_channel::select! {
+            zkcluster::channel::select! {
                 recv(node.alive) -> _ => true,
                 recv(lost) -> _ => true,
                 default(took) => false,

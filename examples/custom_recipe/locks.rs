@@ -21,10 +21,11 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::select;
+use zkcluster::channel::select;
 use zkcluster::{
-    CancelHandle, CancelToken, Client, CreateOptions, Error, Guard, NewRestriction, OpResult,
-    Pending, ReadLock, Recipe, Restriction, Result, SessionEvent, Wait, WriteLock,
+    guaranteed_delete_prefix, CancelHandle, CancelToken, Client, CreateOptions, Error, Guard,
+    NewRestriction, OpResult, Pending, ReadLock, Recipe, Restriction, Result, SessionEvent, Wait,
+    WriteLock,
 };
 
 /// The user's recipe enum: each variant names one of the lock types of this module.
@@ -238,7 +239,8 @@ pub const LEASE_PREFIX: &str = "lease-";
 /// Deadlines ([`Wait`]) cover the whole acquire; [`cancel_handle`](Restriction::cancel_handle)
 /// cancels an acquire waiting either for the inner lock or for a lease. A failed, cancelled or
 /// timed-out acquire leaves no node behind: the inner lock's guard deletes its node, and a lease
-/// whose create reply was lost is looked up by its nonce and deleted. The [`Guard`] deletes the
+/// whose create reply was lost is deleted by its nonce with zkcluster's
+/// [`guaranteed_delete_prefix`] (retried in the background until it is gone). The [`Guard`] deletes the
 /// lease on release or drop. `P`, `P/mutex` and `P/leases` themselves stay (empty).
 ///
 /// ```ignore
@@ -326,7 +328,7 @@ impl NewSemaphore {
                 return Ok(Turn::NotNow);
             }
             log::debug!("{}: {held} leases of {} taken, waiting", self.identifier, self.path);
-            let timer = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
+            let timer = deadline.map_or_else(zkcluster::channel::never, zkcluster::channel::at);
             loop {
                 select! {
                     recv(watch) -> _ => break,
@@ -380,7 +382,7 @@ impl NewSemaphore {
             Err(e @ Error::Transaction { .. }) => return Ok(Turn::Retry(e)),
             Err(e) if retry_later(&e) => {
                 // The lease may or may not have been created: make sure it is not left behind.
-                remove_lost_lease(&self.client, &self.leases, &prefix, session);
+                let _ = guaranteed_delete_prefix(&self.client, &self.leases, &prefix);
                 return Ok(Turn::Retry(e));
             }
             Err(e) => return Err(e),
@@ -390,7 +392,7 @@ impl NewSemaphore {
             _ => None,
         });
         let Some(node) = created else {
-            remove_lost_lease(&self.client, &self.leases, &prefix, session);
+            let _ = guaranteed_delete_prefix(&self.client, &self.leases, &prefix);
             return Err(Error::InvalidArgument {
                 path: self.path.clone(),
                 reason: "the server's transaction reply has no created node".into(),
@@ -580,42 +582,4 @@ fn nonce() -> u64 {
 /// sorts last instead of failing).
 fn sequence_of(name: &str) -> u64 {
     name.rsplit('-').next().and_then(|seq| seq.parse().ok()).unwrap_or(u64::MAX)
-}
-
-/// Deletes the lease starting with `prefix` that a create whose reply was lost may have left, in
-/// a background thread, until that succeeds or the session that sent the create is gone (the
-/// server then deletes the ephemeral node itself).
-fn remove_lost_lease(client: &Client, leases: &str, prefix: &str, session: i64) {
-    let (client, leases, prefix) = (client.clone(), leases.to_string(), prefix.to_string());
-    let cleanup = move || {
-        let mut pause = Duration::from_millis(50);
-        // Bounded: past the session timeout the session is gone or its node deleted.
-        let give_up = Instant::now() + client.negotiated_timeout() * 2 + Duration::from_secs(5);
-        while Instant::now() < give_up {
-            if client.state().is_terminal() || client.session_id() != session {
-                return; // the session that owned the node is gone, and the node with it
-            }
-            let attempt = client.get_children(&leases).and_then(|children| {
-                for child in children.iter().filter(|c| c.starts_with(prefix.as_str())) {
-                    match client.delete(&format!("{leases}/{child}"), None) {
-                        Ok(()) => {}
-                        Err(e) if e.is_no_node() => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(())
-            });
-            match attempt {
-                Ok(()) => return,
-                Err(e) if e.is_no_node() => return,
-                Err(e) => log::debug!("retrying removal of lease {leases}/{prefix}*: {e}"),
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(1));
-        }
-        log::warn!("gave up removing lease {leases}/{prefix}*; it goes with the session");
-    };
-    if let Err(e) = std::thread::Builder::new().name("lease-cleanup".into()).spawn(cleanup) {
-        log::warn!("cannot start lease cleanup ({e}); the lease goes with the session");
-    }
 }

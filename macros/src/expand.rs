@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{LitStr, Path};
 
-use crate::validate::Recipe;
+use crate::validate::{screaming_snake, Recipe};
 
 pub fn expand(recipe: &Recipe) -> TokenStream {
     let Recipe { ident, vis, krate, restriction, variants } = recipe;
@@ -32,6 +32,7 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
         .iter()
         .map(|v| format!("A `{}`, built for [`{ident}::{}`].", path_string(&v.ty), v.ident));
 
+    let result = quote!(::core::result::Result);
     let delegate = |call: TokenStream| {
         let arms = variants.iter().map(|v| {
             let (variant, ty) = (&v.ident, &v.ty);
@@ -51,8 +52,55 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
     let cancel_handle = delegate(quote!(cancel_handle(inner)));
     let path = delegate(quote!(path(inner)));
 
+    // `as_read_lock()` / `into_read_lock()` for variant `ReadLock`: the concrete lock, for what
+    // only its own type offers (a semaphore's `max_leases()`, say).
+    let accessors = variants.iter().map(|v| {
+        let (variant, ty) = (&v.ident, &v.ty);
+        let snake = screaming_snake(&variant.to_string()).to_lowercase();
+        let as_fn = format_ident!("as_{}", snake, span = variant.span());
+        let into_fn = format_ident!("into_{}", snake, span = variant.span());
+        let as_doc =
+            format!("The `{}` inside, if this is [`{restriction}::{variant}`].", path_string(ty));
+        let into_doc = format!(
+            "The `{}` inside, if this is [`{restriction}::{variant}`].\n\n# Errors\n\n\
+             `Err(self)` when it holds another variant's lock.",
+            path_string(ty)
+        );
+        quote! {
+            #[doc = #as_doc]
+            #[must_use]
+            #[allow(dead_code)]
+            #vis fn #as_fn(&self) -> ::core::option::Option<&#ty> {
+                match *self {
+                    #restriction::#variant(ref inner) => ::core::option::Option::Some(inner),
+                    #[allow(unreachable_patterns)]
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            #[doc = #into_doc]
+            #[allow(dead_code)]
+            #vis fn #into_fn(self) -> ::core::result::Result<#ty, Self> {
+                match self {
+                    #restriction::#variant(inner) => ::core::result::Result::Ok(inner),
+                    #[allow(unreachable_patterns)]
+                    other => ::core::result::Result::Err(other),
+                }
+            }
+        }
+    });
+    let debug_labels = variants.iter().map(|v| {
+        let variant = &v.ident;
+        let label = format!("{restriction}::{variant}");
+        quote! { #restriction::#variant(_) => #label }
+    });
+    let parse_arms = variants.iter().map(|v| {
+        let variant = &v.ident;
+        let accepted = v.accepted.iter().map(|a| LitStr::new(a, variant.span()));
+        quote! { #(#accepted)|* => #result::Ok(#ident::#variant) }
+    });
+
     let str_ = quote!(::core::primitive::str);
-    let result = quote!(::core::result::Result);
     let option = quote!(::core::option::Option);
     let names_const = format_ident!("NAMES");
 
@@ -65,6 +113,24 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
                 #[doc = #variant_docs]
                 #idents(#types),
             )*
+        }
+
+        #[automatically_derived]
+        impl #restriction {
+            #(#accessors)*
+        }
+
+        // Lock types need not be `Debug`; every one has a path.
+        #[automatically_derived]
+        impl ::core::fmt::Debug for #restriction {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let variant = match *self {
+                    #(#debug_labels,)*
+                };
+                f.debug_struct(variant)
+                    .field("path", &#krate::Restriction::path(self))
+                    .finish_non_exhaustive()
+            }
         }
 
         #[automatically_derived]
@@ -146,7 +212,7 @@ pub fn expand(recipe: &Recipe) -> TokenStream {
             fn from_str(s: &#str_) -> #result<Self, #krate::ParseRecipeError> {
                 const #names_const: &[&#str_] = &[#(#names),*];
                 match s {
-                    #(#names => #result::Ok(#ident::#idents),)*
+                    #(#parse_arms,)*
                     _ => #result::Err(#krate::ParseRecipeError::new(s, #names_const)),
                 }
             }

@@ -33,8 +33,8 @@ mod validate;
 ///     (and so `zkcluster::Restriction`). Overrides `module`.
 /// ```
 ///
-/// The enum must be a non-generic enum of unit variants, and `Clone + Copy` (a supertrait of
-/// `Recipe`). Each variant's *name* is the last segment of its lock type's path; names must be
+/// The enum must be a non-generic enum of at least one unit variant, and `Clone + Copy` (a
+/// supertrait of `Recipe`). Each variant's *name* is the last segment of its lock type's path; names must be
 /// unique.
 ///
 /// # What is generated
@@ -46,10 +46,15 @@ mod validate;
 ///   max_leases)` builds the variant's lock type with `NewRestriction::new_restriction`.
 /// - `enum ERestriction` (same visibility as `E`), one variant per recipe variant, holding that
 ///   variant's lock type, with `impl zkcluster::Restriction` by static delegation (a `match`, no
-///   boxing, no dynamic lookup). Nothing is derived on it, since lock types need not be `Debug`.
-/// - `impl Display for E` (writes `name()`) and `impl FromStr for E` (parses a name back, with
-///   `zkcluster::ParseRecipeError` listing the accepted names on failure), so recipes can come
-///   from configuration files.
+///   boxing, no dynamic lookup); for each variant `V`, `as_v(&self) -> Option<&Type>` and
+///   `into_v(self) -> Result<Type, Self>` (snake_case of the variant's name) reach the concrete
+///   lock; `Debug` shows the variant and the lock's path (lock types need not be `Debug`).
+/// - `impl Display for E` (writes `name()`) and `impl FromStr for E`, so recipes can come from
+///   configuration files. `FromStr` accepts a variant's lock type name (`"NewReadLock"`, as
+///   `name()` writes it), its variant name (`"ReadLock"`) and that name in SCREAMING_SNAKE_CASE
+///   (`"READ_LOCK"`, a Python `Enum` member's spelling, for configuration shared with Kazoo
+///   code); anything else is a `zkcluster::ParseRecipeError` listing the lock type names. A
+///   string that would parse as two variants is a compile error.
 /// - A compile-time check that each lock type implements `zkcluster::NewRestriction`, reported at
 ///   the type in the attribute.
 ///
@@ -58,8 +63,14 @@ mod validate;
 ///
 /// # Example
 ///
-/// ```ignore
+/// ```no_run
 /// use zkcluster::{Client, Recipe, Restriction};
+/// # mod my_locks {
+/// #     pub use zkcluster::{ReadLock as NewReadLock, Semaphore as NewSemaphore, WriteLock as NewWriteLock};
+/// # }
+/// # mod example_zk_lib {
+/// #     pub use zkcluster::{ReadLock, Semaphore, WriteLock};
+/// # }
 ///
 /// #[derive(Debug, Clone, Copy, PartialEq, Eq, Recipe)]
 /// pub enum NewZKRecipe {
@@ -80,15 +91,22 @@ mod validate;
 ///     Semaphore,
 /// }
 ///
+/// # fn main() -> zkcluster::Result<()> {
 /// assert_eq!(NewZKRecipe::ReadLock.name(), "NewReadLock");
 /// assert_eq!(NewZKRecipe::ALL.len(), 3);
+/// // Python's `NewZKRecipe("NewWriteLock")` and `NewZKRecipe["WRITE_LOCK"]`:
 /// let recipe: NewZKRecipe = "NewWriteLock".parse()?;
+/// assert_eq!("WriteLock".parse::<NewZKRecipe>()?, recipe);
+/// assert_eq!("WRITE_LOCK".parse::<NewZKRecipe>()?, recipe);
+///
 /// let client = Client::connect("127.0.0.1:2181")?;
 /// let lock: NewZKRecipeRestriction = client.restrict("/p", recipe, "worker-1", None)?;
 /// let guard = lock.acquire()?;
+/// let pool = client.restrict("/pool", LibRecipe::Semaphore, "worker-1", Some(4))?;
+/// assert_eq!(pool.as_semaphore().map(|s| s.max_leases()), Some(4));
+/// # Ok(())
+/// # }
 /// ```
-///
-/// (The same example, compiled, is in zkcluster's `recipe` module documentation.)
 ///
 /// # A complete example
 ///

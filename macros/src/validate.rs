@@ -23,6 +23,9 @@ pub struct Variant {
     pub ty: Path,
     /// The lock type's name: the last segment of `ty`.
     pub name: String,
+    /// Every string `FromStr` accepts for this variant: `name`, the variant's own name and that
+    /// name in SCREAMING_SNAKE_CASE (how a Python `Enum` spells its members), without repeats.
+    pub accepted: Vec<String>,
 }
 
 /// Checks `input`; `None` if anything is wrong (the errors are in `errors`).
@@ -67,9 +70,25 @@ pub fn validate(input: Input, errors: &mut Errors) -> Option<Recipe> {
         );
     }
 
+    if input.variants.is_empty() {
+        fail(
+            errors,
+            syn::Error::new(
+                input.ident.span(),
+                format!(
+                    "`{}` has no variants; a recipe enum needs at least one (each names a lock \
+                     type with `#[recipe(Type)]`)",
+                    input.ident
+                ),
+            ),
+        );
+    }
+
     let mut variants = Vec::with_capacity(input.variants.len());
     // Name -> the variant that used it first.
     let mut seen: HashMap<String, Ident> = HashMap::new();
+    // Accepted string -> the variant it parses to.
+    let mut parses_to: HashMap<String, Ident> = HashMap::new();
     for v in input.variants {
         if !matches!(v.fields, Fields::Unit) {
             fail(
@@ -122,7 +141,34 @@ pub fn validate(input: Input, errors: &mut Errors) -> Option<Recipe> {
         } else {
             seen.insert(name.clone(), v.ident.clone());
         }
-        variants.push(Variant { ident: v.ident, ty, name });
+        let mut accepted = vec![name.clone()];
+        for alias in [v.ident.to_string(), screaming_snake(&v.ident.to_string())] {
+            if !accepted.contains(&alias) {
+                accepted.push(alias);
+            }
+        }
+        for alias in &accepted {
+            match parses_to.get(alias) {
+                // A clash of two lock type names is the error above.
+                Some(_) if *alias == name && seen.get(&name) != Some(&v.ident) => {}
+                Some(other) => fail(
+                    errors,
+                    syn::Error::new(
+                        v.ident.span(),
+                        format!(
+                            "`FromStr` would read {alias:?} as both `{other}` and `{}`: a \
+                             variant's name (or its SCREAMING_SNAKE_CASE form) must not be \
+                             another variant's name or lock type name",
+                            v.ident
+                        ),
+                    ),
+                ),
+                None => {
+                    parses_to.insert(alias.clone(), v.ident.clone());
+                }
+            }
+        }
+        variants.push(Variant { ident: v.ident, ty, name, accepted });
     }
 
     if count > 0 {
@@ -135,6 +181,29 @@ pub fn validate(input: Input, errors: &mut Errors) -> Option<Recipe> {
         restriction,
         variants,
     })
+}
+
+/// `ReadLock` -> `READ_LOCK`, `HTTPFetch` -> `HTTP_FETCH`, `Lock2` -> `LOCK2`: a word starts
+/// at an uppercase letter after a lowercase one or a digit, and at the last uppercase letter of a
+/// run followed by a lowercase one.
+pub fn screaming_snake(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1).copied();
+        let starts_word = c.is_uppercase()
+            && match prev {
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
+                _ => false,
+            };
+        if starts_word && !out.ends_with('_') {
+            out.push('_');
+        }
+        out.extend(c.to_uppercase());
+    }
+    out
 }
 
 /// `module::Variant`, all of it spanned at the variant: errors about the type (not found in the
@@ -191,6 +260,37 @@ mod tests {
         assert_eq!(types, ["a :: b :: Read", "x :: y :: Lock"]);
         let names: Vec<_> = recipe.variants.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, ["Read", "Lock"]);
+    }
+
+    #[test]
+    fn accepts_type_and_variant_names() {
+        let recipe = check("enum E { #[recipe(x::NewReadLock)] ReadLock, #[recipe(L)] L }")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(recipe.variants[0].accepted, ["NewReadLock", "ReadLock", "READ_LOCK"]);
+        assert_eq!(recipe.variants[1].accepted, ["L"]);
+        for (name, screaming) in [
+            ("ReadLock", "READ_LOCK"),
+            ("HTTPFetch", "HTTP_FETCH"),
+            ("Lock2", "LOCK2"),
+            ("Lock2Go", "LOCK2_GO"),
+            ("already_snake", "ALREADY_SNAKE"),
+            ("A", "A"),
+        ] {
+            assert_eq!(screaming_snake(name), screaming);
+        }
+    }
+
+    #[test]
+    fn refuses_empty_enums_and_ambiguous_names() {
+        let errors = check("enum E {}").err().unwrap();
+        assert!(errors[0].contains("has no variants"), "{errors:?}");
+        let errors =
+            check("enum E { #[recipe(WriteLock)] ReadLock, #[recipe(ReadLock)] WriteLock }")
+                .err()
+                .unwrap();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("would read \"ReadLock\" as both"), "{errors:?}");
+        assert!(errors[1].contains("would read \"WriteLock\" as both"), "{errors:?}");
     }
 
     #[test]

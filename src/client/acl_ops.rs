@@ -11,6 +11,14 @@ impl Client {
     /// A node's ACL and metadata (`stat.aversion` is the ACL's version). ZooKeeper 3.8 (at
     /// least) shows the hash of a `digest` id as `x` to sessions without ADMIN on the node.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`);
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -52,8 +60,17 @@ impl Client {
     /// returns the new metadata. Changing an ACL needs the ADMIN permission: without it the call
     /// fails with an error for which `is_no_auth()` is true.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`,
+    /// `is_bad_version()`, `is_no_auth()`, an invalid ACL); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
-    /// use zkcluster::{proto::Perms, Acl, Client};
+    /// use zkcluster::{Acl, Client, Perms};
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = Client::connect("127.0.0.1:2181")?;
     /// client.add_auth("digest", "admin:secret")?;

@@ -36,6 +36,7 @@ pub struct ClientBuilder {
     resume: Option<(i64, Vec<u8>)>,
     max_request: usize,
     backoff: (Duration, Duration),
+    create_chroot: bool,
 }
 
 impl ClientBuilder {
@@ -51,6 +52,7 @@ impl ClientBuilder {
             resume: None,
             max_request: crate::session::DEFAULT_MAX_REQUEST,
             backoff: (Duration::from_millis(20), Duration::from_secs(1)),
+            create_chroot: false,
         }
     }
 
@@ -157,7 +159,34 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether [`connect`](Self::connect) creates the connect string's chroot (and its
+    /// parents) when it does not exist, as Curator does with its namespace. By default
+    /// (`false`) a missing chroot fails `connect` with
+    /// [`Error::ChrootMissing`](crate::Error::ChrootMissing).
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::builder("127.0.0.1:2181/apps/crawler")
+    ///     .create_chroot(true)
+    ///     .connect()?;
+    /// assert!(client.exist_node("/")?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn create_chroot(mut self, create: bool) -> ClientBuilder {
+        self.create_chroot = create;
+        self
+    }
+
     /// Connects and waits until the session is established (at most the connect timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::connect`]: [`InvalidConnectString`](crate::Error::InvalidConnectString),
+    /// [`Connect`](crate::Error::Connect) (with the last I/O error as its `source()`),
+    /// [`ChrootMissing`](crate::Error::ChrootMissing) unless [`create_chroot`](Self::create_chroot)
+    /// is set, [`AuthFailed`](crate::Error::AuthFailed), or a server error of the chroot's
+    /// creation.
     pub fn connect(self) -> Result<Client> {
         let config = SessionConfig {
             connect: ConnectString::parse(&self.connect_string)?,
@@ -173,6 +202,7 @@ impl ClientBuilder {
         for (scheme, auth) in &self.auth {
             client.add_auth(scheme, auth)?;
         }
+        client.check_chroot(self.create_chroot)?;
         Ok(client)
     }
 }

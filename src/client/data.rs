@@ -5,12 +5,59 @@ use crossbeam_channel::Receiver;
 use super::{Client, CreateMode, CreateOptions, Pending, ZookeeperNode};
 use crate::path::{self, validate, validate_value};
 use crate::proto::{
-    op, CreateRequest, CreateResponse, CreateTtlRequest, Decode, DeleteRequest, Encode, ErrorCode,
-    GetChildren2Response, GetChildrenResponse, GetDataResponse, PathWatchRequest, Reader,
-    SetDataRequest, Stat, StatResponse,
+    op, Create2Response, CreateRequest, CreateResponse, CreateTtlRequest, Decode, DeleteRequest,
+    Encode, ErrorCode, GetChildren2Response, GetChildrenResponse, GetDataResponse,
+    PathWatchRequest, Reader, SetDataRequest, Stat, StatResponse,
 };
 use crate::session::{RawReply, WatchKind, WatchedEvent};
 use crate::{Error, Result};
+
+/// What a create returns: the path alone (`create`), or the path and the new node's stat
+/// (`create_with_stat`, which sends create2 for the plain modes; container and TTL creates
+/// always answer with both).
+trait CreateOutput: Sized + Send + 'static {
+    /// The opcode of a create that is neither a container nor has a TTL.
+    const PLAIN_OPCODE: i32;
+    fn decode(client: &Client, reply: &RawReply, path: &str) -> Result<Self>;
+    /// The same create again, waited for (after making missing parents).
+    fn create(client: &Client, path: &str, value: &[u8], options: &CreateOptions) -> Result<Self>;
+}
+
+impl CreateOutput for String {
+    const PLAIN_OPCODE: i32 = op::CREATE;
+
+    fn decode(client: &Client, reply: &RawReply, path: &str) -> Result<String> {
+        let created: CreateResponse = client.decode(reply, "create", path)?;
+        Ok(client.shared().user_path(&created.path))
+    }
+
+    fn create(
+        client: &Client,
+        path: &str,
+        value: &[u8],
+        options: &CreateOptions,
+    ) -> Result<String> {
+        client.create(path, value, options)
+    }
+}
+
+impl CreateOutput for (String, Stat) {
+    const PLAIN_OPCODE: i32 = op::CREATE2;
+
+    fn decode(client: &Client, reply: &RawReply, path: &str) -> Result<(String, Stat)> {
+        let created: Create2Response = client.decode(reply, "create", path)?;
+        Ok((client.shared().user_path(&created.path), created.stat))
+    }
+
+    fn create(
+        client: &Client,
+        path: &str,
+        value: &[u8],
+        options: &CreateOptions,
+    ) -> Result<(String, Stat)> {
+        client.create_with_stat(path, value, options)
+    }
+}
 
 /// The server's verdict in a reply header, as an error for `path`.
 pub(crate) fn check(reply: &RawReply, op: &'static str, path: &str) -> Result<()> {
@@ -64,6 +111,16 @@ impl Client {
 
     /// Creates a node as `options` say; returns its path (with the sequence number, if any).
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent) or
+    /// [`ValueTooLarge`](crate::Error::ValueTooLarge); [`Server`](crate::Error::Server) when the
+    /// server refuses it (`is_node_exists()`, `is_no_node()` for a missing parent unless
+    /// `parents()` was set, `is_no_auth()`, an invalid ACL); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// use zkcluster::{Client, CreateMode, CreateOptions};
     /// # fn main() -> zkcluster::Result<()> {
@@ -100,7 +157,63 @@ impl Client {
         value: impl AsRef<[u8]>,
         options: &CreateOptions,
     ) -> Pending<String> {
-        let value = value.as_ref();
+        self.create_as(path, value.as_ref(), options)
+    }
+
+    /// Creates a node as `options` say; returns its path and its new [`Stat`] (Kazoo's
+    /// `create(..., include_data=True)`, Curator's `storingStatIn`), from the same round trip.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create).
+    ///
+    /// ```no_run
+    /// use zkcluster::{Client, CreateMode, CreateOptions};
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = Client::connect("127.0.0.1:2181")?;
+    /// let opts = CreateOptions::new().mode(CreateMode::Ephemeral);
+    /// let (path, stat) = client.create_with_stat("/workers/w1", b"up", &opts)?;
+    /// assert_eq!(stat.ephemeral_owner, client.session_id());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn create_with_stat(
+        &self,
+        path: &str,
+        value: impl AsRef<[u8]>,
+        options: &CreateOptions,
+    ) -> Result<(String, Stat)> {
+        self.create_with_stat_async(path, value, options).wait()
+    }
+
+    /// [`create_with_stat`](Self::create_with_stat) without waiting.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let pending = client.create_with_stat_async("/a", b"", &Default::default());
+    /// let (_, stat) = pending.wait()?;
+    /// assert_eq!(stat.version, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn create_with_stat_async(
+        &self,
+        path: &str,
+        value: impl AsRef<[u8]>,
+        options: &CreateOptions,
+    ) -> Pending<(String, Stat)> {
+        self.create_as(path, value.as_ref(), options)
+    }
+
+    /// The create behind both forms: `T` says which request a plain create sends and what its
+    /// reply becomes.
+    fn create_as<T: CreateOutput>(
+        &self,
+        path: &str,
+        value: &[u8],
+        options: &CreateOptions,
+    ) -> Pending<T> {
         if let Err(e) =
             validate(path, options.mode.is_sequential()).and_then(|()| validate_value(path, value))
         {
@@ -123,13 +236,10 @@ impl Client {
                     client.ensure_path(parent)?;
                 }
                 let (value, options) = retry.unwrap_or_default();
-                client.create(&requested, value, &options)
+                T::create(&client, &requested, &value, &options)
             }
             Err(e) => Err(e),
-            Ok(()) => {
-                let created: CreateResponse = client.decode(&reply, "create", &requested)?;
-                Ok(client.shared().user_path(&created.path))
-            }
+            Ok(()) => T::decode(&client, &reply, &requested),
         };
         match options.mode {
             CreateMode::Container => {
@@ -151,7 +261,7 @@ impl Client {
                 None => {
                     let body =
                         CreateRequest { path: server_path, data: value.to_vec(), acl, flags };
-                    self.call("create", path, op::CREATE, &body, None, finish)
+                    self.call("create", path, T::PLAIN_OPCODE, &body, None, finish)
                 }
             },
         }
@@ -161,6 +271,15 @@ impl Client {
 impl Client {
     /// Reads a node and leaves a one-shot watch on it: the receiver gets one event when the node
     /// changes or is deleted (or the session is lost).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`, `is_no_auth()`;
+    /// no watch is left then); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -234,6 +353,14 @@ impl Client {
 
     /// A node's metadata (or `None`), leaving a one-shot watch that fires when the node is
     /// created, changed or deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete. A missing node is `Ok((None, watch))`: the watch fires when it
+    /// is created.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -314,6 +441,16 @@ impl Client {
     /// Sets a node's data if its version is `version` (any version when `None`); returns the
     /// new metadata. A stale version fails with an error for which `is_bad_version()` is true.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent) or
+    /// [`ValueTooLarge`](crate::Error::ValueTooLarge); [`Server`](crate::Error::Server) when the
+    /// server refuses it (`is_no_node()`, `is_bad_version()` when `version` does not match,
+    /// `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -367,6 +504,15 @@ impl Client {
     /// Deletes a node if its version is `version` (any version when `None`). Unlike
     /// [`delete_node`](Self::delete_node), a missing node is an error (`is_no_node()`).
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`,
+    /// `is_bad_version()`, `is_not_empty()`, `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -408,6 +554,15 @@ impl Client {
 
     /// The names (not paths) of a node's children, in no particular order.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`,
+    /// `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -436,6 +591,15 @@ impl Client {
 
     /// The children's names and a one-shot watch that fires when the list changes (or the node
     /// is deleted).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`, `is_no_auth()`;
+    /// no watch is left then); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -498,6 +662,15 @@ impl Client {
 
     /// The children's names and the node's metadata, read together.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`,
+    /// `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -521,6 +694,15 @@ impl Client {
 
     /// Creates `path` and any missing ancestors (persistent, empty, default ACL); succeeds if
     /// they already exist. Costs one round trip: the creates are pipelined.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_auth()` on a missing
+    /// ancestor); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete. Nodes that exist already are not an error.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -551,6 +733,15 @@ impl Client {
     /// Deletes `path` and everything below it; `false` when it did not exist. Nodes that others
     /// create below it meanwhile are deleted too (it retries a few times), or the call fails
     /// with `is_not_empty()`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_auth()`; a node
+    /// recreated under the tree meanwhile gives `is_not_empty()`);
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete. A missing node is `Ok(false)`.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {

@@ -13,6 +13,14 @@ impl Client {
     /// leader for `path`, so a following read sees every write committed before the call (ZooKeeper's
     /// `sync`). Returns the synced path.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_node()`);
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -53,6 +61,15 @@ impl Client {
 
     /// The paths of this session's ephemeral nodes that start with `prefix` (a string prefix:
     /// `"/workers/w"` matches `/workers/w1` and `/workers/w2/x`), sorted. ZooKeeper 3.6+.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (an unimplemented operation on
+    /// servers before 3.6); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {

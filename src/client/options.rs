@@ -78,6 +78,7 @@ impl CreateMode {
 /// # }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use = "options do nothing until passed to a create"]
 pub struct CreateOptions {
     /// The kind of node.
     pub mode: CreateMode,
@@ -158,6 +159,10 @@ pub struct ZookeeperNode {
 
 impl ZookeeperNode {
     /// The data as UTF-8 text, or [`Error::NotUtf8`] saying where it stops being UTF-8.
+    ///
+    /// # Errors
+    ///
+    /// [`NotUtf8`](crate::Error::NotUtf8) when the value is not UTF-8.
     pub fn value_str(&self) -> Result<&str> {
         std::str::from_utf8(&self.value)
             .map_err(|source| Error::NotUtf8 { path: self.path.clone(), source })

@@ -106,7 +106,7 @@ impl<T> Pending<T> {
     ///
     /// # Errors
     ///
-    /// As [`wait`](Self::wait).
+    /// As [`wait`](Self::wait); [`Timeout`](crate::Error::Timeout) after `timeout` too.
     pub fn wait_timeout(self, timeout: Duration) -> Result<T> {
         let until = Instant::now().checked_add(timeout);
         self.wait_mode(WaitMode { until, grace: false, fail_fast: false })

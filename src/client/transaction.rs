@@ -229,6 +229,15 @@ impl<'a> Transaction<'a> {
     /// operation, or [`Error::Transaction`] naming the first operation that failed (nothing
     /// was applied). Paths are checked before sending ([`Error::InvalidPath`]).
     ///
+    /// # Errors
+    ///
+    /// [`Transaction`](crate::Error::Transaction) naming the first operation the server refused
+    /// (nothing was applied); [`InvalidPath`](crate::Error::InvalidPath) or
+    /// [`ValueTooLarge`](crate::Error::ValueTooLarge) for an operation refused before sending;
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -468,6 +477,15 @@ impl Client {
     /// Several reads in one request and one round trip (ZooKeeper 3.6+). Unlike a transaction
     /// the reads succeed or fail one by one: each has its own result (`is_no_node()` for a
     /// missing node), in the order given. They are not one snapshot: writes may land between them.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent) in any
+    /// read (nothing is sent); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete. Each read's own failure (such as `is_no_node()`) is its entry's
+    /// `Err`, not the call's.
     ///
     /// ```no_run
     /// use zkcluster::{ReadOp, ReadResult};

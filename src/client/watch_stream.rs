@@ -94,6 +94,12 @@ impl<T> WatchStream<T> {
 
     /// The next state, waiting at most `timeout`. `Err(Disconnected)` once the stream has ended.
     ///
+    /// # Errors
+    ///
+    /// `Err(Timeout)` when nothing arrived within `timeout`, `Err(Disconnected)` once the stream
+    /// has ended (client closed or stream dropped). An `Ok(Err(e))` is a failed re-read of the
+    /// node, after which the stream goes on.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -113,6 +119,11 @@ impl<T> WatchStream<T> {
 
     /// The next state if one is waiting. `Err(Disconnected)` once the stream has ended.
     ///
+    /// # Errors
+    ///
+    /// `Err(Empty)` when nothing is waiting, `Err(Disconnected)` once the stream has ended. An
+    /// `Ok(Err(e))` is a failed re-read of the node.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -127,14 +138,15 @@ impl<T> WatchStream<T> {
         self.updates.try_recv()
     }
 
-    /// The channel the states arrive on, to wait on several sources with `crossbeam_channel::select!`.
+    /// The channel the states arrive on, to wait on several sources with
+    /// [`select!`](crate::channel::select).
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
     /// let config = client.watch_data("/config")?;
     /// let workers = client.watch_children("/workers")?;
-    /// crossbeam_channel::select! {
+    /// zkcluster::channel::select! {
     ///     recv(config.receiver()) -> state => println!("config: {:?}", state),
     ///     recv(workers.receiver()) -> state => println!("workers: {:?}", state),
     /// }
@@ -279,6 +291,14 @@ impl Client {
     /// after every change (`None` while the node does not exist). Kazoo's `DataWatch`; see
     /// [`WatchStream`].
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_auth()`) for the first
+    /// read; [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -301,6 +321,14 @@ impl Client {
     /// every change of the list (`None` while the node does not exist). Kazoo's `ChildrenWatch`;
     /// see [`WatchStream`].
     ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (`is_no_auth()`) for the first
+    /// read; [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -316,6 +344,15 @@ impl Client {
 
     /// A persistent watch on `path` (addWatch, ZooKeeper 3.6+): every creation, deletion, data
     /// change and child-list change of the node, until the handle is dropped. See [`PersistentWatch`].
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (an unimplemented operation on
+    /// servers before 3.6, `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -333,6 +370,15 @@ impl Client {
     /// A persistent recursive watch on `path` (addWatch, ZooKeeper 3.6+): every creation,
     /// deletion and data change of the node and of every node below it. Child-list changes are
     /// not reported (they show as the creation or deletion of the child). See [`PersistentWatch`].
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path (nothing is sent);
+    /// [`Server`](crate::Error::Server) when the server refuses it (an unimplemented operation on
+    /// servers before 3.6, `is_no_auth()`); [`Timeout`](crate::Error::Timeout),
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -493,6 +539,11 @@ impl PersistentWatch {
 
     /// The next event, waiting at most `timeout`; `Err(Disconnected)` once the watch has ended.
     ///
+    /// # Errors
+    ///
+    /// `Err(Timeout)` when nothing arrived within `timeout`, `Err(Disconnected)` once the watch has
+    /// ended (removed, client closed, session lost).
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -517,6 +568,10 @@ impl PersistentWatch {
 
     /// The next event if one is waiting; `Err(Disconnected)` once the watch has ended.
     ///
+    /// # Errors
+    ///
+    /// `Err(Empty)` when nothing is waiting, `Err(Disconnected)` once the watch has ended.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
@@ -535,7 +590,7 @@ impl PersistentWatch {
         self.deliver(event).ok_or(TryRecvError::Disconnected)
     }
 
-    /// The channel the events arrive on, for `crossbeam_channel::select!`. Read from it
+    /// The channel the events arrive on, for [`select!`](crate::channel::select). Read from it
     /// directly, the stream's end shows as a [`WatchEventKind::SessionLost`] or
     /// [`WatchEventKind::Closed`] event (after which nothing more arrives).
     ///
@@ -544,7 +599,7 @@ impl PersistentWatch {
     /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
     /// let a = client.watch_persistent("/a")?;
     /// let b = client.watch_persistent("/b")?;
-    /// crossbeam_channel::select! {
+    /// zkcluster::channel::select! {
     ///     recv(a.receiver()) -> event => println!("a: {event:?}"),
     ///     recv(b.receiver()) -> event => println!("b: {event:?}"),
     /// }

@@ -15,18 +15,6 @@ const MIN_SPARE: usize = 64 * 1024;
 /// Read socket bytes into [`spare`](FrameBuffer::spare), report them with
 /// [`filled`](FrameBuffer::filled), then take frames with
 /// [`next_frame`](FrameBuffer::next_frame) until it returns `None`.
-///
-/// ```
-/// use zkcluster::proto::jute::{FrameBuffer, MAX_FRAME};
-///
-/// let mut frames = FrameBuffer::new(MAX_FRAME);
-/// let stream = [0, 0, 0, 2, b'h', b'i', 0, 0, 0, 1];
-/// frames.spare()[..stream.len()].copy_from_slice(&stream);
-/// frames.filled(stream.len());
-/// assert_eq!(frames.next_frame(), Ok(Some(b"hi".to_vec())));
-/// assert_eq!(frames.next_frame(), Ok(None)); // second frame still lacks its body
-/// assert_eq!(frames.buffered(), 4);
-/// ```
 #[derive(Debug, Clone)]
 pub struct FrameBuffer {
     buf: Vec<u8>,

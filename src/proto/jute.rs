@@ -74,15 +74,6 @@ impl Encode for () {
 }
 
 /// Builds jute-encoded bytes.
-///
-/// ```
-/// use zkcluster::proto::jute::Writer;
-///
-/// let mut w = Writer::framed();
-/// w.i32(7);
-/// w.string("/a");
-/// assert_eq!(w.into_frame(), [0, 0, 0, 10, 0, 0, 0, 7, 0, 0, 0, 2, b'/', b'a']);
-/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Writer {
     bytes: Vec<u8>,
@@ -195,17 +186,6 @@ impl Writer {
 }
 
 /// Encodes a complete request frame: length prefix, `RequestHeader { xid, opcode }`, body.
-///
-/// ```
-/// use zkcluster::proto::{encode_request, op, PathWatchRequest};
-///
-/// let exists = PathWatchRequest { path: "/a".into(), watch: true };
-/// let frame = encode_request(5, op::EXISTS, &exists);
-/// assert_eq!(
-///     frame,
-///     [0, 0, 0, 15, 0, 0, 0, 5, 0, 0, 0, 3, 0, 0, 0, 2, b'/', b'a', 1]
-/// );
-/// ```
 pub fn encode_request<T: Encode>(xid: i32, opcode: i32, body: &T) -> Vec<u8> {
     let mut w = Writer::framed();
     RequestHeader { xid, opcode }.encode(&mut w);
@@ -214,16 +194,6 @@ pub fn encode_request<T: Encode>(xid: i32, opcode: i32, body: &T) -> Vec<u8> {
 }
 
 /// Reads jute-encoded values from a byte slice, never panicking on malformed input.
-///
-/// ```
-/// use zkcluster::proto::jute::Reader;
-///
-/// let bytes = [0, 0, 0, 7, 0, 0, 0, 2, b'/', b'a'];
-/// let mut r = Reader::new(&bytes);
-/// assert_eq!(r.i32(), Ok(7));
-/// assert_eq!(r.string().as_deref(), Ok("/a"));
-/// assert!(r.i32().is_err()); // nothing left
-/// ```
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],

@@ -66,14 +66,6 @@ fn op_header(op_type: i32) -> MultiHeader {
 const END: MultiHeader = MultiHeader { op_type: -1, done: true, err: -1 };
 
 /// Writes the body of a multi request.
-///
-/// ```
-/// use zkcluster::proto::{encode_multi, CheckVersionRequest, MultiOp, Writer};
-///
-/// let mut w = Writer::new();
-/// encode_multi(&[MultiOp::Check(CheckVersionRequest { path: "/a".into(), version: 1 })], &mut w);
-/// assert_eq!(w.len(), 9 + 10 + 9); // header, check record, end marker
-/// ```
 pub fn encode_multi(ops: &[MultiOp], w: &mut Writer) {
     for op in ops {
         op_header(op.op_type()).encode(w);

@@ -103,10 +103,10 @@ pub mod create_mode {
 
 /// ACL permission bits (`ZooDefs.Perms`), combined with `|` in [`Acl::perms`].
 ///
-/// [`Acl::perms`]: crate::proto::Acl::perms
+/// [`Acl::perms`]: crate::Acl::perms
 ///
 /// ```
-/// use zkcluster::proto::Perms;
+/// use zkcluster::Perms;
 /// assert_eq!(Perms::READ | Perms::WRITE | Perms::CREATE | Perms::DELETE | Perms::ADMIN, Perms::ALL);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,12 +182,6 @@ macro_rules! code_enum {
 
 code_enum! {
     /// What a watch notification reports.
-    ///
-    /// ```
-    /// use zkcluster::proto::EventType;
-    /// assert_eq!(EventType::from_i32(2), EventType::NodeDeleted);
-    /// assert_eq!(EventType::from_i32(42), EventType::Unknown(42));
-    /// ```
     EventType {
         /// No node event; the notification is about the session state.
         None = -1,

@@ -41,16 +41,13 @@ pub(crate) use record;
 record! {
     /// The metadata ZooKeeper keeps for every node.
     ///
-    /// ```
-    /// use zkcluster::proto::jute::{Decode, Encode, Reader, Writer};
-    /// use zkcluster::Stat;
-    ///
-    /// let stat = Stat { version: 3, num_children: 2, ..Stat::default() };
-    /// let mut w = Writer::new();
-    /// stat.encode(&mut w);
-    /// let bytes = w.into_bytes();
-    /// assert_eq!(bytes.len(), 68); // 6 longs + 5 ints
-    /// assert_eq!(Stat::decode(&mut Reader::new(&bytes)), Ok(stat));
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let stat: zkcluster::Stat = client.set_value_to_node("/a", b"v2")?;
+    /// println!("version {}, {} bytes, {} children", stat.version, stat.data_length, stat.num_children);
+    /// # Ok(())
+    /// # }
     /// ```
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
     pub struct Stat {
@@ -95,7 +92,7 @@ record! {
     /// One entry of a node's access control list: who ([`Id`]) may do what (`perms`).
     ///
     /// ```
-    /// use zkcluster::proto::{Id, Perms};
+    /// use zkcluster::{Id, Perms};
     /// use zkcluster::Acl;
     ///
     /// // ZooKeeper's OPEN_ACL_UNSAFE: everyone may do everything.

@@ -133,12 +133,12 @@ impl CancelHandle {
 /// was taken.
 ///
 /// ```
-/// use crossbeam_channel::select;
+/// use zkcluster::channel::select;
 /// # use std::time::Duration;
 /// let handle = zkcluster::CancelHandle::new();
 /// let token = handle.token();
 /// handle.cancel();
-/// let woke = crossbeam_channel::select! {
+/// let woke = select! {
 ///     recv(token.signal()) -> _ => true,
 ///     default(Duration::from_secs(1)) => false,
 /// };

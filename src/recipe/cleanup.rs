@@ -129,7 +129,7 @@ pub(crate) fn delete_or_hand_over(
 /// A give-up: sends the delete of `target` and waits for it until `deadline` (or
 /// [`GIVE_UP_WAIT`] from now when there is none); what is not confirmed by then is left to
 /// the worker. Never waits for a connection.
-pub(crate) fn delete_soon(
+pub(crate) fn delete_by(
     client: &Client,
     life: &Arc<SessionLife>,
     target: Target,
@@ -156,6 +156,12 @@ pub(crate) fn delete_soon(
         Err(e) if transient(&e) => hand_over(client, life, target),
         Err(e) => log::warn!("could not delete {target:?}: {e}"),
     }
+}
+
+/// A give-up without a deadline of its own: [`delete_by`] with none (it waits
+/// [`GIVE_UP_WAIT`] at most).
+pub(crate) fn delete_soon(client: &Client, life: &Arc<SessionLife>, target: Target) {
+    delete_by(client, life, target, None);
 }
 
 /// Queues `target` for the client's cleanup worker (see the module docs).

@@ -531,7 +531,7 @@ impl DoubleBarrier {
     /// Deletes this member's node now if connected, else in the background.
     fn delete_own(&self) {
         let life = self.client.shared().life();
-        cleanup::delete_soon(&self.client, &life, Target::Node(self.node()), None);
+        cleanup::delete_soon(&self.client, &life, Target::Node(self.node()));
     }
 
     /// A handle that makes an `enter` or `leave` in progress on this object return

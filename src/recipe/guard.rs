@@ -98,6 +98,7 @@ pub enum GuardStatus {
 /// # Ok(())
 /// # }
 /// ```
+#[must_use = "dropping a guard releases the lock at once"]
 pub struct Guard {
     client: Client,
     path: String,
@@ -356,6 +357,7 @@ impl Guard {
     /// # Ok(())
     /// # }
     /// ```
+    #[must_use]
     pub fn lost(&self) -> Receiver<()> {
         self.life.signal()
     }
@@ -486,6 +488,10 @@ impl Guard {
 
     /// Releases now, waits for the deletion and reports errors; see [`unlock`](Self::unlock).
     ///
+    /// # Errors
+    ///
+    /// As [`unlock`](Self::unlock).
+    ///
     /// ```no_run
     /// # use zkcluster::{Client, Restriction, ZookeeperRecipe};
     /// # fn main() -> zkcluster::Result<()> {
@@ -503,12 +509,15 @@ impl Guard {
     /// Releases now (one round trip, waited for) and leaves the guard
     /// [`Released`](GuardStatus::Released); for guards kept in a struct. Idempotent.
     ///
-    /// Errors: [`Error::SessionExpired`] if the session had already ended (the lock was lost
-    /// before this release, not released by it); a connection loss or timeout if the server
-    /// could not be reached (when disconnected it returns at once instead of waiting for a
-    /// reconnect), in which case the deletion goes on in the background until it succeeds or
-    /// the session ends. After the client was closed it returns `Ok` (closing the
-    /// session released the lock).
+    /// # Errors
+    ///
+    /// [`SessionExpired`](crate::Error::SessionExpired) if the session had already ended (the lock
+    /// was lost before this release, not released by it);
+    /// [`ConnectionLoss`](crate::Error::ConnectionLoss) or [`Timeout`](crate::Error::Timeout) if
+    /// the server could not be reached (when disconnected it returns at once instead of waiting for
+    /// a reconnect), in which case the deletion goes on in the background until it succeeds or the
+    /// session ends. After the client was closed it returns `Ok` (closing the session released the
+    /// lock).
     ///
     /// ```no_run
     /// # use zkcluster::{Client, GuardStatus, Restriction, ZookeeperRecipe};

@@ -120,6 +120,7 @@ pub(crate) enum Wake {
 }
 
 /// One contender line at a lock path, as reader or writer.
+#[derive(Debug)]
 pub(crate) struct LockCore {
     client: Client,
     path: String,
@@ -526,7 +527,7 @@ impl LockCore {
     }
 
     /// Deletes our node, if any: now if connected and done in time (see
-    /// [`cleanup::delete_soon`]), else in the background.
+    /// [`cleanup::delete_by`]), else in the background.
     fn give_up(&self, ours: Ours, deadline: Option<Instant>) {
         let (target, life) = match ours {
             Ours::Nothing => return,
@@ -537,7 +538,7 @@ impl LockCore {
                 (Target::Prefix { parent: self.path.clone(), prefix }, self.client.shared().life())
             }
         };
-        cleanup::delete_soon(&self.client, &life, target, deadline);
+        cleanup::delete_by(&self.client, &life, target, deadline);
     }
 
     /// Waits for the predecessor's watch, a session change, cancellation or the deadline.

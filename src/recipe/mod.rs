@@ -15,7 +15,8 @@
 //! implementing [`NewRestriction`]), each by path or through a module. Mistakes (a type that is
 //! not a lock, two variants with the same name, ...) are compile errors. The derive generates
 //! the [`Recipe`] impl, a companion enum `<Enum>Restriction` holding whichever lock a variant
-//! names (dispatching statically), and `Display`/`FromStr` by lock type name:
+//! names (dispatching statically), and `Display`/`FromStr` by lock type name (`FromStr` takes
+//! the variant's name too):
 //!
 //! ```
 //! use zkcluster::{Client, ParseRecipeError, ReadLock, Recipe, Restriction, WriteLock};
@@ -49,6 +50,7 @@
 //!
 //! assert_eq!(NewZKRecipe::Exclusive.name(), "WriteLock");
 //! assert_eq!("ReadLock".parse(), Ok(NewZKRecipe::Shared));
+//! assert_eq!("Shared".parse(), Ok(NewZKRecipe::Shared));
 //! assert_eq!(LibRecipe::ALL.len(), 3);
 //! let err: ParseRecipeError = "Mutex".parse::<LibRecipe>().unwrap_err();
 //! assert_eq!(err.to_string(), r#"unknown recipe "Mutex"; expected one of: ReadLock, WriteLock, Semaphore"#);
@@ -57,6 +59,7 @@
 //! ```
 
 mod barrier;
+mod building_blocks;
 mod cancel;
 pub(crate) mod cleanup;
 mod counter;
@@ -68,11 +71,17 @@ mod guard;
 mod holds;
 mod lease;
 mod lock;
+mod locking_queue;
 mod node_name;
 mod parse_error;
+pub mod partitioner;
+pub mod party;
+pub mod persistent_node;
+mod queue;
 mod read_lock;
 mod release;
 mod semaphore;
+mod tree_cache;
 mod write_lock;
 
 use std::time::{Duration, Instant};
@@ -80,6 +89,7 @@ use std::time::{Duration, Instant};
 use crate::{Client, Result};
 
 pub use barrier::Barrier;
+pub use building_blocks::{guaranteed_delete, guaranteed_delete_prefix, ProtectedCreate};
 pub use cancel::{CancelHandle, CancelToken};
 pub use counter::{Counter, CounterChange, CounterValue};
 pub use double_barrier::DoubleBarrier;
@@ -87,9 +97,15 @@ pub use election::{Election, Leadership};
 pub(crate) use fence::Fence;
 pub use guard::{Guard, GuardStatus};
 pub use lease::{LeaseRecord, MultiNonBlockingLease, NonBlockingLease};
+pub use locking_queue::{LockingQueue, QueueItem};
 pub use parse_error::ParseRecipeError;
+pub use partitioner::{PartitionFn, PartitionState, SetPartitioner, SetPartitionerBuilder};
+pub use party::{MembershipWatch, Party, ShallowParty};
+pub use persistent_node::{PersistentNode, PersistentNodeBuilder};
+pub use queue::{Queue, DEFAULT_PRIORITY, MAX_PRIORITY};
 pub use read_lock::ReadLock;
 pub use semaphore::Semaphore;
+pub use tree_cache::{TreeCache, TreeEvent, TreeNode, TreeSnapshot};
 pub use write_lock::WriteLock;
 
 /// How long an acquire may wait.
@@ -158,12 +174,35 @@ pub trait Restriction: Send {
     /// for the calling thread itself (it holds the write lock, or asks for a read→write
     /// upgrade, or already holds every lease of a semaphore) fails at once with
     /// [`Error::WouldDeadlock`](crate::Error::WouldDeadlock).
+    ///
+    /// # Errors
+    ///
+    /// [`Cancelled`](crate::Error::Cancelled) when the [`cancel_handle`](Self::cancel_handle)
+    /// fired; [`SessionExpired`](crate::Error::SessionExpired) when the session ended and the
+    /// client does not renew sessions; [`Closed`](crate::Error::Closed); a server error such as
+    /// `is_no_auth()`; for a semaphore [`LeaseMismatch`](crate::Error::LeaseMismatch) or
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) when the pool node disagrees. Connection
+    /// loss is waited out within the deadline.
     fn acquire_with(&self, wait: Wait) -> Result<Option<Guard>>;
 
     /// The identifiers of everyone holding or waiting for this lock, in queue order.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete; a server error such as `is_no_auth()`. A missing lock path is
+    /// an empty list.
     fn contenders(&self) -> Result<Vec<String>>;
 
     /// The identifiers of those holding the lock (or a semaphore lease) now.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`](crate::Error::Timeout), [`ConnectionLoss`](crate::Error::ConnectionLoss),
+    /// [`SessionExpired`](crate::Error::SessionExpired) or [`Closed`](crate::Error::Closed) when
+    /// the call could not complete; a server error such as `is_no_auth()`. A missing lock path is
+    /// an empty list.
     fn lease_holders(&self) -> Result<Vec<String>>;
 
     /// A handle that aborts a blocked acquire of this object from another thread.
@@ -173,6 +212,10 @@ pub trait Restriction: Send {
     fn path(&self) -> &str;
 
     /// Acquires, waiting as long as it takes.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_with`](Self::acquire_with).
     fn acquire(&self) -> Result<Guard> {
         match self.acquire_with(Wait::Forever)? {
             Some(guard) => Ok(guard),
@@ -181,12 +224,21 @@ pub trait Restriction: Send {
     }
 
     /// Acquires only if that is possible without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_with`](Self::acquire_with); a lock held by someone else is `Ok(None)`.
     fn try_acquire(&self) -> Result<Option<Guard>> {
         self.acquire_with(Wait::No)
     }
 
     /// Acquires, waiting at most `timeout` in all (one deadline for the whole acquire).
     /// Fails with an error for which [`Error::is_timeout`](crate::Error::is_timeout) is true.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_with`](Self::acquire_with), and [`Timeout`](crate::Error::Timeout) when the
+    /// deadline passed (nothing is left behind on the server).
     fn acquire_timeout(&self, timeout: Duration) -> Result<Guard> {
         let started = Instant::now();
         let deadline = started.checked_add(timeout);
@@ -217,6 +269,11 @@ pub trait Restriction: Send {
 pub trait NewRestriction: Restriction + Sized {
     /// Builds the lock object. Fails with [`Error::InvalidArgument`](crate::Error::InvalidArgument)
     /// when `max_leases` does not suit the type (given to a lock, missing for a semaphore).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) when `max_leases` does not suit the type;
+    /// [`InvalidPath`](crate::Error::InvalidPath) for a malformed path.
     fn new_restriction(
         client: &Client,
         path: &str,
@@ -246,6 +303,10 @@ pub trait Recipe: Copy + 'static {
     fn name(&self) -> &'static str;
 
     /// Builds the lock object for this variant.
+    ///
+    /// # Errors
+    ///
+    /// As the lock type's [`NewRestriction::new_restriction`].
     fn restrict(
         &self,
         client: &Client,

@@ -21,8 +21,6 @@
 //! Everything here is pure and never panics on names coming from the server.
 
 use std::cmp::Ordering;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 /// Marker of an exclusive (write) lock node: Kazoo's `Lock` and `WriteLock`.
 pub(crate) const WRITE_MARKER: &str = "__lock__";
@@ -75,28 +73,19 @@ impl Contender<'_> {
     }
 }
 
-/// 32 lowercase hex digits, random enough to tell our nodes from everyone else's.
+/// 32 lowercase hex digits of a random (version 4) uuid, as Kazoo's `uuid.uuid4().hex`: what
+/// tells our nodes from everyone else's.
 ///
-/// Built from std's randomly keyed `RandomState` (each instance has fresh keys) over a process
-/// counter, the time and the thread: no extra crate needed.
+/// The bytes come from the operating system's random source; should it fail (it practically
+/// never does), from the thread's `fastrand` generator, so a lock can still be taken.
 pub(crate) fn uuid_hex() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, AtomicOrdering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let thread = format!("{:?}", std::thread::current().id());
-    let mut halves = [0u64; 2];
-    for (i, half) in halves.iter_mut().enumerate() {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u64(count);
-        hasher.write_u128(nanos);
-        hasher.write(thread.as_bytes());
-        hasher.write_usize(i);
-        *half = hasher.finish();
+    let mut bytes = [0u8; 16];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        bytes = fastrand::u128(..).to_be_bytes();
     }
-    format!("{:016x}{:016x}", halves[0], halves[1])
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Parses a child name: `Some` when it ends in a marker and a 10-digit (possibly negative)
@@ -209,6 +198,9 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert_ne!(a, b);
+        // Python's uuid.UUID(hex) reads it as a version 4 uuid.
+        assert_eq!(&a[12..13], "4");
+        assert!("89ab".contains(&a[16..17]));
     }
 
     #[test]

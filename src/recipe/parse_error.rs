@@ -34,7 +34,8 @@ impl ParseRecipeError {
         &self.input
     }
 
-    /// The names that are accepted, in declaration order.
+    /// The lock type names of the enum's variants, in declaration order (the variants' own
+    /// names, plain or in SCREAMING_SNAKE_CASE, are accepted too).
     pub fn expected(&self) -> &'static [&'static str] {
         self.expected
     }

@@ -41,6 +41,7 @@ use crate::{Client, Result};
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Debug)]
 pub struct ReadLock {
     core: LockCore,
     cancel: CancelHandle,

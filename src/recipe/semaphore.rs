@@ -8,7 +8,9 @@
 //! `P-__lock__`, after counting `P`'s children, so the count never exceeds `max_leases` as long
 //! as everyone (Kazoo included) uses the same protocol. `P`'s data is `max_leases` as a decimal
 //! string, written when `P` is created; an acquire that finds another number there fails with
-//! [`Error::LeaseMismatch`] naming both (non-numeric data skips the check, as in Kazoo).
+//! [`Error::LeaseMismatch`] naming both; data that is not a number fails with
+//! [`Error::InvalidArgument`] naming the path (Kazoo's `int()` refuses it too), and empty data
+//! (a node made by `ensure_path`, say) is accepted.
 //! Waiting contenders queue FIFO on the inner lock; only its holder watches `P`'s children.
 //!
 //! # Round trips
@@ -69,6 +71,7 @@ use crate::{Client, CreateOptions, Error, Result, SessionState};
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Debug)]
 pub struct Semaphore {
     client: Client,
     path: String,
@@ -147,10 +150,22 @@ impl Semaphore {
 
     /// Checks the pool's stored `max_leases` against ours.
     fn check_pool(&self, data: &[u8]) -> Result<()> {
+        // Empty: made by someone else (`ensure_path`, say) before any semaphore wrote it.
+        if data.is_empty() {
+            return Ok(());
+        }
         let Some(stored) =
             std::str::from_utf8(data).ok().and_then(|t| t.trim().parse::<i64>().ok())
         else {
-            return Ok(()); // not a number: the data is used for something else
+            // Kazoo's int() refuses it too: this node is not a semaphore's pool.
+            return Err(Error::InvalidArgument {
+                path: self.path.clone(),
+                reason: format!(
+                    "the semaphore's pool node holds {:?}, not a number of leases; it is not a \
+                     semaphore (or one of another layout) — use another path",
+                    String::from_utf8_lossy(&data[..data.len().min(64)])
+                ),
+            });
         };
         if stored == i64::from(self.max_leases) {
             return Ok(());

@@ -56,6 +56,7 @@ use crate::{Client, Result};
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Debug)]
 pub struct WriteLock {
     core: LockCore,
     cancel: CancelHandle,

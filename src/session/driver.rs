@@ -74,9 +74,9 @@ pub(crate) fn run(shared: &Shared) {
                     return finish(shared, SessionState::Expired);
                 }
             }
-            Err(OpenError::Failed(reason)) => {
+            Err(OpenError::Failed(reason, io)) => {
                 log::debug!("connection attempt failed: {reason}");
-                *lock(&shared.last_failure) = reason;
+                *lock(&shared.last_failure) = (reason, io);
                 failed_in_row += 1;
                 if failed_in_row as usize % hosts.len() == 0 {
                     // Every host failed in turn: back off before the next round, waking at once
@@ -436,17 +436,9 @@ fn finish(shared: &Shared, final_state: SessionState) {
     *lock(&shared.changes) = crossbeam_channel::bounded(0);
 }
 
-/// Shuffles hosts so a fleet of clients spreads over the ensemble (no `rand` needed: the
-/// standard library's randomly keyed hasher is a fine source for this).
+/// Shuffles hosts so a fleet of clients spreads over the ensemble.
 fn shuffle(hosts: &mut [String]) {
-    use std::hash::{BuildHasher, Hasher};
-    let state = std::collections::hash_map::RandomState::new();
-    for i in (1..hosts.len()).rev() {
-        let mut h = state.build_hasher();
-        h.write_usize(i);
-        let j = (h.finish() % (i as u64 + 1)) as usize;
-        hosts.swap(i, j);
-    }
+    fastrand::shuffle(hosts);
 }
 
 #[cfg(test)]

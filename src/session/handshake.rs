@@ -17,8 +17,9 @@ pub(crate) struct Opened {
 pub(crate) enum OpenError {
     /// The server says the session we tried to resume has expired.
     Expired,
-    /// Anything else: refused, timed out, not serving, read-only, garbage.
-    Failed(String),
+    /// Anything else: refused, timed out, not serving, read-only, garbage; with the I/O error
+    /// when resolving or connecting failed.
+    Failed(String, Option<std::io::Error>),
 }
 
 /// Connects to `host` and resumes the session (`session_id` 0 asks for a new one).
@@ -30,10 +31,13 @@ pub(crate) fn open(
 ) -> Result<Opened, OpenError> {
     let limit = shared.attempt_timeout();
     let deadline = Instant::now() + limit;
-    let failed =
-        |what: &str, e: &dyn std::fmt::Display| OpenError::Failed(format!("{host}: {what}: {e}"));
-    let addrs = host.to_socket_addrs().map_err(|e| failed("cannot resolve", &e))?;
-    let mut last = OpenError::Failed(format!("{host}: resolves to no address"));
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        OpenError::Failed(format!("{host}: {what}: {e}"), None)
+    };
+    let io_failed =
+        |what: &str, e: std::io::Error| OpenError::Failed(format!("{host}: {what}: {e}"), Some(e));
+    let addrs = host.to_socket_addrs().map_err(|e| io_failed("cannot resolve", e))?;
+    let mut last = OpenError::Failed(format!("{host}: resolves to no address"), None);
     for addr in addrs {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -42,7 +46,7 @@ pub(crate) fn open(
         let stream = match TcpStream::connect_timeout(&addr, left) {
             Ok(stream) => stream,
             Err(e) => {
-                last = failed("connect", &e);
+                last = io_failed("connect", e);
                 continue;
             }
         };

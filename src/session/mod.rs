@@ -155,7 +155,7 @@ pub(crate) struct Shared {
     /// The socket being handshaken, so `close` can interrupt a handshake with a frozen server.
     connecting: Mutex<Option<std::net::TcpStream>>,
     /// Why the last connection attempt failed, for the error of a first connect that times out.
-    last_failure: Mutex<String>,
+    last_failure: Mutex<(String, Option<std::io::Error>)>,
 }
 
 struct Status {
@@ -208,7 +208,7 @@ impl Session {
             close_requested: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             connecting: Mutex::new(None),
-            last_failure: Mutex::new("no attempt finished".to_string()),
+            last_failure: Mutex::new(("no attempt finished".to_string(), None)),
             config,
         });
         let (exit_tx, exited) = crossbeam_channel::bounded::<()>(0);
@@ -222,7 +222,8 @@ impl Session {
             .map_err(|e| Error::Connect {
                 hosts: shared.config.connect.hosts.join(","),
                 timeout: Duration::ZERO,
-                reason: format!("could not start the session thread: {e}"),
+                reason: "could not start the session thread".to_string(),
+                source: Some(e),
             })?;
         let session = Session {
             shared,
@@ -233,7 +234,7 @@ impl Session {
         let deadline = after(Instant::now(), session.shared.config.connect_timeout);
         let state = session.shared.wait_for(deadline, |s| s.is_connected() || s.is_terminal());
         if !state.is_connected() {
-            let reason = lock(&session.shared.last_failure).clone();
+            let (reason, source) = std::mem::take(&mut *lock(&session.shared.last_failure));
             let _ = session.close();
             return Err(Error::Connect {
                 hosts: session.shared.config.connect.hosts.join(","),
@@ -243,6 +244,7 @@ impl Session {
                 } else {
                     reason
                 },
+                source: source.filter(|_| state != SessionState::AuthFailed),
             });
         }
         Ok(session)

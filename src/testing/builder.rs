@@ -130,6 +130,15 @@ impl TestingServerBuilder {
 
     /// Starts a standalone server and waits until it serves.
     ///
+    /// # Errors
+    ///
+    /// [`NotInstalled`](crate::testing::TestingError::NotInstalled) without Java or the ZooKeeper
+    /// jar (the message says how to install them); [`Io`](crate::testing::TestingError::Io) when
+    /// a directory, port or process cannot be set up;
+    /// [`NotServing`](crate::testing::TestingError::NotServing) or
+    /// [`Exited`](crate::testing::TestingError::Exited) when the server did not come up (with the
+    /// tail of its log).
+    ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
     /// let server = zkcluster::testing::TestingServer::builder().start()?;

@@ -194,6 +194,11 @@ impl TestingCluster {
     /// Starts an `n`-member ensemble (members get ids 1..=n) and waits until every member
     /// serves and one is the leader.
     ///
+    /// # Errors
+    ///
+    /// As [`TestingServer::start`](crate::testing::TestingServer::start), for any member;
+    /// [`NoLeader`](crate::testing::TestingError::NoLeader) when no leader was elected in time.
+    ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
     /// let cluster = zkcluster::testing::TestingCluster::start(3)?;
@@ -360,6 +365,11 @@ impl TestingCluster {
     }
 
     /// Polls until a member is leader, and returns its index.
+    ///
+    /// # Errors
+    ///
+    /// [`NoLeader`](crate::testing::TestingError::NoLeader) when no member reported being the
+    /// leader within `timeout`.
     ///
     /// ```no_run
     /// # use std::time::Duration;

@@ -15,9 +15,14 @@ const DEBIAN_SLF4J_SIMPLE: &str = "/usr/share/java/slf4j-simple.jar";
 /// package leaves them out of its Class-Path); optional like the logger.
 const DEBIAN_NETTY_EXTRAS: &[&str] =
     &["/usr/share/java/netty-codec.jar", "/usr/share/java/netty-resolver.jar"];
-const INSTALL_HINT: &str =
-    "run `bash scripts/install-zookeeper.sh` (it runs `apt-get install -y zookeeper`, \
-     which brings a Java runtime too)";
+/// Works from any crate: the script is named by its absolute path in zkcluster's own source
+/// (the published package ships it), and the package it installs by name.
+const INSTALL_HINT: &str = concat!(
+    "run `bash ",
+    env!("CARGO_MANIFEST_DIR"),
+    "/scripts/install-zookeeper.sh` or `sudo apt-get install -y zookeeper` (Debian's ZooKeeper; ",
+    "it brings a Java runtime too), or set $ZKCLUSTER_JAVA and $ZKCLUSTER_ZOOKEEPER_JAR"
+);
 
 /// The programs a server needs: the JVM and the class path holding ZooKeeper.
 #[derive(Debug, Clone)]

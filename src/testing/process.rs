@@ -17,6 +17,8 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use rustix::process::{Pid, Signal};
+
 use super::TestingError;
 
 /// `$1` is the server directory, the rest is the JVM command line.
@@ -124,26 +126,33 @@ impl WatchedProcess {
         }
     }
 
-    /// Sends `signal` (a name such as `TERM`) to the server JVM.
+    /// Sends `signal` (`TERM`, `KILL`, `STOP` or `CONT`) to the server JVM.
     pub(super) fn signal(&mut self, signal: &'static str) -> Result<(), TestingError> {
         // A reaped pid may belong to someone else by now.
         if self.exit_status().is_some() {
             return Ok(());
         }
-        let output = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.server_pid.to_string())
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| TestingError::io("running `kill`", e))?;
-        if output.status.success() || self.exit_status().is_some() {
-            return Ok(());
+        let number = match signal {
+            "TERM" => Signal::TERM,
+            "KILL" => Signal::KILL,
+            "STOP" => Signal::STOP,
+            "CONT" => Signal::CONT,
+            _ => {
+                let detail = "not a signal the test kit sends".to_string();
+                return Err(TestingError::Signal { signal, pid: self.server_pid, detail });
+            }
+        };
+        let pid = i32::try_from(self.server_pid).ok().and_then(Pid::from_raw);
+        let sent = match pid {
+            Some(pid) => rustix::process::kill_process(pid, number)
+                .map_err(|e| std::io::Error::from(e).to_string()),
+            None => Err("not a valid pid".to_string()),
+        };
+        match sent {
+            Ok(()) => Ok(()),
+            Err(_) if self.exit_status().is_some() => Ok(()),
+            Err(detail) => Err(TestingError::Signal { signal, pid: self.server_pid, detail }),
         }
-        Err(TestingError::Signal {
-            signal,
-            pid: self.server_pid,
-            detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        })
     }
 
     /// Waits up to `timeout` for the server to end.

@@ -69,6 +69,10 @@ impl TestingServer {
     /// Starts a standalone server with the defaults (tick 500 ms, sessions 1–60 s, TTL nodes on)
     /// on a free loopback port and waits until it serves.
     ///
+    /// # Errors
+    ///
+    /// As [`TestingServerBuilder::start`](crate::testing::TestingServerBuilder::start).
+    ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
     /// let server = zkcluster::testing::TestingServer::start()?;
@@ -82,6 +86,10 @@ impl TestingServer {
     /// Like [`start`](Self::start), but when Java or ZooKeeper is missing, first runs the
     /// crate's `scripts/install-zookeeper.sh` (apt; needs root or sudo) and tries again. For
     /// demos and tools that should work on a fresh machine; tests should fail instead.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), once the install was tried.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
@@ -123,6 +131,10 @@ impl TestingServer {
     ///
     /// It is never dropped; its supervisor kills it and removes its directory when the test
     /// process exits. Share it only between tests that do not stop, freeze or restart it.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start) (the error of the first start is returned to every caller).
     ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
@@ -233,6 +245,11 @@ impl TestingServer {
     /// Stops the server gracefully (SIGTERM) and waits for it to exit; SIGKILL after 30 s.
     /// Does nothing if it is not running.
     ///
+    /// # Errors
+    ///
+    /// [`Signal`](crate::testing::TestingError::Signal) when the server cannot be signalled, or it
+    /// did not end in time.
+    ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
     /// let mut server = zkcluster::testing::TestingServer::start()?;
@@ -261,6 +278,11 @@ impl TestingServer {
     /// Kills the server (SIGKILL), as a crash would, and waits for it to exit. Data written
     /// before stays for [`restart`](Self::restart).
     ///
+    /// # Errors
+    ///
+    /// [`Signal`](crate::testing::TestingError::Signal) when the server cannot be signalled, or it
+    /// did not end in time.
+    ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
     /// let mut server = zkcluster::testing::TestingServer::start()?;
@@ -282,6 +304,10 @@ impl TestingServer {
     /// Stops the server if it runs, starts it again on the same port with the same data and
     /// waits until it serves.
     ///
+    /// # Errors
+    ///
+    /// As [`stop`](Self::stop), then as [`start`](Self::start).
+    ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
     /// let mut server = zkcluster::testing::TestingServer::start()?;
@@ -299,6 +325,11 @@ impl TestingServer {
     /// Suspends the server (SIGSTOP): connections stay open but nothing answers, as with a
     /// long GC pause or a partitioned host. Undo with [`thaw`](Self::thaw).
     ///
+    /// # Errors
+    ///
+    /// [`Signal`](crate::testing::TestingError::Signal) when the server cannot be signalled;
+    /// [`NotRunning`](crate::testing::TestingError::NotRunning) when it is not running.
+    ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
     /// let server = zkcluster::testing::TestingServer::start()?;
@@ -315,6 +346,11 @@ impl TestingServer {
     }
 
     /// Resumes a server suspended by [`freeze`](Self::freeze) (SIGCONT).
+    ///
+    /// # Errors
+    ///
+    /// [`Signal`](crate::testing::TestingError::Signal) when the server cannot be signalled;
+    /// [`NotRunning`](crate::testing::TestingError::NotRunning) when it is not running.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
@@ -348,6 +384,11 @@ impl TestingServer {
 
     /// Sends a four-letter command (`srvr`, `stat`, `cons`, `mntr`, `dump`, ...) and returns the
     /// answer; fails if there is none within 2 s.
+    ///
+    /// # Errors
+    ///
+    /// [`Io`](crate::testing::TestingError::Io) when the server cannot be reached or does not
+    /// answer.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), zkcluster::testing::TestingError> {

@@ -3,6 +3,9 @@
 
 pub mod kazoo;
 pub mod proxy;
+// The benchmarks' hand-written frames (zkcluster's codec is private).
+#[path = "../../benches/common/wire.rs"]
+mod wire;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -68,39 +71,38 @@ pub fn expire_session(proxy: &proxy::Proxy, server: &str, client: &Client) {
 /// Sends connect(session_id, passwd) + closeSession on a raw connection and reads the replies.
 pub fn close_session_raw(connect_string: &str, session_id: i64, passwd: &[u8]) {
     use std::io::{Read, Write};
-    use zkcluster::proto::{op, ConnectRequest, Encode, FrameBuffer, RequestHeader, Writer};
+    use wire::{op, Body};
 
-    let mut connect = Writer::framed();
-    ConnectRequest {
-        protocol_version: 0,
-        last_zxid_seen: 0,
-        timeout_ms: 6000,
-        session_id,
-        passwd: passwd.to_vec(),
-        read_only: false,
-    }
-    .encode(&mut connect);
-    let mut close = Writer::framed();
-    RequestHeader { xid: 1, opcode: op::CLOSE_SESSION }.encode(&mut close);
-    let mut bytes = connect.into_frame();
-    bytes.extend(close.into_frame());
+    let mut bytes = Body::connect(session_id, passwd, 6000).framed();
+    bytes.extend(wire::request(1, op::CLOSE_SESSION, &Body::default()));
 
     let mut stream = std::net::TcpStream::connect(connect_string).expect("raw connection");
     stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
     stream.write_all(&bytes).expect("send connect + closeSession");
     // Read until both replies came or the server hung up (it does after closeSession).
-    let mut frames = FrameBuffer::new(1 << 20);
-    let mut replies = 0;
-    while replies < 2 {
-        let n = match stream.read(frames.spare()) {
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while complete_frames(&received) < 2 {
+        match stream.read(&mut chunk) {
             Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        frames.filled(n);
-        while let Ok(Some(_)) = frames.next_frame() {
-            replies += 1;
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
         }
     }
+}
+
+/// How many whole length-prefixed frames `bytes` starts with.
+fn complete_frames(mut bytes: &[u8]) -> usize {
+    let mut frames = 0;
+    while let Some(len) = bytes.get(..4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]])) {
+        match usize::try_from(len).ok().and_then(|len| bytes.get(4 + len..)) {
+            Some(rest) => {
+                bytes = rest;
+                frames += 1;
+            }
+            None => break,
+        }
+    }
+    frames
 }
 
 /// Polls `done` every 10 ms until it holds or `limit` passes; returns whether it held.
@@ -129,4 +131,18 @@ pub fn assert_no_nodes_left(observer: &Client, paths: &[&str]) {
         let clean = eventually(Duration::from_secs(2), || children().is_empty());
         assert!(clean, "nodes left under {path}: {:?}", children());
     }
+}
+
+/// An example binary: `cargo test` builds the examples next to the test binaries
+/// (`target/<profile>/examples`).
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test` so examples are built",
+        path.display()
+    );
+    path
 }

@@ -168,3 +168,36 @@ fn pump_frames(state: &State, mut from: TcpStream, mut to: TcpStream) {
     let _ = to.shutdown(Shutdown::Both);
     let _ = from.shutdown(Shutdown::Both);
 }
+
+/// Restores `proxy` once the client whose `events` these are has seen its connection break
+/// (for tests that lose a reply with [`Proxy::lose_next_reply`]).
+pub fn restore_after_suspend(
+    proxy: Arc<Proxy>,
+    events: crossbeam_channel::Receiver<zkcluster::SessionEvent>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while let Ok(event) = events.recv_timeout(Duration::from_secs(15)) {
+            if matches!(event, zkcluster::SessionEvent::Suspended { .. }) {
+                proxy.restore();
+                return;
+            }
+        }
+        panic!("the connection never broke");
+    })
+}
+
+impl Proxy {
+    /// Cuts every connection and waits until `client` has seen its connection break.
+    pub fn cut_for(&self, client: &zkcluster::Client) {
+        self.cut();
+        let broke = super::eventually(Duration::from_secs(15), || !client.state().is_connected());
+        assert!(broke, "the client never saw the cut");
+    }
+
+    /// Forwards again and waits until `client` is connected again.
+    pub fn restore_for(&self, client: &zkcluster::Client) {
+        self.restore();
+        let back = super::eventually(Duration::from_secs(15), || client.state().is_connected());
+        assert!(back, "the client did not reconnect");
+    }
+}

@@ -88,27 +88,27 @@ pub enum Tricky {
     Err,
 }
 
-/// A private enum with no variants is fine too.
-#[derive(Clone, Copy, Recipe)]
-#[recipe(crate = zk)]
-enum Nothing {}
-
 fn main() {
     assert_eq!(LibRecipe::ReadLock.name(), "ReadLock");
     assert_eq!(LibRecipe::Exclusive.name(), "Mutex");
     assert_eq!("Mutex".parse::<LibRecipe>(), Ok(LibRecipe::Exclusive));
     assert_eq!(LibRecipe::ALL.len(), 4);
     assert_eq!(Builtins::Exclusive.to_string(), "WriteLock");
-    assert!(Nothing::ALL.is_empty());
     assert_eq!(Tricky::ALL, &[Tricky::Restriction, Tricky::Err]);
     assert_eq!("WriteLock".parse::<Tricky>(), Ok(Tricky::Err));
-    assert!("x".parse::<Nothing>().is_err());
+    // The variant's own name, plain and as a Python `Enum` member would spell it.
+    assert_eq!("Exclusive".parse::<LibRecipe>(), Ok(LibRecipe::Exclusive));
+    assert_eq!("EXCLUSIVE".parse::<LibRecipe>(), Ok(LibRecipe::Exclusive));
+    assert_eq!("READ_LOCK".parse::<LibRecipe>(), Ok(LibRecipe::ReadLock));
+    assert!("exclusive".parse::<LibRecipe>().is_err());
 
     let lock = LibLock::Exclusive(example_zk_lib::Mutex { path: "/m".into() });
     assert_eq!(lock.path(), "/m");
+    assert_eq!(format!("{lock:?}"), r#"LibLock::Exclusive { path: "/m", .. }"#);
+    assert_eq!(lock.as_exclusive().map(|m| m.path.as_str()), Some("/m"));
+    assert!(lock.as_read_lock().is_none());
     assert!(lock.try_acquire().unwrap().is_none());
 
     let _: fn(&Client) -> Result<BuiltinsRestriction> =
         |client| client.restrict("/p", Builtins::Shared, "me", None);
-    let _: Option<NothingRestriction> = None;
 }

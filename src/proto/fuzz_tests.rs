@@ -5,7 +5,7 @@
 
 use std::fmt::Debug;
 
-use zkcluster::proto::*;
+use super::*;
 
 /// xorshift64*: tiny, deterministic, good enough to spread test inputs.
 struct Rng(u64);
