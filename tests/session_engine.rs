@@ -273,3 +273,16 @@ fn retry_policy_retries_only_what_is_retryable() {
     assert!(started.elapsed() < Duration::from_millis(700 + 300 + 400), "{:?}", started.elapsed());
     proxy.restore();
 }
+
+/// A call made after the loss of the session was announced (while the client opens a new one)
+/// runs in the new session instead of failing for the old one.
+#[test]
+fn a_call_made_after_lost_runs_in_the_new_session() {
+    let proxy = Proxy::start(&server().connect_string());
+    let client = client_of(&proxy.connect_string());
+    let old = client.session_id();
+    common::expire_session(&proxy, &server().connect_string(), &client);
+    let root = client.get_node("/").expect("a call made after Lost");
+    assert_eq!(root.path, "/");
+    assert_ne!(client.session_id(), old);
+}

@@ -3,11 +3,9 @@
 //! Guarantee: a node handed over here is deleted as soon as the server can be reached again, so
 //! a failed, cancelled or timed-out acquire, or a release that hit a connection loss, never
 //! leaves a node that would block everyone else for the rest of the session; and a give-up
-//! never makes its caller wait past its deadline for that (one without a deadline, such as a
-//! cancel or a busy `try_acquire`, waits [`GIVE_UP_WAIT`] at most). The give-up's delete is on
-//! the wire before the caller's next call, so the server applies it first even when the
-//! caller returned before its reply; the worker then waits for that reply, and tries again if
-//! it was not a success.
+//! waits for its delete at most [`GIVE_UP_WAIT`] past the caller's deadline (a healthy server
+//! answers well within it, so others see the node gone when the call returns); what is not
+//! confirmed by then, the worker makes sure of.
 //!
 //! Each client has at most one cleanup worker: a thread started at the first hand-over, with a
 //! queue of deletions. It retries each with a growing pause (50 ms to 1 s) and drops it when
@@ -24,8 +22,8 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::session::SessionLife;
 use crate::{Client, Error};
 
-/// How long a give-up without a deadline waits for its delete; after that the worker makes
-/// sure.
+/// How long a give-up waits for its delete past the caller's deadline (or from now, when the
+/// deadline has passed or there is none); after that the worker makes sure.
 pub(crate) const GIVE_UP_WAIT: Duration = Duration::from_millis(50);
 
 /// The first and the longest pause between two tries of one deletion.
@@ -126,9 +124,9 @@ pub(crate) fn delete_or_hand_over(
     }
 }
 
-/// A give-up: sends the delete of `target` and waits for it until `deadline` (or
-/// [`GIVE_UP_WAIT`] from now when there is none); what is not confirmed by then is left to
-/// the worker. Never waits for a connection.
+/// A give-up: sends the delete of `target` and waits for it until `deadline`, or
+/// [`GIVE_UP_WAIT`] from now when that is later (or there is no deadline); what is not
+/// confirmed by then is left to the worker. Never waits for a connection.
 pub(crate) fn delete_by(
     client: &Client,
     life: &Arc<SessionLife>,
@@ -145,14 +143,13 @@ pub(crate) fn delete_by(
     if !client.state().is_connected() {
         return hand_over(client, life, target);
     }
-    let until = deadline.unwrap_or_else(|| Instant::now() + GIVE_UP_WAIT);
+    let soon = Instant::now() + GIVE_UP_WAIT;
+    let until = deadline.map_or(soon, |d| d.max(soon));
     let sent = client.delete_async(path, None);
-    if Instant::now() >= until {
-        return queue(client, Job { target, life: life.clone(), sent: Some(sent) });
-    }
     match sent.wait_strictly(Some(until)) {
         Ok(()) => {}
         Err(e) if settled(&e, life) => {}
+        // Not confirmed in time (a slow or frozen server): the worker makes sure.
         Err(e) if transient(&e) => hand_over(client, life, target),
         Err(e) => log::warn!("could not delete {target:?}: {e}"),
     }

@@ -417,14 +417,16 @@ impl Shared {
         // A call made in one session must not run in the next: the request carries the
         // session it was made in, and is failed with SessionExpired instead of being written
         // to another one (`Wire::next_frame`).
-        let (state, life) = {
+        let (state, mut life) = {
             let status = lock(&self.status);
             (status.state, status.life.clone())
         };
         match state {
             SessionState::Closed | SessionState::AuthFailed => return Err(Failure::Closed),
             SessionState::Expired => return Err(Failure::SessionExpired),
-            _ if life.session_id != 0 && life.has_ended() => return Err(Failure::SessionExpired),
+            // Made after the loss was announced, while a new session is being opened: it
+            // belongs to no session yet, and runs in the next one.
+            _ if life.session_id != 0 && life.has_ended() => life = Arc::new(SessionLife::new(0)),
             _ => {}
         }
         let (tx, rx) = request::reply_channel();
