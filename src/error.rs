@@ -242,6 +242,10 @@ fn server_hint(code: ErrorCode) -> &'static str {
              add credentials with Client::add_auth or ClientBuilder::auth)"
         }
         ErrorCode::InvalidAcl => ": invalid ACL (empty, or an id its scheme does not accept)",
+        ErrorCode::NotReadOnly => {
+            ": the connected server is read-only (it lost its ensemble's quorum); writes fail \
+             until the client is on a read-write server again"
+        }
         _ => "",
     }
 }

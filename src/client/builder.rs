@@ -37,6 +37,7 @@ pub struct ClientBuilder {
     max_request: usize,
     backoff: (Duration, Duration),
     create_chroot: bool,
+    can_be_read_only: bool,
 }
 
 impl ClientBuilder {
@@ -53,6 +54,7 @@ impl ClientBuilder {
             max_request: crate::session::DEFAULT_MAX_REQUEST,
             backoff: (Duration::from_millis(20), Duration::from_secs(1)),
             create_chroot: false,
+            can_be_read_only: false,
         }
     }
 
@@ -75,6 +77,33 @@ impl ClientBuilder {
     /// withdrawn unsent if none comes in time). `Duration::MAX` means no deadline.
     pub fn request_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Whether the client may use a read-only server: a member that lost contact with its
+    /// ensemble's quorum and serves reads only (the servers need `readonlymode.enabled=true`,
+    /// and since ZooKeeper 3.6 `localSessionsEnabled=true`). Default false, as in Kazoo and the
+    /// Java client. While on such a server the state is
+    /// [`SessionState::ConnectedReadOnly`](crate::SessionState::ConnectedReadOnly) (announced
+    /// by [`SessionEvent::ConnectedReadOnly`](crate::SessionEvent::ConnectedReadOnly)), reads go
+    /// through and writes fail with the server's `NotReadOnly`. When the quorum is back the
+    /// server closes its read-only sessions; the client reconnects and reports `Connected` (a
+    /// session begun on a read-only server is local to it, so that is a new session, after
+    /// `Lost`).
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::builder("zk1:2181,zk2:2181,zk3:2181")
+    ///     .can_be_read_only(true)
+    ///     .connect()?;
+    /// if client.state() == zkcluster::SessionState::ConnectedReadOnly {
+    ///     println!("serving stale configuration until the ensemble is back");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn can_be_read_only(mut self, allowed: bool) -> ClientBuilder {
+        self.can_be_read_only = allowed;
         self
     }
 
@@ -197,6 +226,7 @@ impl ClientBuilder {
             resume: self.resume,
             max_request: self.max_request,
             backoff: self.backoff,
+            can_be_read_only: self.can_be_read_only,
         };
         let client = Client::start(config, self.default_acl)?;
         for (scheme, auth) in &self.auth {

@@ -742,7 +742,8 @@ impl Shared {
             match event {
                 Ok(SessionEvent::Suspended { .. })
                 | Ok(SessionEvent::Reconnected { .. })
-                | Ok(SessionEvent::Connected { .. }) => {
+                | Ok(SessionEvent::Connected { .. })
+                | Ok(SessionEvent::ConnectedReadOnly { .. }) => {
                     let mut inner = self.lock();
                     if !matches!(inner.state, PartitionState::Failure | PartitionState::Release) {
                         self.set_state(&mut inner, PartitionState::Release);

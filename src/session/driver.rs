@@ -175,7 +175,9 @@ fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
         };
         status.life = life;
         let session_id = response.session_id;
-        let event = if resumed {
+        let event = if response.read_only {
+            SessionEvent::ConnectedReadOnly { session_id, server }
+        } else if resumed {
             SessionEvent::Reconnected { session_id, server }
         } else {
             SessionEvent::Connected { session_id, server }

@@ -69,6 +69,15 @@ pub enum SessionEvent {
         /// The server it is connected to.
         server: String,
     },
+    /// The client is connected, new or resumed session alike, to a read-only server (see
+    /// [`ClientBuilder::can_be_read_only`](crate::ClientBuilder::can_be_read_only)): reads go
+    /// through, writes fail with `NotReadOnly`.
+    ConnectedReadOnly {
+        /// The session's id.
+        session_id: i64,
+        /// The read-only server it is connected to.
+        server: String,
+    },
     /// The connection broke; the session may still be resumed.
     Suspended {
         /// The session that is suspended.

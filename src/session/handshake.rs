@@ -84,7 +84,7 @@ fn handshake(
         timeout_ms: shared.config.session_timeout.as_millis().min(i32::MAX as u128) as i32,
         session_id,
         passwd: passwd.to_vec(),
-        read_only: false,
+        read_only: shared.config.can_be_read_only,
     };
     let mut w = Writer::framed();
     request.encode(&mut w);

@@ -89,6 +89,8 @@ pub(crate) struct SessionConfig {
     pub max_request: usize,
     /// Reconnect back-off after every host failed in turn: first pause, longest pause.
     pub backoff: (Duration, Duration),
+    /// Accept a read-only server (one that lost its quorum) when no read-write one answers.
+    pub can_be_read_only: bool,
 }
 
 /// An instant `d` from `now`, saturating far in the future (for `Duration::MAX` timeouts).
