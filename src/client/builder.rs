@@ -38,6 +38,7 @@ pub struct ClientBuilder {
     backoff: (Duration, Duration),
     create_chroot: bool,
     can_be_read_only: bool,
+    sasl: Option<(String, String)>,
 }
 
 impl ClientBuilder {
@@ -55,6 +56,7 @@ impl ClientBuilder {
             backoff: (Duration::from_millis(20), Duration::from_secs(1)),
             create_chroot: false,
             can_be_read_only: false,
+            sasl: None,
         }
     }
 
@@ -104,6 +106,27 @@ impl ClientBuilder {
     /// ```
     pub fn can_be_read_only(mut self, allowed: bool) -> ClientBuilder {
         self.can_be_read_only = allowed;
+        self
+    }
+
+    /// Logs in with SASL DIGEST-MD5 (the server's `DigestLoginModule`) on every connection,
+    /// right after the session handshake and before the connection carries any call, so the
+    /// session is known as `sasl:<user>` to ACLs from its first request on, after every
+    /// reconnect too. Wrong credentials fail [`connect`](Self::connect) with
+    /// [`Error::Connect`](crate::Error::Connect) saying so (the server ends the session), and a
+    /// later refusal ends the client in [`SessionState::AuthFailed`](crate::SessionState::AuthFailed).
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::builder("127.0.0.1:2181")
+    ///     .sasl_digest("crawler", "s3cret")
+    ///     .connect()?;
+    /// assert!(client.who_am_i()?.iter().any(|me| me.to_string() == "sasl:crawler"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sasl_digest(mut self, user: &str, password: &str) -> ClientBuilder {
+        self.sasl = Some((user.to_string(), password.to_string()));
         self
     }
 
@@ -227,6 +250,7 @@ impl ClientBuilder {
             max_request: self.max_request,
             backoff: self.backoff,
             can_be_read_only: self.can_be_read_only,
+            sasl: self.sasl,
         };
         let client = Client::start(config, self.default_acl)?;
         for (scheme, auth) in &self.auth {

@@ -74,6 +74,15 @@ pub(crate) fn run(shared: &Shared) {
                     return finish(shared, SessionState::Expired);
                 }
             }
+            Err(OpenError::AuthFailed(reason)) => {
+                log::warn!("{reason}");
+                *lock(&shared.last_failure) = (reason, None);
+                shared.transition(|status| {
+                    status.state = SessionState::AuthFailed;
+                    ((), Some(SessionEvent::AuthFailed))
+                });
+                return finish(shared, SessionState::AuthFailed);
+            }
             Err(OpenError::Failed(reason, io)) => {
                 log::debug!("connection attempt failed: {reason}");
                 *lock(&shared.last_failure) = (reason, io);

@@ -4,8 +4,16 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+use super::sasl::{DigestMd5, SaslStep};
 use super::{lock, Shared};
-use crate::proto::{ConnectRequest, ConnectResponse, Decode, Encode, FrameBuffer, Reader, Writer};
+use crate::proto::{
+    encode_request, op, ConnectRequest, ConnectResponse, Decode, Encode, ErrorCode, FrameBuffer,
+    Reader, ReplyHeader, SaslToken, Writer,
+};
+
+/// The xids of the SASL exchange: its replies are read here, before the connection carries
+/// anything else, so they cannot be mistaken for a caller's.
+const SASL_XID_BASE: i32 = 1;
 
 /// A connection whose handshake succeeded.
 pub(crate) struct Opened {
@@ -17,6 +25,8 @@ pub(crate) struct Opened {
 pub(crate) enum OpenError {
     /// The server says the session we tried to resume has expired.
     Expired,
+    /// The server refused our SASL credentials (it closes the session); the reason says how.
+    AuthFailed(String),
     /// Anything else: refused, timed out, not serving, read-only, garbage; with the I/O error
     /// when resolving or connecting failed.
     Failed(String, Option<std::io::Error>),
@@ -58,6 +68,9 @@ pub(crate) fn open(
                 return Ok(Opened { stream, response, server: host.to_string() })
             }
             Err(HandshakeError::Expired) => return Err(OpenError::Expired),
+            Err(HandshakeError::AuthFailed(why)) => {
+                return Err(OpenError::AuthFailed(format!("{host}: SASL DIGEST-MD5: {why}")))
+            }
             Err(HandshakeError::Io(e)) => last = failed("handshake", &e),
         }
     }
@@ -66,6 +79,7 @@ pub(crate) fn open(
 
 enum HandshakeError {
     Expired,
+    AuthFailed(String),
     Io(String),
 }
 
@@ -91,6 +105,68 @@ fn handshake(
     stream.set_write_timeout(Some(remaining(deadline)?)).map_err(io)?;
     stream.write_all(&w.into_frame()).map_err(io)?;
     let mut frames = FrameBuffer::new(4096);
+    let frame = read_frame(&mut stream, &mut frames, deadline)?;
+    let response = ConnectResponse::decode(&mut Reader::new(&frame))
+        .map_err(|e| HandshakeError::Io(format!("bad connect response: {e}")))?;
+    if response.timeout_ms <= 0 {
+        let _ = stream.shutdown(Shutdown::Both);
+        return Err(HandshakeError::Expired);
+    }
+    if let Some((user, password)) = &shared.config.sasl {
+        sasl_login(&mut stream, &mut frames, deadline, user, password)?;
+    }
+    if frames.buffered() > 0 {
+        // Servers send nothing unasked after the handshake; bytes here mean we are out of step.
+        return Err(HandshakeError::Io("unexpected bytes after the connect response".into()));
+    }
+    Ok((stream, response))
+}
+
+/// SASL DIGEST-MD5 on a fresh connection, before it carries anything else (so a server that
+/// requires SASL never sees an unauthenticated request of ours): each token goes in a `sasl`
+/// request and the server's answer feeds the mechanism, until it is done.
+fn sasl_login(
+    stream: &mut TcpStream,
+    frames: &mut FrameBuffer,
+    deadline: Instant,
+    user: &str,
+    password: &str,
+) -> Result<(), HandshakeError> {
+    let io = |e: std::io::Error| HandshakeError::Io(e.to_string());
+    let mut mechanism = DigestMd5::new(user, password);
+    let mut token = mechanism.initial_token();
+    // DIGEST-MD5 takes two round trips; a server asking for more is not speaking it.
+    for step in 0..4 {
+        let frame = encode_request(SASL_XID_BASE + step, op::SASL, &SaslToken { token });
+        stream.set_write_timeout(Some(remaining(deadline)?)).map_err(io)?;
+        stream.write_all(&frame).map_err(io)?;
+        let reply = read_frame(stream, frames, deadline)?;
+        let mut r = Reader::new(&reply);
+        let bad = |e: crate::proto::DecodeError| HandshakeError::Io(format!("bad SASL reply: {e}"));
+        let header = ReplyHeader::decode(&mut r).map_err(bad)?;
+        if header.err != 0 {
+            let code = ErrorCode::from_i32(header.err);
+            return Err(HandshakeError::AuthFailed(format!(
+                "the server refused the credentials of {user:?} ({code})"
+            )));
+        }
+        let answer = SaslToken::decode(&mut r).map_err(bad)?;
+        match mechanism.step(&answer.token) {
+            Ok(SaslStep::Respond(next)) => token = next,
+            Ok(SaslStep::Done) => return Ok(()),
+            Err(e) => return Err(HandshakeError::AuthFailed(e.to_string())),
+        }
+    }
+    Err(HandshakeError::AuthFailed("the exchange did not finish in 4 steps".into()))
+}
+
+/// Reads one whole frame, giving up at `deadline`.
+fn read_frame(
+    stream: &mut TcpStream,
+    frames: &mut FrameBuffer,
+    deadline: Instant,
+) -> Result<Vec<u8>, HandshakeError> {
+    let io = |e: std::io::Error| HandshakeError::Io(e.to_string());
     let frame = loop {
         if let Some(frame) = frames.next_frame().map_err(|e| HandshakeError::Io(e.to_string()))? {
             break frame;
@@ -111,17 +187,7 @@ fn handshake(
             Err(e) => return Err(io(e)),
         }
     };
-    let response = ConnectResponse::decode(&mut Reader::new(&frame))
-        .map_err(|e| HandshakeError::Io(format!("bad connect response: {e}")))?;
-    if response.timeout_ms <= 0 {
-        let _ = stream.shutdown(Shutdown::Both);
-        return Err(HandshakeError::Expired);
-    }
-    if frames.buffered() > 0 {
-        // Servers send nothing unasked after the handshake; bytes here mean we are out of step.
-        return Err(HandshakeError::Io("unexpected bytes after the connect response".into()));
-    }
-    Ok((stream, response))
+    Ok(frame)
 }
 
 fn remaining(deadline: Instant) -> Result<Duration, HandshakeError> {

@@ -38,8 +38,7 @@ mod life;
 mod liveness;
 mod reader;
 mod request;
-// The DIGEST-MD5 mechanism; the handshake does not run it yet (see the module's tests).
-#[allow(dead_code)]
+// The DIGEST-MD5 mechanism, run by the handshake.
 pub(crate) mod sasl;
 // TLS options and handshake; the session does not connect over it yet (see the module's tests).
 #[cfg(feature = "tls")]
@@ -91,6 +90,8 @@ pub(crate) struct SessionConfig {
     pub backoff: (Duration, Duration),
     /// Accept a read-only server (one that lost its quorum) when no read-write one answers.
     pub can_be_read_only: bool,
+    /// SASL DIGEST-MD5 credentials (user, password), run on every connection before it is used.
+    pub sasl: Option<(String, String)>,
 }
 
 /// An instant `d` from `now`, saturating far in the future (for `Duration::MAX` timeouts).
@@ -241,10 +242,10 @@ impl Session {
             return Err(Error::Connect {
                 hosts: session.shared.config.connect.hosts.join(","),
                 timeout: session.shared.config.connect_timeout,
-                reason: if state == SessionState::AuthFailed {
-                    "authentication failed".into()
-                } else {
-                    reason
+                reason: match state {
+                    SessionState::AuthFailed if reason.is_empty() => "authentication failed".into(),
+                    SessionState::AuthFailed => format!("authentication failed: {reason}"),
+                    _ => reason,
                 },
                 source: source.filter(|_| state != SessionState::AuthFailed),
             });

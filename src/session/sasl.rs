@@ -1,6 +1,7 @@
 //! The client side of SASL DIGEST-MD5 (RFC 2831) as ZooKeeper's `DigestLoginModule` speaks it:
-//! a state machine that turns the server's challenges into responses. No I/O: the session sends
-//! each token in a `sasl` request (opcode 102) and feeds the server's token back in.
+//! a state machine that turns the server's challenges into responses. No I/O: the handshake
+//! (`handshake.rs`) sends each token in a `sasl` request (opcode 102) and feeds the server's
+//! token back in.
 //!
 //! The exchange: the client opens with an empty token; the server answers with a challenge
 //! (`realm`, `nonce`, `qop`, ...); the client answers with its digest of the password; the server
@@ -96,6 +97,7 @@ impl DigestMd5 {
     }
 
     /// Whether the exchange finished with both sides authenticated.
+    #[cfg(test)]
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }
