@@ -149,6 +149,42 @@ impl Client {
         self.shared().server()
     }
 
+    /// Replaces the hosts the client connects to (ZooKeeper's `updateServerList`), for
+    /// ensembles whose membership changed (see [`get_config`](Self::get_config) and
+    /// [`EnsembleConfig::connect_string`]). The session stays the same: if its server is not in
+    /// the new list, the client drops the connection and resumes the session on one that is
+    /// (calls in flight then fail with a connection loss, as on any reconnect); if the list
+    /// grew, it moves to a new member with probability `1 - old/new`, so a fleet spreads over
+    /// added members. Returns whether this client moves.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::connect("10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181")?;
+    /// let config = client.get_config()?;
+    /// client.update_hosts(&config.connect_string())?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidConnectString`](crate::Error::InvalidConnectString) when `connect_string`
+    /// does not parse or names another chroot than the client's (a chroot cannot change under a
+    /// live session); nothing changes then.
+    pub fn update_hosts(&self, connect_string: &str) -> Result<bool> {
+        let parsed = crate::session::ConnectString::parse(connect_string)?;
+        let chroot = &self.shared().config.connect.chroot;
+        if parsed.chroot.is_some() && parsed.chroot != *chroot {
+            return Err(crate::Error::InvalidConnectString {
+                input: connect_string.to_string(),
+                reason: format!(
+                    "update_hosts cannot change the chroot (the client's is {})",
+                    chroot.as_deref().unwrap_or("none")
+                ),
+            });
+        }
+        Ok(self.shared().update_hosts(parsed.hosts))
+    }
+
     /// How many watches the client has registered and not yet seen fire (one-shot and
     /// persistent); they are re-registered after every reconnect.
     ///

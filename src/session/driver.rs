@@ -54,6 +54,21 @@ pub(crate) fn run(shared: &Shared) {
             }
             continue;
         }
+        let update = {
+            let mut list = lock(&shared.hosts);
+            std::mem::take(&mut list.1).then(|| list.0.clone())
+        };
+        if let Some(update) = update {
+            hosts = update;
+            shuffle(&mut hosts);
+            // A client that moves for balance should not land on the server it left.
+            let left = lock(&shared.status).server.clone();
+            if let Some(i) = hosts.iter().position(|h| *h == left) {
+                let host = hosts.remove(i);
+                hosts.push(host);
+            }
+            next = 0;
+        }
         let host = hosts[next % hosts.len()].clone();
         next = next.wrapping_add(1);
         match handshake::open(shared, &host, session_id, &passwd) {

@@ -119,6 +119,9 @@ pub(crate) struct Shared {
     wire: Mutex<Wire>,
     /// The socket's write half, locked only by the holder of the write token (`writer.rs`).
     writer: Mutex<Option<writer::WriteSide>>,
+    /// The host list in force (the connect string's, then `update_hosts`'), and whether the
+    /// session thread has yet to pick up a change (it does before its next connection attempt).
+    pub(crate) hosts: Mutex<(Vec<String>, bool)>,
     /// A handle to shut the current connection's socket down (which also ends a read or a
     /// write blocked on it), with the connection's generation.
     socket: Mutex<Option<(u64, std::net::TcpStream)>>,
@@ -212,6 +215,7 @@ impl Session {
             closing: AtomicBool::new(false),
             connecting: Mutex::new(None),
             last_failure: Mutex::new(("no attempt finished".to_string(), None)),
+            hosts: Mutex::new((config.connect.hosts.clone(), false)),
             config,
         });
         let (exit_tx, exited) = crossbeam_channel::bounded::<()>(0);
@@ -327,6 +331,29 @@ impl Shared {
 
     pub fn server(&self) -> String {
         lock(&self.status).server.clone()
+    }
+
+    /// Replaces the host list (ZooKeeper's `updateServerList`): the session thread uses it from
+    /// its next connection attempt on. The current connection is dropped (the session resumes
+    /// elsewhere) when its server is not in the new list, and, when the list grew from `old` to
+    /// `new` hosts, with probability `1 - old/new`, so clients spread over added members.
+    /// Returns whether this client moves.
+    pub fn update_hosts(&self, hosts: Vec<String>) -> bool {
+        let current = self.server();
+        let old = {
+            let mut list = lock(&self.hosts);
+            let old = list.0.len();
+            *list = (hosts.clone(), true);
+            old
+        };
+        let connected = lock(&self.status).state.is_connected();
+        let moves = connected
+            && (!hosts.contains(&current)
+                || (hosts.len() > old && fastrand::f64() >= old as f64 / hosts.len() as f64));
+        if moves {
+            self.shutdown_socket(None);
+        }
+        moves
     }
 
     /// The current session's life (ends when it is lost or the client closes).
