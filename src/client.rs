@@ -11,6 +11,7 @@ mod chroot;
 mod coordination;
 mod data;
 mod ensemble;
+mod ensemble_tracker;
 mod misc;
 mod options;
 mod party;
@@ -29,6 +30,7 @@ pub use builder::ClientBuilder;
 #[cfg(all(test, feature = "testing"))]
 pub(crate) use data::check;
 pub use ensemble::{ClientIdentity, EnsembleConfig, EnsembleMember, MemberRole, Reconfig};
+pub use ensemble_tracker::EnsembleTracker;
 pub use options::{CreateMode, CreateOptions, ZookeeperNode};
 pub use pending::Pending;
 pub use retry::RetryPolicy;

@@ -75,8 +75,9 @@ pub use crossbeam_channel as channel;
 pub use acl::digest_id;
 pub use client::{
     ChildrenWatch, Client, ClientBuilder, ClientIdentity, CreateMode, CreateOptions, DataWatch,
-    EnsembleConfig, EnsembleMember, MemberRole, OpResult, Pending, PersistentWatch, ReadOp,
-    ReadResult, Reconfig, RetryPolicy, Transaction, WatchStream, ZookeeperNode,
+    EnsembleConfig, EnsembleMember, EnsembleTracker, MemberRole, OpResult, Pending,
+    PersistentWatch, ReadOp, ReadResult, Reconfig, RetryPolicy, Transaction, WatchStream,
+    ZookeeperNode,
 };
 pub use error::{Error, Result};
 pub use proto::{Acl, ErrorCode, Id, Perms, Stat};

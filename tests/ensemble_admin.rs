@@ -106,3 +106,45 @@ fn reconfig_adds_and_removes_members_while_clients_keep_working() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+#[serial]
+fn a_tracking_client_follows_its_server_out_of_the_ensemble() {
+    let cluster = TestingCluster::builder(3).reconfig_enabled(true).start().unwrap();
+    let admin = super_client(&cluster);
+    // The tracking client knows only one follower other than member 0 at first.
+    let leader = cluster.wait_for_leader(Duration::from_secs(30)).unwrap();
+    let victim = (1..3).find(|&i| i != leader).unwrap();
+    let client = common::client_of(&cluster.member(victim).connect_string());
+    let tracker = client.track_ensemble();
+    let first = tracker.configs().recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(first.members.len(), 3, "the tracker applies the configuration it first reads");
+    admin.create_node("/tracked", "0").unwrap();
+    // Applying a grown list may move the client (a connection loss for calls in flight).
+    let write = |value: &[u8]| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match client.set_value_to_node("/tracked", value) {
+                Ok(_) => return,
+                Err(e) if e.is_retryable() && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("writing through the tracking client: {e}"),
+            }
+        }
+    };
+    write(b"0");
+
+    let shrunk = admin.reconfig().leaving(victim as u64 + 1).apply().unwrap();
+    let applied = tracker.configs().recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(applied.version, shrunk.version, "the tracker saw the change");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !shrunk.connect_string().split(',').any(|h| h == client.server()) {
+        assert!(std::time::Instant::now() < deadline, "still on {}", client.server());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    write(b"1");
+    admin.sync("/tracked").unwrap();
+    assert_eq!(admin.get_node("/tracked").unwrap().value, b"1");
+    drop(tracker); // ends its thread (the join in Drop would hang otherwise)
+}

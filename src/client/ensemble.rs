@@ -312,7 +312,7 @@ impl Reconfig {
     }
 }
 
-fn parse_config_bytes(data: &[u8]) -> Result<EnsembleConfig> {
+pub(super) fn parse_config_bytes(data: &[u8]) -> Result<EnsembleConfig> {
     let text = std::str::from_utf8(data).map_err(|e| Error::InvalidArgument {
         path: CONFIG_NODE.to_string(),
         reason: format!("configuration is not UTF-8: {e}"),
