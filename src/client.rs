@@ -27,8 +27,6 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 pub use builder::ClientBuilder;
-#[cfg(all(test, feature = "testing"))]
-pub(crate) use data::check;
 pub use ensemble::{ClientIdentity, EnsembleConfig, EnsembleMember, MemberRole, Reconfig};
 pub use ensemble_tracker::EnsembleTracker;
 pub use options::{CreateMode, CreateOptions, ZookeeperNode};

@@ -4,7 +4,7 @@
 use super::data::check;
 use super::{Client, Pending};
 use crate::proto::{op, GetDataResponse, PathWatchRequest, ReconfigRequest, Stat, WhoAmIResponse};
-use crate::session::RawReply;
+use crate::session::{RawReply, WatchKind, WatchSender};
 use crate::{Error, Result};
 
 /// Where ZooKeeper publishes the ensemble's configuration (outside any chroot).
@@ -312,7 +312,7 @@ impl Reconfig {
     }
 }
 
-pub(super) fn parse_config_bytes(data: &[u8]) -> Result<EnsembleConfig> {
+fn parse_config_bytes(data: &[u8]) -> Result<EnsembleConfig> {
     let text = std::str::from_utf8(data).map_err(|e| Error::InvalidArgument {
         path: CONFIG_NODE.to_string(),
         reason: format!("configuration is not UTF-8: {e}"),
@@ -378,21 +378,27 @@ impl Client {
     /// # Errors
     /// As [`get_config`](Self::get_config).
     pub fn get_config_with_stat(&self) -> Result<(EnsembleConfig, Stat)> {
-        // The config node lives outside the chroot: send its path as is.
-        let body = PathWatchRequest { path: CONFIG_NODE.to_string(), watch: false };
+        self.read_config(None)
+    }
+
+    /// Reads the config node, optionally leaving a one-shot data watch on it. The node lives
+    /// outside the chroot, so both the request and the watch use its path as is.
+    pub(super) fn read_config(&self, watch: Option<WatchSender>) -> Result<(EnsembleConfig, Stat)> {
+        let body = PathWatchRequest { path: CONFIG_NODE.to_string(), watch: watch.is_some() };
+        let frame = crate::proto::encode_request(0, op::GET_DATA, &body);
+        let registration = watch.map(|tx| (WatchKind::Data, CONFIG_NODE.to_string(), tx));
         let client = self.clone();
-        let pending: Pending<(EnsembleConfig, Stat)> = self.call(
-            "get_config",
-            CONFIG_NODE,
-            op::GET_DATA,
-            &body,
-            None,
-            move |reply: RawReply, _| {
-                check(&reply, "get_config", CONFIG_NODE)?;
-                let data: GetDataResponse = client.decode(&reply, "get_config", CONFIG_NODE)?;
-                Ok((parse_config_bytes(&data.data)?, data.stat))
-            },
-        );
+        let pending: Pending<(EnsembleConfig, Stat)> = match self.shared().send(frame, registration)
+        {
+            Ok(waiter) => {
+                Pending::sent(waiter, "get_config", CONFIG_NODE.to_string(), move |reply| {
+                    check(&reply, "get_config", CONFIG_NODE)?;
+                    let data: GetDataResponse = client.decode(&reply, "get_config", CONFIG_NODE)?;
+                    Ok((parse_config_bytes(&data.data)?, data.stat))
+                })
+            }
+            Err(failure) => Pending::failed(failure.into_error("get_config", CONFIG_NODE)),
+        };
         pending.wait()
     }
 

@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use crossbeam_channel::{select, Receiver, Sender};
 
-use super::ensemble::{parse_config_bytes, CONFIG_NODE};
-use super::{Client, EnsembleConfig, Pending};
-use crate::proto::{op, GetDataResponse, PathWatchRequest};
-use crate::session::{RawReply, WatchKind, WatchedEvent};
+use super::{Client, EnsembleConfig};
+use crate::session::WatchedEvent;
 use crate::Result;
 
 /// How long the tracker waits after a failed read before it reads again.
@@ -125,27 +123,10 @@ impl Client {
         EnsembleTracker { stop: Some(stop_tx), configs, thread }
     }
 
-    /// The configuration and a one-shot data watch on it. The node lives outside the chroot, so
-    /// the watch is registered under its own path, not a chrooted one.
+    /// The configuration and a one-shot data watch on it.
     fn get_config_watch(&self) -> Result<(EnsembleConfig, Receiver<WatchedEvent>)> {
-        let body = PathWatchRequest { path: CONFIG_NODE.to_string(), watch: true };
-        let frame = crate::proto::encode_request(0, op::GET_DATA, &body);
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let registration = Some((WatchKind::Data, CONFIG_NODE.to_string(), tx));
-        let client = self.clone();
-        let pending: Pending<EnsembleConfig> = match self.shared().send(frame, registration) {
-            Ok(waiter) => Pending::sent(
-                waiter,
-                "get_config",
-                CONFIG_NODE.to_string(),
-                move |reply: RawReply| {
-                    super::data::check(&reply, "get_config", CONFIG_NODE)?;
-                    let data: GetDataResponse = client.decode(&reply, "get_config", CONFIG_NODE)?;
-                    parse_config_bytes(&data.data)
-                },
-            ),
-            Err(failure) => Pending::failed(failure.into_error("get_config", CONFIG_NODE)),
-        };
-        Ok((pending.wait()?, rx))
+        let (config, _) = self.read_config(Some(tx))?;
+        Ok((config, rx))
     }
 }
