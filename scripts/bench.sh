@@ -8,6 +8,7 @@
 #   scripts/bench.sh            full run (9 rounds; about 4-5 minutes on 2 cores)
 #   scripts/bench.sh --quick    CI-sized run (3 short rounds; about 1 minute)
 #   extra flags go to the bench: --rounds N, --slice-ms N, --serial N, --fsync, --no-kazoo,
+#   --only WORDS (just the rows containing one of the comma-separated words: --only cycle),
 #   --no-curator
 # Also: scripts/bench.sh --ops  runs only issue A's engine bench (benches/ops.rs).
 #       scripts/bench.sh --coordination  counter and election beside Kazoo (benches/coordination.rs).
