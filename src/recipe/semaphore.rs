@@ -15,20 +15,29 @@
 //!
 //! # Round trips
 //!
-//! An uncontended acquire costs **two**, the fewest this layout allows (the lease may only be
-//! created once the inner lock is known to be ours and the pool counted under it): (1) read
-//! (and check) `P`'s data, create the inner lock node, list the inner lock and list `P`,
-//! pipelined — the first acquire of a `Semaphore` object also creates `P` if missing in the
-//! same round trip; (2) create the lease (a create2: its creation zxid is the lease's fencing
-//! token) and delete the inner lock node, pipelined, waiting only for the create (the inner
-//! delete's reply is checked in the background, see `release.rs`). Dropping the lease puts its
-//! delete on the wire without waiting. When the inner lock is busy it costs one more per wake-up (none
-//! when the lock is handed over by the only contender ahead; see `lock.rs`) plus a listing of
-//! `P`; when the pool is full, two per wake-up (list `P`, create).
+//! An uncontended acquire costs **one**: (1) read (and check) `P`'s data, create the inner
+//! lock node, list the inner lock, list `P` and create the lease (a create2: its creation zxid
+//! is the lease's fencing token), all pipelined; then the inner lock node's delete goes on the
+//! wire without waiting (its reply is checked in the background, see `release.rs`), and so
+//! does the lease's delete when the guard is dropped. ZooKeeper runs a session's requests in
+//! order, so when the replies show the inner lock ours at its listing and room in the pool,
+//! the lease was created under the inner lock after counting `P` — Kazoo's protocol, only
+//! without waiting between its steps, and the fewest round trips its layout allows.
+//!
+//! Sending the lease before seeing the count is optimistic: it is done only when the previous
+//! acquire through this object found the inner lock free and room in the pool (not on the
+//! first acquire, which also creates `P` if missing). When the replies show the inner lock
+//! busy or the pool full, the lease is not ours: it is deleted (waited for) before anything
+//! else, and the next acquires go the cautious way, two round trips: (1) as above without the
+//! lease, (2) the lease's create and the inner delete, pipelined, waiting only for the create.
+//! When the inner lock is busy an acquire costs one more per wake-up (none when the lock is
+//! handed over by the only contender ahead; see `lock.rs`) plus a listing of `P`; when the
+//! pool is full, two per wake-up (list `P`, create).
 //!
 //! The pool listing of round (1) counts only if the inner listing sent right before it showed
-//! the inner lock ours ([`lock::Held::fresh`]); on the first use of a path the inner lock path
-//! is created on the way and that listing is stale, so `P` is listed again under the lock.
+//! the inner lock ours ([`lock::Settled::holds_fresh`]); on the first use of a path the inner
+//! lock path is created on the way and that listing is stale, so `P` is listed again under the
+//! lock (and an optimistic lease is withdrawn).
 //!
 //! # Failure modes
 //!
@@ -39,21 +48,27 @@
 //! - Session loss while waiting: the inner lock node is gone; the acquire starts over in the
 //!   new session. Session loss while holding: the lease is gone, [`Guard::lost`] fires.
 //! - A non-cooperating client that adds children to `P` takes leases away (they count).
+//! - A withdrawn optimistic lease is a child of `P` for about one round trip: anyone counting
+//!   then counts one lease more (it can only make them wait, never admit more holders), and
+//!   Kazoo's `lease_holders` may list it meanwhile. Its delete wakes whoever waits on a full
+//!   pool, like any release.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::select;
 
 use super::cancel::{CancelHandle, CancelToken};
 use super::cleanup::{self, Target};
-use super::create_stat::create_with_stat;
+use super::create_stat::{create_with_stat, Created};
 use super::holds::{self, Hold};
 use super::lock::{self, reply, retryable, LockCore};
 use super::node_name::{self, LockKind, SEMAPHORE_LOCK_SUFFIX};
 use super::release;
 use super::{Guard, NewRestriction, Restriction, Wait};
-use crate::{Client, CreateOptions, Error, Result, SessionState};
+use crate::session::SessionLife;
+use crate::{Client, CreateOptions, Error, Pending, Result, SessionState};
 
 /// At most `max_leases` holders at a path.
 ///
@@ -82,6 +97,17 @@ pub struct Semaphore {
     /// The pool node is known to exist: later acquires skip creating it and only read its data
     /// (still checked every time). Cleared if the pool vanishes.
     pool_checked: AtomicBool,
+    /// The last acquire found the inner lock free and room in the pool: the next one sends
+    /// its lease in the first round trip too (see the module docs). Cleared when that fails.
+    optimistic: AtomicBool,
+}
+
+/// A lease create on the wire.
+struct SentLease {
+    path: String,
+    create: Pending<Created>,
+    /// The session current once it was sent.
+    life: Arc<SessionLife>,
 }
 
 impl NewRestriction for Semaphore {
@@ -121,6 +147,7 @@ impl NewRestriction for Semaphore {
             inner,
             cancel: CancelHandle::new(),
             pool_checked: AtomicBool::new(false),
+            optimistic: AtomicBool::new(false),
         })
     }
 }
@@ -200,6 +227,9 @@ impl Semaphore {
         let pool_read = client.get_node_async(&self.path);
         let attempt = self.inner.begin();
         let pool_children = client.get_children_async(&self.path);
+        // Behind the count, on the server as in Kazoo's order (see the module docs).
+        let optimistic =
+            (pool_known && self.optimistic.load(Ordering::SeqCst)).then(|| self.send_lease());
 
         // When P's parents were missing, the create made them and retried after the read had
         // already failed with NoNode: read again then.
@@ -216,19 +246,49 @@ impl Semaphore {
         };
         if let Err(e) = pool.and_then(|data| self.check_pool(&data)) {
             self.inner.abandon(attempt, deadline);
+            if let Some(sent) = optimistic {
+                self.withdraw(sent, deadline);
+            }
             return self.retry_or_fail(e);
         }
         self.pool_checked.store(true, Ordering::SeqCst);
 
-        let held = match self.inner.complete(attempt, wait, token)? {
-            Some(held) => held,
-            None => return Ok(Pass::Done(None)),
-        };
+        let settled = self.inner.settle(attempt, deadline);
         // The listing of P went out right after our inner create and listing. It is current
         // only if that inner listing already showed us holding the inner lock (`fresh`): then
         // P was listed under the lock. Otherwise (the inner lock path had to be created, or we
         // waited) leases may have been taken since, and P is listed again below.
-        let mut listing = if held.fresh { reply(pool_children, deadline).ok() } else { None };
+        let fresh = settled.holds_fresh();
+        let mut listing = if fresh { reply(pool_children, deadline).ok() } else { None };
+        let room = listing.as_ref().is_some_and(|c| c.len() < self.max_leases as usize);
+        if let Some(sent) = optimistic {
+            let same_session = settled.life().is_some_and(|life| Arc::ptr_eq(life, &sent.life));
+            if room && same_session {
+                // Created under the inner lock, after the count: ours. Completing a fresh
+                // holder sends nothing.
+                return match self.inner.complete_settled(settled, wait, token) {
+                    Ok(Some(held)) => self.finish_lease(&held, sent, deadline),
+                    other => {
+                        // Cancelled (the inner node is given up already).
+                        self.withdraw(sent, deadline);
+                        other.map(|_| Pass::Done(None))
+                    }
+                };
+            }
+            // Busy or full: the lease is not ours to keep. Gone before we wait or list again.
+            self.optimistic.store(false, Ordering::SeqCst);
+            self.withdraw(sent, deadline);
+        }
+
+        let held = match self.inner.complete_settled(settled, wait, token)? {
+            Some(held) => held,
+            None => return Ok(Pass::Done(None)),
+        };
+        if !held.fresh {
+            listing = None;
+        }
+        // Room at the first count, under a lock that was free: optimistic next time.
+        self.optimistic.store(room && held.fresh, Ordering::SeqCst);
         // Without waiting: a try_acquire of a full pool costs its one round trip only.
         let release_inner = |held: &lock::Held| {
             release::delete_without_waiting(client, &held.life, held.node.clone());
@@ -308,19 +368,60 @@ impl Semaphore {
         }
     }
 
-    /// Creates our lease and releases the inner lock, pipelined.
-    fn take_lease(&self, held: &lock::Held, deadline: Option<Instant>) -> Result<Pass> {
-        let client = &self.client;
-        let lease = crate::path::join(&self.path, &node_name::uuid_hex());
+    /// Sends the create of a new lease node (a create2: its creation zxid is the fencing token).
+    fn send_lease(&self) -> SentLease {
+        let path = crate::path::join(&self.path, &node_name::uuid_hex());
         let create = create_with_stat(
-            client,
-            &lease,
+            &self.client,
+            &path,
             self.identifier.as_bytes(),
             &CreateOptions::new().ephemeral(),
         );
+        SentLease { path, create, life: self.client.shared().life() }
+    }
+
+    /// Takes back a lease sent without the inner lock: deletes it if it was created, waiting
+    /// for the delete (a listing of P by anyone after we return must not count it), or leaves
+    /// it to the cleanup worker when its create's outcome is unknown.
+    fn withdraw(&self, sent: SentLease, deadline: Option<Instant>) {
+        let client = &self.client;
+        match reply(sent.create, deadline) {
+            Ok(_) => cleanup::delete_by(client, &sent.life, Target::Node(sent.path), deadline),
+            Err(e) if e.is_connection_loss() || e.is_timeout() => {
+                cleanup::hand_over(client, &sent.life, Target::Node(sent.path));
+            }
+            Err(_) => {} // not created (the pool is gone, the session ended)
+        }
+    }
+
+    /// Creates our lease and releases the inner lock, pipelined.
+    fn take_lease(&self, held: &lock::Held, deadline: Option<Instant>) -> Result<Pass> {
+        let sent = self.send_lease();
+        self.finish_lease(held, sent, deadline)
+    }
+
+    /// Releases the inner lock behind our lease's create and waits for the create: the lease
+    /// is ours if it was created in the inner lock's session.
+    fn finish_lease(
+        &self,
+        held: &lock::Held,
+        sent: SentLease,
+        deadline: Option<Instant>,
+    ) -> Result<Pass> {
+        let client = &self.client;
+        let SentLease { path: lease, create, life } = sent;
         // Released behind the create (the lease exists before the inner lock is free), and
         // not waited for: its reply would cost one more server write on the critical path.
         release::delete_without_waiting(client, &held.life, held.node.clone());
+        if !Arc::ptr_eq(&life, &held.life) {
+            // Sent in another session than the inner lock's: not created under it.
+            drop(create);
+            cleanup::hand_over(client, &life, Target::Node(lease));
+            return Ok(Pass::Retry(Error::SessionExpired {
+                op: "acquire",
+                path: self.path.clone(),
+            }));
+        }
         match reply(create, deadline) {
             Ok((_, stat)) if !held.life.has_ended() => {
                 let ticket =
