@@ -354,3 +354,42 @@ fn repeated_acquires_from_many_sessions_never_exceed_max_leases() {
     assert_eq!(most, 2, "leases were never shared");
     assert_no_nodes_left(&clients[0], &[&path, &inner(&path)]);
 }
+
+/// A real Kazoo `Semaphore` and ours share one pool (max 1): while Kazoo holds the lease an
+/// optimistic acquire of ours gets nothing and leaves no child Kazoo counts; then each waits
+/// for the other.
+#[test]
+fn optimistic_acquires_beside_a_kazoo_semaphore() {
+    let path = unique("sem-kazoo");
+    let c = client();
+    let sem = semaphore(&c, &path, "rust", 1);
+    for _ in 0..2 {
+        sem.acquire().unwrap().release().unwrap(); // optimistic from now on
+    }
+    let mut kazoo = common::kazoo::Kazoo::spawn(
+        &common::server().connect_string(),
+        &format!(
+            "sem = zk.Semaphore('{path}', 'kazoo', max_leases=1)\n\
+             sem.acquire(timeout=10)\nsay('held')\nask()\n\
+             say(','.join(sem.lease_holders()))\nsem.release()\nsay('released')\nask()\n\
+             from kazoo.exceptions import LockTimeout\ntry:\n    sem.acquire(timeout=0.5)\n    say('acquired')\n\
+             except LockTimeout:\n    say('timed out')\nask()\n\
+             say(str(sem.acquire(timeout=10)))\nsay(','.join(sem.lease_holders()))\n\
+             sem.release()"
+        ),
+    );
+    kazoo.expect("held", LONG);
+    assert!(sem.try_acquire().unwrap().is_none(), "two leases with max 1");
+    kazoo.send("go");
+    kazoo.expect("kazoo", LONG);
+    kazoo.expect("released", LONG);
+    let lease = sem.acquire_timeout(LONG).unwrap();
+    kazoo.send("go");
+    kazoo.expect("timed out", LONG);
+    drop(lease);
+    kazoo.send("go");
+    kazoo.expect("True", LONG);
+    kazoo.expect("kazoo", LONG);
+    assert!(kazoo.finish(LONG).is_empty());
+    assert_no_nodes_left(&c, &[&path, &inner(&path)]);
+}
