@@ -29,6 +29,8 @@
 //! behind our create already showed us holding: then [`Held::fresh`] is true. When the lock
 //! path was missing, the create makes the parents and goes again *after* that listing, so the
 //! listing that counts is a later one and `fresh` is false; so it is after any wait.
+//! [`Settled::holds_fresh`] tells the same before the acquire is completed (and waits), so
+//! the semaphore can take back a lease it sent in that pipeline on the chance it would win.
 //!
 //! # Failure modes
 //!
