@@ -210,9 +210,9 @@ fn render(
          waiting; the crate runs the minimal hand-written create(ephemeral sequential) / \
          getChildren / delete cycle instead (3 round trips), the floor the same cycle in one round \
          trip (the last delete, the create and the getChildren pipelined); for the semaphore the \
-         floor is Kazoo's layout in one round trip (read the pool, create and list the inner lock, \
-         list the pool, create the lease, behind the last cycle's two deletes: four writes a \
-         cycle where a lock has two). Curator runs \
+         floor is Kazoo's layout in one round trip (create and list the inner lock, list the pool, \
+         create the lease, behind the last cycle's two deletes: four writes a cycle where a lock \
+         has two). Curator runs \
          InterProcessMutex, InterProcessReadWriteLock's read lock and InterProcessSemaphoreV2 \
          (same lease count).\n\
          - hand-off: 4 threads, one session each, passing one WriteLock (acquire, drop; Curator: \

@@ -203,6 +203,24 @@ fn pool_deleted_between_acquires_is_recreated() {
     assert_no_nodes_left(&client, &[&path, &inner(&path)]);
 }
 
+/// After its first acquire a Semaphore no longer reads the pool's data: the stat its listing
+/// of the pool carries shows the data rewritten, and it is checked again.
+#[test]
+fn pool_data_rewritten_between_acquires_is_checked_again() {
+    let path = unique("sem-rewritten");
+    let client = client();
+    let sem = semaphore(&client, &path, "a", 3);
+    for _ in 0..2 {
+        sem.acquire().unwrap().release().unwrap();
+    }
+    client.set_value_to_node(&path, "5").unwrap();
+    let err = sem.acquire_timeout(LONG).unwrap_err();
+    assert!(matches!(err, Error::LeaseMismatch { stored: 5, requested: 3, .. }), "{err:?}");
+    client.set_value_to_node(&path, "3").unwrap();
+    sem.acquire_timeout(LONG).unwrap().release().unwrap();
+    assert_no_nodes_left(&client, &[&path, &inner(&path)]);
+}
+
 /// Regression: on the first use of a path the inner lock path is missing, the pipelined create
 /// is retried with parents, and the pool listing sent in the first round trip is stale by the
 /// time the inner lock is won. A fleet starting at once must still see at most `max_leases`

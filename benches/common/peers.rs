@@ -474,9 +474,10 @@ impl Peer for Floor {
 }
 
 /// The least a semaphore cycle in Kazoo's layout needs (pool `base`, inner lock `base-__lock__`,
-/// leases under the pool): one round trip of five requests — read the pool's data, create and
-/// list the inner lock, list the pool, create the lease — with the last cycle's two deletes
-/// (inner node, lease) in front. Four writes a cycle where a lock cycle has two.
+/// leases under the pool): one round trip of four requests — create and list the inner lock,
+/// list the pool, create the lease — with the last cycle's two deletes (inner node, lease) in
+/// front (the pool's data need not be read every cycle). Four writes a cycle where a lock
+/// cycle has two.
 fn semaphore_floor(addr: &str, base: &str, slice: Duration) -> R<f64> {
     let mut conn = RawConn::connect(addr)?;
     conn.ensure(base)?;
@@ -504,7 +505,6 @@ fn semaphore_floor(addr: &str, base: &str, slice: Duration) -> R<f64> {
         }
         let lease = format!("{base}/lease-{n}");
         n += 1;
-        conn.encode(&mut out, op::GET_DATA, &pool);
         conn.encode(&mut out, op::CREATE, &create_inner);
         conn.encode(&mut out, op::GET_CHILDREN, &list_inner);
         conn.encode(&mut out, op::GET_CHILDREN, &pool);
@@ -513,7 +513,6 @@ fn semaphore_floor(addr: &str, base: &str, slice: Duration) -> R<f64> {
         for _ in &deleting {
             check("delete", conn.reply()?.err)?;
         }
-        check("get pool", conn.reply()?.err)?;
         let created = conn.reply()?;
         check("create inner", created.err)?;
         let me = Reader::new(conn.body(&created)).string()?;
