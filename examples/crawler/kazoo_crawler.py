@@ -104,8 +104,10 @@ def url_key(url):
 
 
 def authority(url):
-    """`host:port` of an http URL, as it appears in events."""
-    return urllib.parse.urlsplit(url).netloc
+    """`host:port` of an http URL (what follows `http://` up to the first '/'), as events and
+    the politeness paths spell it."""
+    rest = url[len("http://") :] if url.startswith("http://") else url
+    return rest.split("/", 1)[0]
 
 
 # --- the node layout ---------------------------------------------------------------------------
@@ -213,9 +215,10 @@ class CrawlConfig:
     and Kazoo's Semaphore refuses a changed max_leases.
     """
 
-    def __init__(self, zk, layout, member, seeds):
+    def __init__(self, zk, layout, member, seeds, events):
         self.zk = zk
         self.layout = layout
+        self.events = events
         self.read_lock = zk.ReadLock(layout.config_lock, member)
         self.politeness = None
         self.delay_ms = 0
@@ -263,18 +266,17 @@ class CrawlConfig:
         if self.politeness is None:
             self.politeness = int(config["politeness"])
         self.delay_ms = int(config.get("delay_ms", 0))
-        self.generation = config.get("generation")
+        if config.get("generation") != self.generation:
+            self.generation = config.get("generation")
+            self.events.log("config", generation=self.generation, delay_ms=self.delay_ms)
         if config.get("domains"):
             self.domains = set(config["domains"])
 
     def on_demo_domain(self, url):
         """True for http URLs of the demo's site (its domains, or loopback when unknown)."""
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "http":
-            return False
         if self.domains:
-            return parts.netloc in self.domains
-        return parts.hostname in ("127.0.0.1", "localhost", "::1")
+            return authority(url) in self.domains
+        return urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 # --- HTTP and links ----------------------------------------------------------------------------
@@ -292,27 +294,27 @@ class LinkParser(HTMLParser):
             self.hrefs.extend(value for name, value in attrs if name == "href" and value)
 
 
-def normalize(url):
-    """The canonical form of a URL, so every member derives the same key from the same link:
-    lowercase scheme and host, no default port, '/' for an empty path, no fragment."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc.lower()
-    if netloc.endswith(":80"):
-        netloc = netloc[:-3]
-    return urllib.parse.urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+def resolve(page_authority, href):
+    """`href` as the absolute http URL every member derives from it, or None if crawlers do
+    not follow it. Exactly the Rust members' rule (the URL string is the key, so both sides
+    must spell a link alike): the fragment is dropped; `http://...` is kept as written; a
+    root-relative `/path` gets the page's authority; anything else (relative paths, `//host`,
+    other schemes, a bare fragment) is not followed."""
+    href = href.split("#", 1)[0].strip()
+    if href.startswith("http://"):
+        return href
+    if href.startswith("/") and not href.startswith("//"):
+        return "http://" + page_authority + href
+    return None
 
 
 def extract_links(page_url, html, keep):
-    """The distinct links of a page, resolved against its URL, for which `keep(url)` holds."""
+    """Every followed link of a page, in order, duplicates included, for which `keep(url)`."""
     parser = LinkParser()
     parser.feed(html)
     parser.close()
-    links = []
-    for href in parser.hrefs:
-        link = normalize(urllib.parse.urljoin(page_url, href.strip()))
-        if keep(link) and link not in links:
-            links.append(link)
-    return links
+    resolved = (resolve(authority(page_url), href) for href in parser.hrefs)
+    return [link for link in resolved if link is not None and keep(link)]
 
 
 class Fetcher:
@@ -371,7 +373,7 @@ class PageCommit:
         self.token = token
         self.key = url_key(url)
         self.record = json.dumps(record, separators=(",", ":")).encode("utf-8")
-        self.links = links
+        self.links = [link for link in dict.fromkeys(links) if link != url]  # distinct, not itself
 
     def run(self):
         """Commits until the outcome is known: COMMITTED, STALE, RECORDED_BY_OTHER or GAVE_UP."""
@@ -541,7 +543,7 @@ class Worker(threading.Thread):
                 "fetch", url=url, domain=authority(url), start=start, end=end, status=status, token=token
             )
         elif outcome == STALE:
-            self.m.events.log("stale_rejected", url=url, token=token)
+            self.m.events.log("stale_rejected", url=url, token=token, domain=authority(url), start=start, end=end)
             self._abandon()
         elif outcome == RECORDED_BY_OTHER:
             self._recovered(url)
@@ -634,7 +636,7 @@ class Member:
             connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1.0},
         )
         self.session = Session(self.zk, self.events)
-        self.config = CrawlConfig(self.zk, self.layout, self.id, args.seeds)
+        self.config = CrawlConfig(self.zk, self.layout, self.id, args.seeds, self.events)
         self.session.on_reconnect.append(self.config.mark_stale)
         self.fetcher = Fetcher(self.id)
         self.party = self.zk.Party(self.layout.party, self.id)
