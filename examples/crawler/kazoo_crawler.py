@@ -37,7 +37,10 @@ Failure modes, and what the crawler does about them:
   reconnecting: the record is read back, and it is ours only if it carries our token;
   otherwise the commit is sent again and the server decides (the fence makes the retry safe).
   A queue hold whose create reply was lost is found by its holder id and deleted, so it does
-  not block its item for the rest of the session.
+  not block its item for the rest of the session. Likewise a lock acquire that times out while
+  disconnected (Kazoo's clean-up of its node is best effort and fails then): the contender
+  node is found by its prefix and deleted, for the claims and the config ReadLock. Lease
+  acquires do not time out, for that reason: an orphaned node there would block a domain.
 - Session expiry (LOST): every ephemeral node of the session is gone — the queue hold, the
   claim, the lease, the party node. The state listener logs ``session_expired``; the worker
   abandons the item in hand (its fenced commit is refused by the server: ``stale_rejected``),
@@ -49,10 +52,11 @@ Failure modes, and what the crawler does about them:
   ``Counter`` retries a write whose outcome is unknown. Results are exact; the counter is a
   progress figure.
 - HTTP errors (404, 500) are results with their status; a connection error or a timeout is
-  retried once, then recorded with status 0. Links are followed from 2xx HTML pages only.
+  retried once, then recorded with status 0. Links are followed from 200 pages only.
 """
 
 import argparse
+import http.client
 import hashlib
 import json
 import logging
@@ -82,7 +86,6 @@ from kazoo.handlers.threading import KazooTimeoutError
 # Waits, in seconds.
 QUEUE_WAIT = 1.0  # one LockingQueue get; then check whether the crawl is finished
 CLAIM_WAIT = 5.0  # the claim lock; on timeout the item goes back to the queue
-LEASE_WAIT = 10.0  # one try for a politeness lease; tried again while the claim is held
 CONFIG_LOCK_WAIT = 10.0  # the config ReadLock
 HTTP_TIMEOUT = 30.0  # one HTTP request
 COMMIT_DEADLINE = 120.0  # a commit still unresolved by then is abandoned
@@ -204,6 +207,39 @@ class Session:
         return self.connected.wait(timeout)
 
 
+# --- Kazoo locks ------------------------------------------------------------------------------
+
+
+def acquire_or_clean_up(zk, lock, timeout):
+    """Acquires a Kazoo Lock/ReadLock/WriteLock within `timeout` seconds; False if it timed out.
+
+    A timed-out (or failed) acquire deletes its contender node, but Kazoo's own clean-up is
+    best effort: while disconnected it fails silently and the node stays for the rest of the
+    session, blocking every later contender. So after a failure the node is looked for by the
+    lock's unique prefix and deleted once the server can be reached.
+    """
+    try:
+        if lock.acquire(timeout=timeout):
+            return True
+    except LockTimeout:
+        pass
+    except KazooException:
+        drop_contender_nodes(zk, lock)
+        raise
+    drop_contender_nodes(zk, lock)
+    return False
+
+
+def drop_contender_nodes(zk, lock):
+    """Deletes the contender nodes of a Kazoo lock object that does not hold the lock."""
+    try:
+        for child in zk.retry(zk.get_children, lock.path):
+            if child.startswith(lock.prefix):
+                zk.retry(zk.delete, lock.path + "/" + child)
+    except NoNodeError:
+        pass
+
+
 # --- the crawl configuration --------------------------------------------------------------------
 
 
@@ -255,13 +291,14 @@ class CrawlConfig:
             self._lock.release()
 
     def _read(self):
-        self._stale = False
-        self._pages_since_read = 0
-        self.read_lock.acquire(timeout=CONFIG_LOCK_WAIT)
+        if not acquire_or_clean_up(self.zk, self.read_lock, CONFIG_LOCK_WAIT):
+            return  # still stale: the next item tries again
         try:
             data, _ = self.zk.retry(self.zk.get, self.layout.config, watch=self.mark_stale)
         finally:
             self.zk.retry(self.read_lock.release)
+        self._stale = False
+        self._pages_since_read = 0
         config = json.loads(data.decode("utf-8"))
         if self.politeness is None:
             self.politeness = int(config["politeness"])
@@ -329,7 +366,7 @@ class Fetcher:
         for attempt in (1, 2):
             try:
                 return self._get_once(url)
-            except (OSError, urllib.error.URLError, ValueError) as e:
+            except (OSError, http.client.HTTPException, ValueError) as e:
                 if attempt == 2:
                     print("kazoo-crawler: %s: %s" % (url, e), file=sys.stderr)
         return 0, b""
@@ -441,6 +478,7 @@ class Worker(threading.Thread):
         self.m = member
         self.zk = member.zk
         self.layout = member.layout
+        self.holder_ids = set()  # every LockingQueue id this thread used (for the hold sweep)
         self.queue = self._new_queue()
         self.counter = self.zk.Counter(self.layout.pages)
         self.semaphores = {}  # politeness path -> Semaphore (one lease at a time per thread)
@@ -448,8 +486,11 @@ class Worker(threading.Thread):
         self.pages = 0
 
     def _new_queue(self):
-        """A LockingQueue object holds one item; a fresh one after an abandoned item."""
-        return self.zk.LockingQueue(self.layout.frontier)
+        """A LockingQueue object holds one item and hands it out again until it is consumed
+        or released; after an item was lost or abandoned, a fresh object starts clean."""
+        queue = self.zk.LockingQueue(self.layout.frontier)
+        self.holder_ids.add(queue.id)
+        return queue
 
     def run(self):
         while not self.m.stop.is_set():
@@ -471,8 +512,9 @@ class Worker(threading.Thread):
         return None if item is None else item.decode("utf-8")
 
     def _sweep_lost_holds(self):
-        """After a connection loss, deletes queue holds of ours that we do not know about: a
-        hold whose create reply was lost would block its item until the session ends."""
+        """After a connection loss, deletes queue holds of ours that we do not hold knowingly:
+        a hold whose create reply was lost, or one of an item abandoned while disconnected,
+        would block its item until the session ends."""
         drops = self.m.session.drops
         if drops == self.drops_seen:
             return
@@ -483,7 +525,7 @@ class Worker(threading.Thread):
         for name in self.zk.retry(self.zk.get_children, taken):
             try:
                 holder, _ = self.zk.retry(self.zk.get, taken + "/" + name)
-                if holder == self.queue.id and name != known:
+                if holder in self.holder_ids and name != known:
                     self.zk.retry(self.zk.delete, taken + "/" + name)
             except NoNodeError:
                 pass
@@ -511,10 +553,7 @@ class Worker(threading.Thread):
 
     # Step 2: claim the URL.
     def _acquire_claim(self, claim):
-        try:
-            return claim.acquire(timeout=CLAIM_WAIT)
-        except LockTimeout:
-            return False
+        return acquire_or_clean_up(self.zk, claim, CLAIM_WAIT)
 
     def _fencing_token(self, claim_node):
         """The claim's fencing token: the creation zxid of its lock node."""
@@ -554,9 +593,12 @@ class Worker(threading.Thread):
     def _fetch_politely(self, url, epoch):
         """GETs `url` holding a lease of its domain's Semaphore: (start, status, body, end)."""
         semaphore = self._semaphore(url)
-        while not self._try_lease(semaphore):
-            if self.m.session.epoch != epoch:
-                raise ClaimLost()
+        # No timeout: a Kazoo lock acquire that times out while disconnected can leave its
+        # node behind (the clean-up fails), which would block the domain for everyone.
+        semaphore.acquire()
+        if self.m.session.epoch != epoch:
+            self.zk.retry(semaphore.release)
+            raise ClaimLost()  # the lease is of the new session, the claim was of the old one
         try:
             start = now_ms()
             status, body = self.m.fetcher.get(url)
@@ -565,12 +607,6 @@ class Worker(threading.Thread):
             self.zk.retry(semaphore.release)
         return start, status, body, end
 
-    def _try_lease(self, semaphore):
-        try:
-            return semaphore.acquire(timeout=LEASE_WAIT)
-        except LockTimeout:
-            return False
-
     def _semaphore(self, url):
         path = self.layout.politeness(url)
         if path not in self.semaphores:
@@ -578,7 +614,7 @@ class Worker(threading.Thread):
         return self.semaphores[path]
 
     def _links(self, url, status, body):
-        if not 200 <= status < 300:
+        if status != 200:
             return []
         return extract_links(url, body.decode("utf-8", errors="replace"), self.m.config.on_demo_domain)
 
@@ -589,28 +625,31 @@ class Worker(threading.Thread):
 
     # Ending an item.
     def _consume(self):
-        """Consumes the item in hand (False if its hold is gone with its session)."""
-        try:
-            return self.zk.retry(self.queue.consume)
-        except NoNodeError:
-            self.queue = self._new_queue()
-            return False
+        """Consumes the item in hand; False if its hold is gone (with its session)."""
+        return self._end_item(self.queue.consume)
 
     def _release_item(self):
-        try:
-            self.zk.retry(self.queue.release)
-        except NoNodeError:
-            self.queue = self._new_queue()
+        """Puts the item in hand back; False if its hold is gone."""
+        return self._end_item(self.queue.release)
 
     def _abandon(self):
-        """Gives up the item in hand: its hold is released if it still exists (it is gone if
-        the session was lost), and the queue object starts afresh."""
+        """Gives up the item in hand, whatever state it is in: put back if still held (after a
+        lost session it is not: the server has put it back)."""
         try:
-            if self.m.session.connected.is_set():
-                self.queue.release()
+            self._end_item(self.queue.release)
         except KazooException:
-            pass
-        self.queue = self._new_queue()
+            self.queue = self._new_queue()  # a leftover hold is found by the next sweep
+
+    def _end_item(self, end):
+        """Consumes or releases the item in hand. If the hold is not ours any more, the queue
+        object would keep handing out the lost item, so it is replaced."""
+        try:
+            ended = self.zk.retry(end)
+        except NoNodeError:  # holds_lock() read a hold that is gone
+            ended = False
+        if not ended:
+            self.queue = self._new_queue()
+        return ended
 
     def _release_claim(self, claim):
         try:
