@@ -56,8 +56,8 @@ Failure modes, and what the crawler does about them:
 """
 
 import argparse
-import http.client
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -74,7 +74,6 @@ from kazoo.exceptions import (
     ConnectionLoss,
     KazooException,
     LockTimeout,
-    NodeExistsError,
     NoNodeError,
     OperationTimeoutError,
     RolledBackError,
@@ -109,8 +108,18 @@ def url_key(url):
 def authority(url):
     """`host:port` of an http URL (what follows `http://` up to the first '/'), as events and
     the politeness paths spell it."""
-    rest = url[len("http://") :] if url.startswith("http://") else url
+    rest = url.removeprefix("http://")
     return rest.split("/", 1)[0]
+
+
+def watcher(event):
+    """A Kazoo watch function that sets `event`. Make it once and pass the same function to
+    every call: Kazoo keeps one entry per distinct function until the watch fires."""
+
+    def watch(_event):
+        event.set()
+
+    return watch
 
 
 # --- the node layout ---------------------------------------------------------------------------
@@ -125,23 +134,23 @@ class Layout:
         self.config = self.root + "/config"
         self.config_lock = self.root + "/config-lock"
         self.frontier = self.root + "/frontier"
-        self.frontier_entry = "%s/frontier/entries/entry-%03d-" % (self.root, FRONTIER_PRIORITY)
+        self.frontier_entry = f"{self.root}/frontier/entries/entry-{FRONTIER_PRIORITY:03d}-"
         self.pages = self.root + "/pages"
         self.finished = self.root + "/finished"
         self.dirs = [self.root + d for d in ("/seen", "/claims", "/results", "/politeness")]
 
     def seen(self, key):
-        return "%s/seen/%s" % (self.root, key)
+        return f"{self.root}/seen/{key}"
 
     def claim(self, key):
-        return "%s/claims/%s" % (self.root, key)
+        return f"{self.root}/claims/{key}"
 
     def result(self, key):
-        return "%s/results/%s" % (self.root, key)
+        return f"{self.root}/results/{key}"
 
     def politeness(self, url):
         """The Semaphore of a URL's domain: its authority with ':' replaced by '_'."""
-        return "%s/politeness/%s" % (self.root, authority(url).replace(":", "_"))
+        return f"{self.root}/politeness/{authority(url).replace(':', '_')}"
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -274,8 +283,9 @@ class CrawlConfig:
     def wait_published(self, stop):
         """Blocks until the coordinator has published R/config (or `stop` is set)."""
         published = threading.Event()
+        watch = watcher(published)
         while not stop.is_set():
-            if self.zk.retry(self.zk.exists, self.layout.config, watch=lambda _e: published.set()):
+            if self.zk.retry(self.zk.exists, self.layout.config, watch=watch):
                 return True
             published.wait(1.0)
         return False
@@ -290,15 +300,26 @@ class CrawlConfig:
         finally:
             self._lock.release()
 
+    def read_first(self, stop):
+        """Blocks until R/config is published and read (False if `stop` was set first)."""
+        while self.politeness is None:
+            if not self.wait_published(stop):
+                return False
+            self.refresh_if_due()
+        return True
+
     def _read(self):
         if not acquire_or_clean_up(self.zk, self.read_lock, CONFIG_LOCK_WAIT):
             return  # still stale: the next item tries again
         try:
+            self._stale = False  # before the read: a change after it marks it stale again
+            self._pages_since_read = 0
             data, _ = self.zk.retry(self.zk.get, self.layout.config, watch=self.mark_stale)
+        except Exception:
+            self._stale = True
+            raise
         finally:
             self.zk.retry(self.read_lock.release)
-        self._stale = False
-        self._pages_since_read = 0
         config = json.loads(data.decode("utf-8"))
         if self.politeness is None:
             self.politeness = int(config["politeness"])
@@ -368,7 +389,7 @@ class Fetcher:
                 return self._get_once(url)
             except (OSError, http.client.HTTPException, ValueError) as e:
                 if attempt == 2:
-                    print("kazoo-crawler: %s: %s" % (url, e), file=sys.stderr)
+                    print(f"kazoo-crawler: {url}: {e}", file=sys.stderr)
         return 0, b""
 
     def _get_once(self, url):
@@ -430,7 +451,7 @@ class PageCommit:
             failure = first_failure(results)
             if failure is None:
                 return COMMITTED
-            index, error = failure
+            index, _ = failure
             if index == 0:
                 return STALE  # the check: our claim's lock node no longer exists
             if index == 1:
@@ -449,7 +470,9 @@ class PageCommit:
 
     def _unseen_links(self):
         """The links with no R/seen node yet (the exists calls go out together)."""
-        pending = [(link, self.zk.exists_async(self.layout.seen(url_key(link)))) for link in self.links]
+        pending = [
+            (link, self.zk.exists_async(self.layout.seen(url_key(link)))) for link in self.links
+        ]
         return [link for link, stat in pending if stat.get() is None]
 
     def _read_back(self):
@@ -474,7 +497,7 @@ class Worker(threading.Thread):
     """One crawling thread: takes items until the crawl is finished."""
 
     def __init__(self, member, index):
-        super().__init__(name="%s-worker-%d" % (member.id, index), daemon=True)
+        super().__init__(name=f"{member.id}-worker-{index}", daemon=True)
         self.m = member
         self.zk = member.zk
         self.layout = member.layout
@@ -500,7 +523,7 @@ class Worker(threading.Thread):
                     self._process(url)
                     self._crawl_delay()
             except Exception as e:  # noqa: BLE001 -- a worker never dies of one item
-                print("kazoo-crawler: %s: %r; the item goes back" % (self.name, e), file=sys.stderr)
+                print(f"kazoo-crawler: {self.name}: {e!r}; the item goes back", file=sys.stderr)
                 self._abandon()
                 self.m.session.wait_connected(1.0)
 
@@ -571,23 +594,39 @@ class Worker(threading.Thread):
     def _fetch_and_commit(self, url, key, claim_node, token, epoch):
         start, status, body, end = self._fetch_politely(url, epoch)
         links = self._links(url, status, body)
-        record = {"url": url, "member": self.m.id, "token": token, "status": status, "links": len(links)}
-        outcome = PageCommit(self.zk, self.m.session, self.layout, claim_node, token, url, record, links).run()
+        record = {
+            "url": url,
+            "member": self.m.id,
+            "token": token,
+            "status": status,
+            "links": len(links),
+        }
+        outcome = PageCommit(
+            self.zk, self.m.session, self.layout, claim_node, token, url, record, links
+        ).run()
         if outcome == COMMITTED:
             self.counter += 1
             self._consume()
             self.pages += 1
             self.m.config.page_done()
             self.m.events.log(
-                "fetch", url=url, domain=authority(url), start=start, end=end, status=status, token=token
+                "fetch",
+                url=url,
+                domain=authority(url),
+                start=start,
+                end=end,
+                status=status,
+                token=token,
             )
         elif outcome == STALE:
-            self.m.events.log("stale_rejected", url=url, token=token, domain=authority(url), start=start, end=end)
+            self.m.events.log(
+                "stale_rejected", url=url, token=token, domain=authority(url), start=start, end=end
+            )
             self._abandon()
         elif outcome == RECORDED_BY_OTHER:
             self._recovered(url)
         else:
-            print("kazoo-crawler: %s: commit unresolved, abandoned" % url, file=sys.stderr)
+            print(f"kazoo-crawler: {url}: commit unresolved, abandoned", file=sys.stderr)
             self._abandon()
 
     def _fetch_politely(self, url, epoch):
@@ -610,13 +649,17 @@ class Worker(threading.Thread):
     def _semaphore(self, url):
         path = self.layout.politeness(url)
         if path not in self.semaphores:
-            self.semaphores[path] = self.zk.Semaphore(path, self.m.id, max_leases=self.m.config.politeness)
+            self.semaphores[path] = self.zk.Semaphore(
+                path, self.m.id, max_leases=self.m.config.politeness
+            )
         return self.semaphores[path]
 
     def _links(self, url, status, body):
         if status != 200:
             return []
-        return extract_links(url, body.decode("utf-8", errors="replace"), self.m.config.on_demo_domain)
+        return extract_links(
+            url, body.decode("utf-8", errors="replace"), self.m.config.on_demo_domain
+        )
 
     def _crawl_delay(self):
         delay = self.m.config.delay_ms
@@ -686,13 +729,12 @@ class Member:
         try:
             self.zk.start(timeout=30)
         except KazooTimeoutError:
-            print("kazoo-crawler: cannot reach ZooKeeper at %s" % self.zk.hosts, file=sys.stderr)
+            print(f"kazoo-crawler: cannot reach ZooKeeper at {self.zk.hosts}", file=sys.stderr)
             return 2
         try:
             self._prepare()
-            if not self.config.wait_published(self.stop):
+            if not self.config.read_first(self.stop):
                 return 0
-            self.config.refresh_if_due()
             workers = [Worker(self, i) for i in range(self.workers_wanted)]
             for worker in workers:
                 worker.start()
@@ -712,20 +754,23 @@ class Member:
 
     def _wait_finished(self):
         """Until R/finished exists: rejoins the party after a lost session, then sets `stop`."""
+        wake = threading.Event()
+        watch = watcher(wake)
         epoch = self.session.epoch
-        while True:
-            changed = threading.Event()
-            try:
-                if self.zk.exists(self.layout.finished, watch=lambda _e: changed.set()):
-                    break
-            except UNCERTAIN:
-                self.session.wait_connected(1.0)
-                continue
+        while not self._finished_exists(watch):
             if self.session.epoch != epoch and self.session.connected.is_set():
                 epoch = self.session.epoch
                 self.party.join()  # the party node went with the lost session
-            changed.wait(1.0)
+            wake.wait(1.0)
+            wake.clear()
         self.stop.set()
+
+    def _finished_exists(self, watch):
+        try:
+            return self.zk.exists(self.layout.finished, watch=watch) is not None
+        except UNCERTAIN:
+            self.session.wait_connected(1.0)
+            return False
 
     def _leave(self):
         self.session.closing = True
@@ -743,7 +788,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description="The Kazoo crawler of the zkcluster crawler demo.")
     parser.add_argument("--member", required=True, help="member id, e.g. kazoo-0")
     parser.add_argument("--hosts", required=True, help="ZooKeeper connection string")
-    parser.add_argument("--root", required=True, help="the run's root node, /zkcluster-demo/<run-id>")
+    parser.add_argument(
+        "--root", required=True, help="the run's root node, /zkcluster-demo/<run-id>"
+    )
     parser.add_argument("--events", required=True, help="directory of the events files")
     parser.add_argument("--workers", type=int, default=2, help="worker threads (default 2)")
     parser.add_argument("--session-timeout-ms", type=int, default=6000, help="default 6000")
