@@ -1,0 +1,268 @@
+//! The checks at the end of a crawl, against what the orchestrator knows independently of the
+//! crawlers: the site's graph (which pages are reachable), the HTTP servers' own measurements
+//! (requests in flight per domain), the faults it injected, and what is left in ZooKeeper.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use zkcluster::Client;
+
+use crate::events::Event;
+use crate::fleet::Proc;
+use crate::http::Stats;
+use crate::layout::{self, Layout};
+use crate::options::Options;
+use crate::site::Site;
+
+/// One recorded page, as its result node says.
+pub struct Record {
+    pub url: String,
+    pub member: String,
+    pub status: u16,
+}
+
+/// Everything the checks look at.
+pub struct Outcome<'a> {
+    pub options: &'a Options,
+    pub site: &'a Site,
+    pub reachable: &'a BTreeSet<String>,
+    pub events: &'a [Event],
+    pub unparsed: usize,
+    pub stats: &'a Stats,
+    /// Result records by node name (URL key).
+    pub results: &'a BTreeMap<String, Record>,
+    pub counter: i64,
+    pub leftovers: &'a [String],
+    pub fleet: &'a [Proc],
+    pub timed_out: bool,
+    pub zk_fault: bool,
+}
+
+/// Every result record (pipelined reads).
+pub fn results(client: &Client, layout: &Layout) -> zkcluster::Result<BTreeMap<String, Record>> {
+    let names = client.get_children(&layout.results())?;
+    let reads: Vec<_> =
+        names.iter().map(|n| client.get_node_async(&format!("{}/{n}", layout.results()))).collect();
+    let mut records = BTreeMap::new();
+    for (name, read) in names.into_iter().zip(reads) {
+        let node = read.wait()?;
+        let v: serde_json::Value = serde_json::from_slice(&node.value).unwrap_or_default();
+        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+        let status = v.get("status").and_then(|s| s.as_u64()).unwrap_or(0) as u16;
+        records.insert(name, Record { url: text("url"), member: text("member"), status });
+    }
+    Ok(records)
+}
+
+/// What a finished crawl must not leave: any ephemeral node under the root (claims, locks,
+/// leases, queue holds, party and election nodes all are) and any frontier entry.
+pub fn leftovers(client: &Client, layout: &Layout) -> zkcluster::Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut level = vec![layout.root.clone()];
+    while !level.is_empty() {
+        let listings: Vec<_> = level.iter().map(|p| client.get_children_async(p)).collect();
+        let mut children = Vec::new();
+        for (parent, listing) in level.iter().zip(listings) {
+            match listing.wait() {
+                Ok(names) => children.extend(names.into_iter().map(|n| format!("{parent}/{n}"))),
+                Err(e) if e.is_no_node() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let stats: Vec<_> = children.iter().map(|c| client.exist_node_async(c)).collect();
+        level = Vec::new();
+        for (child, stat) in children.into_iter().zip(stats) {
+            let Some(stat) = stat.wait()? else { continue };
+            let entry = child.starts_with(&format!("{}/", layout.frontier_entries()));
+            if stat.ephemeral_owner != 0 || entry {
+                found.push(child.clone());
+            }
+            if stat.num_children > 0 {
+                level.push(child);
+            }
+        }
+    }
+    Ok(found)
+}
+
+struct Check {
+    passed: bool,
+    what: String,
+    detail: String,
+}
+
+fn check(checks: &mut Vec<Check>, passed: bool, what: &str, detail: String) {
+    checks.push(Check { passed, what: what.to_string(), detail });
+}
+
+fn first<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    match items.len() {
+        0 => String::new(),
+        n if n <= 3 => format!(": {}", items.join(", ")),
+        n => format!(": {}, ... ({n})", items[..3].join(", ")),
+    }
+}
+
+/// Prints the crawl's figures and the table of checks; true when all pass.
+pub fn report(o: &Outcome) -> bool {
+    fn of_kind<'e>(events: &'e [Event], k: &'static str) -> impl Iterator<Item = &'e Event> {
+        events.iter().filter(move |e| e.kind == k)
+    }
+    let kind = |k: &'static str| of_kind(o.events, k);
+    let faults = |f: &str| {
+        kind("fault").filter(|e| e.fault.as_deref() == Some(f)).collect::<Vec<_>>()
+    };
+
+    // Per crawler: pages recorded, how it ended.
+    let mut pages: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in kind("fetch") {
+        *pages.entry(e.member.as_str()).or_default() += 1;
+    }
+    for p in o.fleet {
+        let end = match p.exit {
+            Some(s) if s.success() => "finished".to_string(),
+            Some(s) => format!("ended: {s}"),
+            None => "still running".into(),
+        };
+        println!("  {:<8} {:>4} pages  {end}", p.id, pages.get(p.id.as_str()).copied().unwrap_or(0));
+    }
+    let requests: usize = o.stats.domains.iter().map(|d| d.requests.load(std::sync::atomic::Ordering::SeqCst)).sum();
+    let recovered = kind("recovered").count();
+    println!(
+        "  HTTP requests at the site: {requests} for {} pages ({} fetched again after a fault), {recovered} recovered",
+        o.results.len(),
+        requests.saturating_sub(o.results.len())
+    );
+
+    let mut checks = Vec::new();
+    let keys: HashMap<String, &String> = o.reachable.iter().map(|u| (layout::key(u), u)).collect();
+    let missing: Vec<&&String> = keys.iter().filter(|(k, _)| !o.results.contains_key(*k)).map(|(_, u)| u).collect();
+    let extra: Vec<&str> =
+        o.results.iter().filter(|(k, _)| !keys.contains_key(*k)).map(|(_, r)| r.url.as_str()).collect();
+    let mismatched = o.results.iter().filter(|(k, r)| layout::key(&r.url) != **k).count();
+    let mut commits: HashMap<&str, usize> = HashMap::new();
+    for e in kind("fetch") {
+        *commits.entry(e.url.as_deref().unwrap_or_default()).or_default() += 1;
+    }
+    let twice: Vec<&&str> = commits.iter().filter(|(_, n)| **n > 1).map(|(u, _)| u).collect();
+    check(
+        &mut checks,
+        missing.is_empty() && extra.is_empty() && twice.is_empty() && mismatched == 0,
+        "every reachable page recorded exactly once",
+        format!(
+            "{}/{} recorded; missing {}{}, unreachable recorded {}{}, committed twice {}{}",
+            o.results.len() - extra.len(),
+            o.reachable.len(),
+            missing.len(),
+            first(missing.iter()),
+            extra.len(),
+            first(extra.iter()),
+            twice.len(),
+            first(twice.iter())
+        ),
+    );
+    let statuses_ok = o.results.values().all(|r| match o.site.page_of_url(&r.url) {
+        Some(p) => r.status == o.site.pages[p].status,
+        None => r.status == 404,
+    });
+    check(&mut checks, statuses_ok, "every record has the status the site served", String::new());
+
+    let worst: Vec<usize> = o.stats.domains.iter().map(|d| d.max_in_flight.load(std::sync::atomic::Ordering::SeqCst)).collect();
+    let max = worst.iter().copied().max().unwrap_or(0);
+    check(
+        &mut checks,
+        max <= o.options.politeness as usize && max > 0,
+        "politeness never exceeded (measured at the HTTP servers)",
+        format!("most requests in flight per domain {worst:?}, limit {}", o.options.politeness),
+    );
+
+    let paused = faults("pause");
+    if o.options.faults {
+        let stale: Vec<&Event> = kind("stale_rejected").collect();
+        let by_paused = stale.iter().filter(|e| paused.iter().any(|p| p.target.as_deref() == Some(e.member.as_str()))).count();
+        check(
+            &mut checks,
+            !paused.is_empty() && by_paused > 0,
+            "a member paused past its session timeout had its late write rejected",
+            match paused.first() {
+                Some(p) => format!(
+                    "{} stopped mid-fetch; {by_paused} fenced commit(s) of it refused (lock lost), {} in all",
+                    p.target.as_deref().unwrap_or("?"),
+                    stale.len()
+                ),
+                None => "the pause never fired".into(),
+            },
+        );
+        let kills = faults("kill");
+        let taken_over = kills.first().and_then(|k| {
+            kind("leader").find(|l| l.t > k.t && Some(l.member.as_str()) != k.target.as_deref())
+        });
+        check(
+            &mut checks,
+            taken_over.is_some(),
+            "leadership changed after the coordinator was killed",
+            match (kills.first(), taken_over) {
+                (Some(k), Some(l)) => format!(
+                    "{} killed, {} coordinates {:.1} s later",
+                    k.target.as_deref().unwrap_or("?"),
+                    l.member,
+                    (l.t - k.t) as f64 / 1000.0
+                ),
+                (Some(k), None) => format!("{} killed, nobody took over", k.target.as_deref().unwrap_or("?")),
+                _ => "the kill never fired".into(),
+            },
+        );
+    }
+    if o.options.ensemble {
+        check(&mut checks, o.zk_fault, "ZooKeeper leader killed mid-run and restarted", String::new());
+    }
+    check(
+        &mut checks,
+        o.counter == o.results.len() as i64,
+        "page counter equals the pages recorded",
+        format!("counter {}, records {}", o.counter, o.results.len()),
+    );
+    if o.options.kazoo > 0 {
+        let kazoo = pages.iter().filter(|(m, _)| m.starts_with("kazoo-")).map(|(_, n)| n).sum::<usize>();
+        let by_records = o.results.values().filter(|r| r.member.starts_with("kazoo-")).count();
+        check(
+            &mut checks,
+            kazoo > 0 && by_records == kazoo,
+            "the Kazoo crawlers shared the crawl",
+            format!("{kazoo} pages recorded by Kazoo crawlers"),
+        );
+    }
+    check(
+        &mut checks,
+        o.leftovers.is_empty(),
+        "nothing left behind (claims, locks, leases, queue holds, party, frontier)",
+        format!("{} node(s){}", o.leftovers.len(), first(o.leftovers.iter())),
+    );
+    let killed: Vec<&str> = faults("kill").iter().filter_map(|k| k.target.as_deref()).collect();
+    let bad: Vec<String> = o
+        .fleet
+        .iter()
+        .filter(|p| !killed.contains(&p.id.as_str()) && !p.exit.is_some_and(|s| s.success()))
+        .map(|p| p.id.clone())
+        .collect();
+    check(
+        &mut checks,
+        bad.is_empty() && !o.timed_out && o.unparsed == 0,
+        "every crawler not killed finished cleanly",
+        format!("{}{}{}", if o.timed_out { "timed out; " } else { "" }, bad.len(), first(bad.iter())),
+    );
+
+    println!();
+    let width = checks.iter().map(|c| c.what.len()).max().unwrap_or(0);
+    for c in &checks {
+        let mark = if c.passed { "PASS" } else { "FAIL" };
+        println!("  {mark}  {:<width$}  {}", c.what, c.detail);
+    }
+    let passed = checks.iter().all(|c| c.passed);
+    if passed {
+        println!("\nall checks passed");
+    } else {
+        println!("\nSOME CHECKS FAILED");
+    }
+    passed
+}
