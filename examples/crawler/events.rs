@@ -25,8 +25,10 @@ pub struct EventLog {
 impl EventLog {
     pub fn open(dir: &Path, member: &str) -> std::io::Result<EventLog> {
         std::fs::create_dir_all(dir)?;
-        let file =
-            OpenOptions::new().create(true).append(true).open(dir.join(format!("{member}.jsonl")))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{member}.jsonl")))?;
         Ok(EventLog { member: member.to_string(), file: Mutex::new(file) })
     }
 

@@ -108,7 +108,9 @@ fn run(args: &MemberArgs) -> Result<(), Box<dyn std::error::Error>> {
         let member = &member;
         s.spawn(move || {
             while !member.finished.load(Ordering::SeqCst) {
-                if let Ok(SessionEvent::Lost { .. }) = session.recv_timeout(Duration::from_millis(200)) {
+                if let Ok(SessionEvent::Lost { .. }) =
+                    session.recv_timeout(Duration::from_millis(200))
+                {
                     member.events.log("session_expired", json!({}));
                 }
             }

@@ -10,7 +10,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use zkcluster::{CreateOptions, Guard, QueueItem, Restriction, ZookeeperRecipe, ZookeeperRecipeRestriction};
+use zkcluster::{
+    CreateOptions, Guard, QueueItem, Restriction, ZookeeperRecipe, ZookeeperRecipeRestriction,
+};
 
 use crate::events::now_ms;
 use crate::member::Member;
@@ -26,20 +28,26 @@ pub fn run(member: &Member) {
     let mut leases: HashMap<String, ZookeeperRecipeRestriction> = HashMap::new();
     let mut since_read = 0;
     while !member.finished.load(Ordering::SeqCst) {
-        let (config, changed) =
-            match member.config.current(&member.client, &member.layout, &member.id, since_read >= crate::config::BATCH) {
-                Ok(read) => read,
-                Err(e) => {
-                    log::warn!("{}: reading the configuration: {e}", member.id);
-                    std::thread::sleep(Duration::from_millis(200));
-                    continue;
-                }
-            };
+        let (config, changed) = match member.config.current(
+            &member.client,
+            &member.layout,
+            &member.id,
+            since_read >= crate::config::BATCH,
+        ) {
+            Ok(read) => read,
+            Err(e) => {
+                log::warn!("{}: reading the configuration: {e}", member.id);
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
+        };
         if since_read >= crate::config::BATCH {
             since_read = 0;
         }
         if let Some(c) = changed {
-            member.events.log("config", json!({"generation": c.generation, "delay_ms": c.delay_ms}));
+            member
+                .events
+                .log("config", json!({"generation": c.generation, "delay_ms": c.delay_ms}));
         }
         let Some(config) = config else {
             std::thread::sleep(Duration::from_millis(100)); // not published yet
@@ -76,7 +84,8 @@ fn process(
     let url = String::from_utf8_lossy(item.data()).into_owned();
     let domain = crate::layout::authority(&url).unwrap_or_default().to_string();
 
-    let claim = client.restrict(&layout.claim(&url), ZookeeperRecipe::WriteLock, &member.id, None)?;
+    let claim =
+        client.restrict(&layout.claim(&url), ZookeeperRecipe::WriteLock, &member.id, None)?;
     let guard = match claim.acquire_timeout(CLAIM_WAIT) {
         Ok(guard) => guard,
         Err(e) if e.is_timeout() => {
@@ -96,7 +105,12 @@ fn process(
     let semaphore = match leases.get(&domain) {
         Some(s) => s,
         None => {
-            let s = client.restrict(&layout.politeness(&domain), ZookeeperRecipe::Semaphore, &member.id, Some(politeness))?;
+            let s = client.restrict(
+                &layout.politeness(&domain),
+                ZookeeperRecipe::Semaphore,
+                &member.id,
+                Some(politeness),
+            )?;
             leases.entry(domain.clone()).or_insert(s)
         }
     };
@@ -112,6 +126,11 @@ fn process(
         }
         let start = now_ms();
         let fetched = member.fetcher.get(&url);
+        if !lease.is_valid() {
+            // Stopped during the fetch past the lease's deadline: the request may have gone
+            // out on a lease someone else holds now (the politeness check looks for these).
+            member.events.log("late_fetch", json!({"url": url, "domain": domain}));
+        }
         (fetched, start, now_ms())
     }; // the lease goes as soon as the body is read
     let links = if fetched.status == 200 {
@@ -146,7 +165,14 @@ fn process(
 /// The fenced commit of a page (spec step 6), retried while links became seen meanwhile or
 /// the connection broke (a commit whose reply was lost counts if its record is there with our
 /// token).
-fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[String], token: i64) -> zkcluster::Result<()> {
+fn commit(
+    member: &Member,
+    guard: &Guard,
+    url: &str,
+    record: &str,
+    links: &[String],
+    token: i64,
+) -> zkcluster::Result<()> {
     let client = &member.client;
     let layout = &member.layout;
     let mut unique: Vec<&String> = Vec::new();
@@ -156,18 +182,22 @@ fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[Stri
         }
     }
     for _ in 0..20 {
-        let seen: Vec<_> = unique.iter().map(|l| client.exist_node_async(&layout.seen(l))).collect();
+        let seen: Vec<_> =
+            unique.iter().map(|l| client.exist_node_async(&layout.seen(l))).collect();
         let mut new = Vec::new();
         for (link, pending) in unique.iter().zip(seen) {
             if pending.wait()?.is_none() {
                 new.push(*link);
             }
         }
-        let mut transaction = guard.transaction().create(&layout.result(url), record, &CreateOptions::new());
+        let mut transaction =
+            guard.transaction().create(&layout.result(url), record, &CreateOptions::new());
         for link in &new {
-            transaction = transaction
-                .create(&layout.seen(link), "", &CreateOptions::new())
-                .create(&layout.frontier_entry_prefix(), link.as_str(), &CreateOptions::new().sequential());
+            transaction = transaction.create(&layout.seen(link), "", &CreateOptions::new()).create(
+                &layout.frontier_entry_prefix(),
+                link.as_str(),
+                &CreateOptions::new().sequential(),
+            );
         }
         match transaction.commit() {
             Ok(_) => return Ok(()),
@@ -185,7 +215,10 @@ fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[Stri
             Err(e) => return Err(e),
         }
     }
-    Err(zkcluster::Error::InvalidArgument { path: layout.result(url), reason: format!("{url}: the commit kept conflicting") })
+    Err(zkcluster::Error::InvalidArgument {
+        path: layout.result(url),
+        reason: format!("{url}: the commit kept conflicting"),
+    })
 }
 
 fn record_token(data: &[u8]) -> Option<i64> {
