@@ -151,7 +151,6 @@ fn process(
         }
         Err(e) => return Err(e),
     }
-    member.count_page()?;
     item.consume()?;
     guard.release()?;
     member.pages.fetch_add(1, Ordering::SeqCst);
@@ -162,9 +161,15 @@ fn process(
     Ok(())
 }
 
-/// The fenced commit of a page (spec step 6), retried while links became seen meanwhile or
-/// the connection broke (a commit whose reply was lost counts if its record is there with our
-/// token).
+/// The fenced commit of a page (spec step 6), retried while links became seen meanwhile, the
+/// page counter moved, or the connection broke (a commit whose reply was lost counts if its
+/// record is there with our token).
+///
+/// The page is counted in the same transaction (spec step 7, done atomically with step 6): a
+/// compare-and-set of `R/pages` in the `Counter`'s format, so the count is exact even when a
+/// ZooKeeper leader dies under the write. A separate `Counter::add` cut off by a connection
+/// loss has an unknown outcome (zkcluster's fails rather than guess; Kazoo's retries and may
+/// count twice), and then the count and the records drift apart.
 fn commit(
     member: &Member,
     guard: &Guard,
@@ -181,7 +186,7 @@ fn commit(
             unique.push(link);
         }
     }
-    for _ in 0..20 {
+    for _ in 0..100 {
         let seen: Vec<_> =
             unique.iter().map(|l| client.exist_node_async(&layout.seen(l))).collect();
         let mut new = Vec::new();
@@ -190,8 +195,11 @@ fn commit(
                 new.push(*link);
             }
         }
-        let mut transaction =
-            guard.transaction().create(&layout.result(url), record, &CreateOptions::new());
+        let (count, version) = read_count(member)?;
+        let mut transaction = guard
+            .transaction()
+            .create(&layout.result(url), record, &CreateOptions::new())
+            .set_data(&layout.pages(), (count + 1).to_string(), Some(version));
         for link in &new {
             transaction = transaction.create(&layout.seen(link), "", &CreateOptions::new()).create(
                 &layout.frontier_entry_prefix(),
@@ -202,7 +210,8 @@ fn commit(
         match transaction.commit() {
             Ok(_) => return Ok(()),
             Err(e) if e.is_lock_lost() => return Err(e),
-            Err(e) if e.is_node_exists() => continue, // a link was seen meanwhile: look again
+            // A link was seen meanwhile, or another page was counted: look again.
+            Err(e) if e.is_node_exists() || e.is_bad_version() => continue,
             Err(e) if e.is_connection_loss() || e.is_timeout() => {
                 std::thread::sleep(Duration::from_millis(200));
                 match client.get_node(&layout.result(url)) {
@@ -219,6 +228,21 @@ fn commit(
         path: layout.result(url),
         reason: format!("{url}: the commit kept conflicting"),
     })
+}
+
+/// The page counter's value (Kazoo's integer text; empty is 0) and version.
+fn read_count(member: &Member) -> zkcluster::Result<(i64, i32)> {
+    let node = member.client.get_node(&member.layout.pages())?;
+    let text = node.value_str()?.trim();
+    let count = if text.is_empty() {
+        0
+    } else {
+        text.parse().map_err(|_| zkcluster::Error::InvalidArgument {
+            path: member.layout.pages(),
+            reason: format!("the page counter holds {text:?}, not an integer"),
+        })?
+    };
+    Ok((count, node.stat.version))
 }
 
 fn record_token(data: &[u8]) -> Option<i64> {
