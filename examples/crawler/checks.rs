@@ -235,11 +235,17 @@ pub fn report(o: &Outcome) -> bool {
             !paused.is_empty() && by_paused > 0,
             "a member paused past its session timeout had its late write rejected",
             match paused.first() {
-                Some(p) => format!(
-                    "{} stopped mid-fetch; {by_paused} fenced commit(s) of it refused (lock lost), {} in all",
-                    p.target.as_deref().unwrap_or("?"),
-                    stale.len()
-                ),
+                Some(p) => {
+                    let client = stale.iter().filter(|e| e.by.as_deref() == Some("client")).count();
+                    format!(
+                        "{} stopped mid-fetch; {by_paused} fenced commit(s) of it refused, {} \
+                         by the server (the claim node was gone), {} by the client (session known \
+                         lost)",
+                        p.target.as_deref().unwrap_or("?"),
+                        stale.len() - client,
+                        client
+                    )
+                }
                 None => "the pause never fired".into(),
             },
         );

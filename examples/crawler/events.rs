@@ -62,6 +62,8 @@ pub struct Event {
     pub end: Option<u64>,
     pub fault: Option<String>,
     pub target: Option<String>,
+    /// Who refused a stale commit: "server" or "client".
+    pub by: Option<String>,
 }
 
 impl Event {
@@ -79,6 +81,7 @@ impl Event {
             end: number("end"),
             fault: text("fault"),
             target: text("target"),
+            by: text("by"),
         })
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use zkcluster::{
-    CreateOptions, Guard, QueueItem, Restriction, ZookeeperRecipe, ZookeeperRecipeRestriction,
+    CreateOptions, Guard, GuardStatus, QueueItem, Restriction, ZookeeperRecipe, ZookeeperRecipeRestriction,
 };
 
 use crate::events::now_ms;
@@ -140,16 +140,13 @@ fn process(
     };
     let token = guard.fencing_token();
     let record = json!({"url": url, "member": member.id, "token": token, "status": fetched.status, "links": links.len()});
-    match commit(member, &guard, &url, &record.to_string(), &links, token) {
-        Ok(()) => {}
-        Err(e) if e.is_lock_lost() => {
-            member.events.log(
-                "stale_rejected",
-                json!({"url": url, "token": token, "domain": domain, "start": start, "end": end, "error": e.to_string()}),
-            );
-            return Ok(()); // the claim is gone: someone else does (or did) this page
-        }
-        Err(e) => return Err(e),
+    if let Commit::Refused { by, error } = commit(member, &guard, &url, &record.to_string(), &links, token)? {
+        member.events.log(
+            "stale_rejected",
+            json!({"url": url, "token": token, "domain": domain, "start": start, "end": end,
+                   "by": by, "error": error.to_string()}),
+        );
+        return Ok(()); // the claim is gone: someone else does (or did) this page
     }
     item.consume()?;
     guard.release()?;
@@ -170,14 +167,7 @@ fn process(
 /// ZooKeeper leader dies under the write. A separate `Counter::add` cut off by a connection
 /// loss has an unknown outcome (zkcluster's fails rather than guess; Kazoo's retries and may
 /// count twice), and then the count and the records drift apart.
-fn commit(
-    member: &Member,
-    guard: &Guard,
-    url: &str,
-    record: &str,
-    links: &[String],
-    token: i64,
-) -> zkcluster::Result<()> {
+fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[String], token: i64) -> zkcluster::Result<Commit> {
     let client = &member.client;
     let layout = &member.layout;
     let mut unique: Vec<&String> = Vec::new();
@@ -207,15 +197,18 @@ fn commit(
                 &CreateOptions::new().sequential(),
             );
         }
+        // Whether the client already knows the session is gone (then it refuses the commit
+        // itself, sending nothing); otherwise the server's check of the claim node decides.
+        let by = if guard.status() == GuardStatus::Lost { "client" } else { "server" };
         match transaction.commit() {
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_lock_lost() => return Err(e),
+            Ok(_) => return Ok(Commit::Done),
+            Err(error) if error.is_lock_lost() => return Ok(Commit::Refused { by, error }),
             // A link was seen meanwhile, or another page was counted: look again.
             Err(e) if e.is_node_exists() || e.is_bad_version() => continue,
             Err(e) if e.is_connection_loss() || e.is_timeout() => {
                 std::thread::sleep(Duration::from_millis(200));
                 match client.get_node(&layout.result(url)) {
-                    Ok(node) if record_token(&node.value) == Some(token) => return Ok(()),
+                    Ok(node) if record_token(&node.value) == Some(token) => return Ok(Commit::Done),
                     Ok(_) => return Err(e), // someone else's record: ours was not applied
                     Err(read) if read.is_no_node() => continue,
                     Err(read) => return Err(read),
@@ -228,6 +221,12 @@ fn commit(
         path: layout.result(url),
         reason: format!("{url}: the commit kept conflicting"),
     })
+}
+
+enum Commit {
+    Done,
+    /// The claim was lost: nothing was applied. `by` says who refused it.
+    Refused { by: &'static str, error: zkcluster::Error },
 }
 
 /// The page counter's value (Kazoo's integer text; empty is 0) and version.
