@@ -28,6 +28,7 @@ use std::time::Duration;
 mod builder;
 mod cluster;
 mod install;
+mod kdc;
 mod net;
 mod process;
 mod server;
@@ -35,6 +36,7 @@ mod tls;
 
 pub use builder::TestingServerBuilder;
 pub use cluster::{TestingCluster, TestingClusterBuilder};
+pub use kdc::TestingKdc;
 pub use server::TestingServer;
 pub use tls::{TestingCertificate, TestingTls};
 
@@ -112,6 +114,14 @@ pub enum TestingError {
         members: usize,
         /// How long we waited.
         after: Duration,
+    },
+    /// The test KDC ([`TestingKdc`]) could not be set up or did not come up.
+    #[error("test KDC: {what}:\n{detail}")]
+    Kerberos {
+        /// What failed (the tool and its query, or the KDC's start).
+        what: String,
+        /// The tool's output or the tail of the KDC's log.
+        detail: String,
     },
     /// A builder or constructor argument cannot work.
     #[error("invalid test server setup: {what}")]

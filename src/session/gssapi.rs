@@ -19,7 +19,8 @@
 //! (`KRB5CCNAME`, filled by `kinit` or `k5start`), or a client keytab (`KRB5_CLIENT_KTNAME`,
 //! from which the library gets tickets itself), with `KRB5_CONFIG` naming `krb5.conf`.
 //!
-//! Failure modes: no credentials, an unknown server principal, a stale key or an unreachable KDC
+//! Failure modes: no credentials (or a stale key: the library gets the tickets of a named
+//! client principal when its credentials are acquired), an unknown server principal, a stale key or an unreachable KDC
 //! fail the step with the library's own message (prefixed with what we were doing); each is an
 //! authentication failure of the connection. The KDC exchanges are bounded by krb5's own
 //! timeouts (`krb5.conf`), not by the connect timeout.
@@ -191,8 +192,8 @@ impl GssapiLogin {
             Cred::acquire(name.as_ref(), None, CredUsage::Initiate, Some(&mechanisms)).map_err(
                 |e| {
                     format!(
-                        "no Kerberos credentials for {client} (credential cache $KRB5CCNAME, \
-                         client keytab $KRB5_CLIENT_KTNAME): {e}"
+                        "cannot get Kerberos credentials for {client} (credential cache \
+                         $KRB5CCNAME, client keytab $KRB5_CLIENT_KTNAME): {e}"
                     )
                 },
             )?;

@@ -1,0 +1,232 @@
+//! SASL GSSAPI (Kerberos) against a real KDC (the test kit's `krb5kdc`) and a real server whose
+//! JAAS `Server` section logs in with `Krb5LoginModule`: the session is
+//! `sasl:zkclient@ZKCLUSTER.TEST` from its first request and again after a reconnect, an ACL on
+//! that id keeps other sessions out, a server requiring SASL serves nobody else, and missing or
+//! stale credentials fail `connect` at once, saying why.
+//!
+//! One KDC serves the whole binary. Clients find it through the environment (`KRB5_CONFIG`,
+//! `KRB5_CLIENT_KTNAME`, `KRB5CCNAME`), which is set before the first client and changed only by
+//! a serial test with no client running (krb5 reads it from C, outside Rust's environment lock).
+
+mod common;
+
+use std::ffi::OsString;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serial_test::serial;
+use zkcluster::testing::{TestingKdc, TestingServer};
+use zkcluster::{Acl, Client, CreateOptions, ErrorCode, GssapiConfig, SessionEvent, SessionState};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The binary's KDC, with the client environment pointing at it; fails (never skips) when
+/// MIT Kerberos' KDC tools are missing, saying how to install them.
+fn kdc() -> &'static TestingKdc {
+    static KDC: OnceLock<TestingKdc> = OnceLock::new();
+    KDC.get_or_init(|| {
+        let kdc = TestingKdc::start()
+            .unwrap_or_else(|e| panic!("cannot start a Kerberos KDC for the tests: {e}"));
+        for (key, value) in kdc.client_env() {
+            std::env::set_var(key, value);
+        }
+        kdc
+    })
+}
+
+fn kerberos_server(required: bool) -> TestingServer {
+    TestingServer::builder()
+        .kerberos(kdc())
+        .sasl_required(required)
+        .start()
+        .unwrap_or_else(|e| panic!("cannot start a Kerberos ZooKeeper: {e}"))
+}
+
+/// `localhost:PORT`: the default service principal is then `zookeeper/localhost`, the server's.
+fn localhost(server: &TestingServer) -> String {
+    format!("localhost:{}", server.port())
+}
+
+fn gssapi_client(connect: &str, gssapi: GssapiConfig) -> zkcluster::Result<Client> {
+    Client::builder(connect)
+        .sasl_gssapi(gssapi)
+        .session_timeout(Duration::from_secs(10))
+        .connect_timeout(CONNECT_TIMEOUT)
+        .request_timeout(Duration::from_secs(5))
+        .connect()
+}
+
+fn sasl_ids(client: &Client) -> Vec<String> {
+    let me = client.who_am_i().unwrap();
+    me.into_iter().filter(|id| id.scheme == "sasl").map(|id| id.id).collect()
+}
+
+#[test]
+#[serial]
+fn the_session_is_the_principal_and_an_acl_on_it_keeps_others_out() {
+    let principal = kdc().client_principal();
+    let server = kerberos_server(false);
+    let client = gssapi_client(&localhost(&server), GssapiConfig::new()).unwrap();
+    assert_eq!(sasl_ids(&client), std::slice::from_ref(&principal));
+    let only_us =
+        CreateOptions::new().acl(vec![Acl::new(zkcluster::Perms::ALL, "sasl", &principal)]);
+    client.create("/kerberos-only", b"k", &only_us).unwrap();
+    assert_eq!(client.get_node("/kerberos-only").unwrap().value, b"k");
+
+    let plain = common::client_of(&server.connect_string());
+    let err = plain.get_node("/kerberos-only").unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::NoAuth), "{err}");
+    assert!(plain.who_am_i().unwrap().iter().all(|id| id.scheme != "sasl"));
+    plain.close().unwrap();
+
+    // The explicit forms of the same login: the client principal and the server principal
+    // named (the host of the connect string no longer matters), as another service name would.
+    let named = GssapiConfig::new()
+        .client_principal(&principal)
+        .server_principal(&kdc().server_principal());
+    let explicit = gssapi_client(&server.connect_string(), named).unwrap();
+    assert_eq!(sasl_ids(&explicit), [principal]);
+    assert_eq!(explicit.get_node("/kerberos-only").unwrap().value, b"k");
+}
+
+#[test]
+#[serial]
+fn a_server_that_requires_sasl_serves_only_kerberos_sessions() {
+    let server = kerberos_server(true);
+    let client = gssapi_client(&localhost(&server), GssapiConfig::new()).unwrap();
+    client.create_node("/enforced", "y").unwrap();
+    assert_eq!(client.get_node("/enforced").unwrap().value, b"y");
+
+    let plain = Client::builder(&server.connect_string())
+        .connect_timeout(Duration::from_secs(5))
+        .request_timeout(Duration::from_secs(3))
+        .connect();
+    let refused = match plain {
+        Err(_) => true,
+        Ok(plain) => plain.get_node("/enforced").is_err(),
+    };
+    assert!(refused, "a session without SASL must not read from a server that requires it");
+}
+
+/// Connecting with `gssapi` fails with an authentication error naming `expected` (and the
+/// mechanism), well within the connect timeout, and leaves the client nothing to retry.
+fn assert_refused(server: &TestingServer, gssapi: GssapiConfig, expected: &[&str]) {
+    let started = Instant::now();
+    let err = gssapi_client(&localhost(server), gssapi).unwrap_err();
+    let took = started.elapsed();
+    let text = err.to_string();
+    assert!(text.contains("authentication failed") && text.contains("GSSAPI"), "{text}");
+    for part in expected {
+        assert!(text.contains(part), "the error names {part:?}: {text}");
+    }
+    assert!(took < CONNECT_TIMEOUT, "refused after {took:?}, not within the connect timeout");
+    eprintln!("refused after {took:?}: {text}");
+}
+
+#[test]
+#[serial]
+fn missing_or_stale_credentials_fail_connect_at_once_saying_why() {
+    let kdc = kdc();
+    let server = kerberos_server(false);
+    let realm = kdc.realm();
+
+    // A principal the keytab has no key for (nor the KDC).
+    let nobody = format!("nobody@{realm}");
+    assert_refused(&server, GssapiConfig::new().client_principal(&nobody), &[&nobody]);
+
+    // A keytab whose key was rotated since: the KDC refuses it.
+    kdc.add_principal("rotated", &kdc.client_keytab()).unwrap();
+    let rotated = format!("rotated@{realm}");
+    let before = gssapi_client(&localhost(&server), GssapiConfig::new().client_principal(&rotated));
+    assert_eq!(sasl_ids(&before.unwrap()), std::slice::from_ref(&rotated), "the fresh key works");
+    kdc.rotate_key("rotated").unwrap();
+    // Its tickets from the first login are still cached; a fresh cache must log in anew.
+    let fresh_cache = scratch_dir("rotated-ccache");
+    let _env = EnvGuard::set(&[("KRB5CCNAME", dir_ccache(&fresh_cache))]);
+    assert_refused(&server, GssapiConfig::new().client_principal(&rotated), &[&rotated]);
+
+    // A server principal the KDC does not know.
+    let elsewhere = format!("zookeeper/elsewhere@{realm}");
+    assert_refused(&server, GssapiConfig::new().server_principal(&elsewhere), &[&elsewhere]);
+    drop(_env);
+
+    // No keytab at all (and no tickets cached).
+    let empty_cache = scratch_dir("empty-ccache");
+    let _env = EnvGuard::set(&[
+        ("KRB5_CLIENT_KTNAME", OsString::from("FILE:/nonexistent/zkcluster-test.keytab")),
+        ("KRB5CCNAME", dir_ccache(&empty_cache)),
+    ]);
+    assert_refused(&server, GssapiConfig::new(), &["cannot get Kerberos credentials"]);
+    drop(_env);
+    for dir in [fresh_cache, empty_cache] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+#[serial]
+fn the_session_logs_in_again_after_a_server_restart() {
+    let principal = kdc().client_principal();
+    let mut server = kerberos_server(false);
+    let client = gssapi_client(&localhost(&server), GssapiConfig::new()).unwrap();
+    let only_us =
+        CreateOptions::new().acl(vec![Acl::new(zkcluster::Perms::ALL, "sasl", &principal)]);
+    client.create("/restarted", b"r", &only_us).unwrap();
+
+    let events = client.session_events();
+    let session = client.session_id();
+    server.restart().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(SessionEvent::Reconnected { session_id, .. }) if session_id == session => break,
+            Ok(SessionEvent::AuthFailed) => panic!("the login after the restart failed"),
+            Ok(_) => {}
+            Err(e) => panic!("no reconnect within 30 s: {e}"),
+        }
+    }
+    assert_eq!(client.state(), SessionState::Connected);
+    assert_eq!(sasl_ids(&client), [principal], "after the reconnect");
+    assert_eq!(client.get_node("/restarted").unwrap().value, b"r");
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "zkcluster-{}-{}",
+        common::unique(name),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn dir_ccache(dir: &std::path::Path) -> OsString {
+    let mut name = OsString::from("DIR:");
+    name.push(dir);
+    name
+}
+
+/// Sets environment variables for one serial test and restores them when dropped.
+struct EnvGuard(Vec<(&'static str, Option<OsString>)>);
+
+impl EnvGuard {
+    fn set(vars: &[(&'static str, OsString)]) -> EnvGuard {
+        let saved = vars.iter().map(|(key, _)| (*key, std::env::var_os(key))).collect();
+        for (key, value) in vars {
+            std::env::set_var(key, value);
+        }
+        EnvGuard(saved)
+    }
+}
+
+impl Drop for EnvGuard {
+    fn drop(&mut self) {
+        for (key, value) in &self.0 {
+            match value {
+                Some(value) => std::env::set_var(key, value),
+                None => std::env::remove_var(key),
+            }
+        }
+    }
+}
