@@ -134,21 +134,25 @@ fn missing_or_stale_credentials_fail_connect_at_once_saying_why() {
     let nobody = format!("nobody@{realm}");
     assert_refused(&server, GssapiConfig::new().client_principal(&nobody), &[&nobody]);
 
-    // A keytab whose key was rotated since: the KDC refuses it.
+    // A keytab whose key was rotated since: the KDC refuses it. Its logins use caches of their
+    // own: a login from a keytab becomes the primary cache of the collection it lands in, and
+    // so the default identity of the other tests.
     kdc.add_principal("rotated", &kdc.client_keytab()).unwrap();
     let rotated = format!("rotated@{realm}");
+    let (before_cache, after_cache) = (scratch_dir("before-ccache"), scratch_dir("after-ccache"));
+    let env = EnvGuard::set(&[("KRB5CCNAME", dir_ccache(&before_cache))]);
     let before = gssapi_client(&localhost(&server), GssapiConfig::new().client_principal(&rotated));
     assert_eq!(sasl_ids(&before.unwrap()), std::slice::from_ref(&rotated), "the fresh key works");
+    drop(env);
     kdc.rotate_key("rotated").unwrap();
-    // Its tickets from the first login are still cached; a fresh cache must log in anew.
-    let fresh_cache = scratch_dir("rotated-ccache");
-    let _env = EnvGuard::set(&[("KRB5CCNAME", dir_ccache(&fresh_cache))]);
+    // Tickets from before the rotation would still work; a fresh cache must log in anew.
+    let env = EnvGuard::set(&[("KRB5CCNAME", dir_ccache(&after_cache))]);
     assert_refused(&server, GssapiConfig::new().client_principal(&rotated), &[&rotated]);
+    drop(env);
 
     // A server principal the KDC does not know.
     let elsewhere = format!("zookeeper/elsewhere@{realm}");
     assert_refused(&server, GssapiConfig::new().server_principal(&elsewhere), &[&elsewhere]);
-    drop(_env);
 
     // No keytab at all (and no tickets cached).
     let empty_cache = scratch_dir("empty-ccache");
@@ -158,7 +162,7 @@ fn missing_or_stale_credentials_fail_connect_at_once_saying_why() {
     ]);
     assert_refused(&server, GssapiConfig::new(), &["cannot get Kerberos credentials"]);
     drop(_env);
-    for dir in [fresh_cache, empty_cache] {
+    for dir in [before_cache, after_cache, empty_cache] {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
