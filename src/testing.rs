@@ -5,7 +5,9 @@
 //! Debian's `zookeeper` package installs (`/usr/share/java/zookeeper.jar`, run by `java`):
 //! `sudo apt-get install zookeeper`, or zkcluster's `scripts/install-zookeeper.sh` (shipped in
 //! the package; the error of a missing install names its full path). Set `ZKCLUSTER_JAVA` or
-//! `ZKCLUSTER_ZOOKEEPER_JAR` to use another `java` binary or jar.
+//! `ZKCLUSTER_ZOOKEEPER_JAR` to use another `java` binary or jar. [`TestingKdc`] runs a real
+//! Kerberos KDC (Debian's `krb5-kdc`) for servers built with
+//! [`kerberos`](TestingServerBuilder::kerberos).
 //!
 //! Every server runs under a small `sh` supervisor that holds a pipe from the test process and
 //! kills the server (and removes its directory) once that pipe closes, so no server outlives the

@@ -85,7 +85,8 @@ enum HandshakeError {
 
 fn handshake(
     shared: &Shared,
-    host: &str,
+    // The GSSAPI login names the server after it.
+    #[cfg_attr(not(feature = "gssapi"), allow(unused_variables))] host: &str,
     mut stream: TcpStream,
     deadline: Instant,
     session_id: i64,
