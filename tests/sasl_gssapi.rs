@@ -1,8 +1,9 @@
 //! SASL GSSAPI (Kerberos) against a real KDC (the test kit's `krb5kdc`) and a real server whose
 //! JAAS `Server` section logs in with `Krb5LoginModule`: the session is
 //! `sasl:zkclient@ZKCLUSTER.TEST` from its first request and again after a reconnect, an ACL on
-//! that id keeps other sessions out, a server requiring SASL serves nobody else, and missing or
-//! stale credentials fail `connect` at once, saying why.
+//! that id keeps other sessions out, a server requiring SASL serves nobody else, missing or
+//! stale credentials fail `connect` at once, saying why, and with the KDC down a cached ticket
+//! still logs in again while a login that needs the KDC fails saying so.
 //!
 //! One KDC serves the whole binary. Clients find it through the environment (`KRB5_CONFIG`,
 //! `KRB5_CLIENT_KTNAME`, `KRB5CCNAME`), which is set before the first client and changed only by
@@ -193,6 +194,58 @@ fn the_session_logs_in_again_after_a_server_restart() {
     assert_eq!(client.state(), SessionState::Connected);
     assert_eq!(sasl_ids(&client), [principal], "after the reconnect");
     assert_eq!(client.get_node("/restarted").unwrap().value, b"r");
+}
+
+#[test]
+#[serial]
+fn with_the_kdc_down_cached_tickets_still_log_in_and_new_logins_fail_saying_so() {
+    kdc(); // the binary's environment first, then this test's own KDC over it
+    let mut own_kdc = TestingKdc::start().unwrap();
+    let mut server = TestingServer::builder().kerberos(&own_kdc).start().unwrap();
+    let cache = scratch_dir("kdc-down-ccache");
+    let env: Vec<_> = own_kdc
+        .client_env()
+        .into_iter()
+        .map(
+            |(key, value)| {
+                if key == "KRB5CCNAME" {
+                    (key, dir_ccache(&cache))
+                } else {
+                    (key, value)
+                }
+            },
+        )
+        .collect();
+    let env = EnvGuard::set(&env);
+    let client = gssapi_client(&localhost(&server), GssapiConfig::new()).unwrap();
+    let session = client.session_id();
+    let events = client.session_events();
+
+    own_kdc.stop();
+    // The reconnect logs in again with the service ticket cached by the first login.
+    server.restart().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(SessionEvent::Reconnected { session_id, .. }) if session_id == session => break,
+            Ok(SessionEvent::AuthFailed) => panic!("the cached ticket did not log in again"),
+            Ok(_) => {}
+            Err(e) => panic!("no reconnect within 30 s: {e}"),
+        }
+    }
+    assert_eq!(sasl_ids(&client), [own_kdc.client_principal()]);
+    client.close().unwrap();
+
+    // A client without cached tickets needs the KDC.
+    let empty = scratch_dir("kdc-down-empty-ccache");
+    let inner = EnvGuard::set(&[("KRB5CCNAME", dir_ccache(&empty))]);
+    assert_refused(&server, GssapiConfig::new(), &["Cannot contact any KDC"]);
+    drop(inner);
+    drop(env);
+    for dir in [cache, empty] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 fn scratch_dir(name: &str) -> std::path::PathBuf {

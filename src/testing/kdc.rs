@@ -286,6 +286,22 @@ impl TestingKdc {
         self.kadmin(&format!("cpw -randkey {name}"))
     }
 
+    /// Stops the KDC (its files stay until drop): clients that need a ticket they have not
+    /// cached can no longer get one, as when the KDC is down.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let mut kdc = zkcluster::testing::TestingKdc::start()?;
+    /// kdc.stop();
+    /// assert!(std::net::TcpStream::connect(("127.0.0.1", kdc.port())).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stop(&mut self) {
+        // Dropping the process kills the KDC and waits for it.
+        drop(self.process.take());
+    }
+
     fn write_config(&self) -> Result<(), TestingError> {
         let dir = self.dir.display();
         let port = self.port;
@@ -387,8 +403,7 @@ impl TestingKdc {
 
 impl Drop for TestingKdc {
     fn drop(&mut self) {
-        // Dropping the process kills the KDC and waits for it.
-        drop(self.process.take());
+        self.stop();
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
