@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serial_test::serial;
 use zkcluster::testing::{TestingKdc, TestingServer};
-use zkcluster::{Acl, Client, CreateOptions, ErrorCode, GssapiConfig, SessionEvent, SessionState};
+use zkcluster::{Acl, Client, CreateOptions, ErrorCode, GssapiConfig, SessionState};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -98,15 +98,7 @@ fn a_server_that_requires_sasl_serves_only_kerberos_sessions() {
     client.create_node("/enforced", "y").unwrap();
     assert_eq!(client.get_node("/enforced").unwrap().value, b"y");
 
-    let plain = Client::builder(&server.connect_string())
-        .connect_timeout(Duration::from_secs(5))
-        .request_timeout(Duration::from_secs(3))
-        .connect();
-    let refused = match plain {
-        Err(_) => true,
-        Ok(plain) => plain.get_node("/enforced").is_err(),
-    };
-    assert!(refused, "a session without SASL must not read from a server that requires it");
+    common::assert_unauthenticated_refused(&server, "/enforced");
 }
 
 /// Connecting with `gssapi` fails with an authentication error naming `expected` (and the
@@ -178,19 +170,7 @@ fn the_session_logs_in_again_after_a_server_restart() {
         CreateOptions::new().acl(vec![Acl::new(zkcluster::Perms::ALL, "sasl", &principal)]);
     client.create("/restarted", b"r", &only_us).unwrap();
 
-    let events = client.session_events();
-    let session = client.session_id();
-    server.restart().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match events.recv_timeout(left) {
-            Ok(SessionEvent::Reconnected { session_id, .. }) if session_id == session => break,
-            Ok(SessionEvent::AuthFailed) => panic!("the login after the restart failed"),
-            Ok(_) => {}
-            Err(e) => panic!("no reconnect within 30 s: {e}"),
-        }
-    }
+    common::restart_and_await_same_session(&mut server, &client);
     assert_eq!(client.state(), SessionState::Connected);
     assert_eq!(sasl_ids(&client), [principal], "after the reconnect");
     assert_eq!(client.get_node("/restarted").unwrap().value, b"r");
@@ -218,22 +198,10 @@ fn with_the_kdc_down_cached_tickets_still_log_in_and_new_logins_fail_saying_so()
         .collect();
     let env = EnvGuard::set(&env);
     let client = gssapi_client(&localhost(&server), GssapiConfig::new()).unwrap();
-    let session = client.session_id();
-    let events = client.session_events();
 
     own_kdc.stop();
     // The reconnect logs in again with the service ticket cached by the first login.
-    server.restart().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match events.recv_timeout(left) {
-            Ok(SessionEvent::Reconnected { session_id, .. }) if session_id == session => break,
-            Ok(SessionEvent::AuthFailed) => panic!("the cached ticket did not log in again"),
-            Ok(_) => {}
-            Err(e) => panic!("no reconnect within 30 s: {e}"),
-        }
-    }
+    common::restart_and_await_same_session(&mut server, &client);
     assert_eq!(sasl_ids(&client), [own_kdc.client_principal()]);
     client.close().unwrap();
 
