@@ -23,7 +23,8 @@
 //! client principal when its credentials are acquired), an unknown server principal, a stale key or an unreachable KDC
 //! fail the step with the library's own message (prefixed with what we were doing); each is an
 //! authentication failure of the connection. The KDC exchanges are bounded by krb5's own
-//! timeouts (`krb5.conf`), not by the connect timeout.
+//! timeouts, not by the connect timeout: a KDC port that refuses fails at once, a silent KDC
+//! costs what krb5 waits for it. A reconnect with a cached service ticket needs no KDC.
 
 use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext};
 use libgssapi::credential::{Cred, CredUsage};
