@@ -255,3 +255,12 @@ impl Drop for EnvGuard {
         }
     }
 }
+
+#[test]
+#[serial]
+fn a_test_server_takes_kerberos_or_digest_users_not_both() {
+    let err = TestingServer::builder().sasl_user("crawler", "s3cret").kerberos(kdc()).start();
+    let err = err.map(|_| ()).unwrap_err();
+    assert!(matches!(err, zkcluster::testing::TestingError::InvalidSetup { .. }), "{err}");
+    assert!(err.to_string().contains("not both"), "{err}");
+}
