@@ -3,7 +3,8 @@
 //! `sasl:zkclient@ZKCLUSTER.TEST` from its first request and again after a reconnect, an ACL on
 //! that id keeps other sessions out, a server requiring SASL serves nobody else, missing or
 //! stale credentials fail `connect` at once, saying why, and with the KDC down a cached ticket
-//! still logs in again while a login that needs the KDC fails saying so.
+//! still logs in again while a login that needs the KDC fails saying so. Kazoo logs in as the
+//! same principal on the same server and shares its ACL with us.
 //!
 //! One KDC serves the whole binary. Clients find it through the environment (`KRB5_CONFIG`,
 //! `KRB5_CLIENT_KTNAME`, `KRB5CCNAME`), which is set before the first client and changed only by
@@ -15,11 +16,13 @@ use std::ffi::OsString;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::kazoo;
 use serial_test::serial;
 use zkcluster::testing::{TestingKdc, TestingServer};
 use zkcluster::{Acl, Client, CreateOptions, ErrorCode, GssapiConfig, SessionState};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const KAZOO_TIME: Duration = Duration::from_secs(60);
 
 /// The binary's KDC, with the client environment pointing at it; fails (never skips) when
 /// MIT Kerberos' KDC tools are missing, saying how to install them.
@@ -88,6 +91,53 @@ fn the_session_is_the_principal_and_an_acl_on_it_keeps_others_out() {
     let explicit = gssapi_client(&server.connect_string(), named).unwrap();
     assert_eq!(sasl_ids(&explicit), [principal]);
     assert_eq!(explicit.get_node("/kerberos-only").unwrap().value, b"k");
+}
+
+#[test]
+#[serial]
+fn kazoo_logs_in_as_the_same_principal_and_shares_its_acl() {
+    // A mixed fleet: Kazoo (pure-sasl's GSSAPI over pykerberos) with the same keytab, on the
+    // same server, reads what we protect with the principal's ACL, and we read what it does.
+    let principal = kdc().client_principal();
+    let server = kerberos_server(false);
+    let hosts = localhost(&server);
+    let client = gssapi_client(&hosts, GssapiConfig::new()).unwrap();
+    let only_us =
+        CreateOptions::new().acl(vec![Acl::new(zkcluster::Perms::ALL, "sasl", &principal)]);
+    client.create("/mixed-fleet", b"from rust", &only_us).unwrap();
+
+    let said = kazoo::run_bare(
+        &format!(
+            r#"
+try:
+    import kerberos
+except ImportError:
+    say("no pykerberos")
+    sys.exit(0)
+from kazoo.security import make_acl
+k = KazooClient(hosts="{hosts}", timeout=10.0,
+                sasl_options={{"mechanism": "GSSAPI", "service": "zookeeper"}})
+k.start(timeout=15)
+say(k.get("/mixed-fleet")[0].decode())
+k.create("/from-kazoo", b"from python", acl=[make_acl("sasl", "{principal}", all=True)])
+say("created")
+k.stop()
+k.close()
+"#
+        ),
+        KAZOO_TIME,
+    );
+    assert_ne!(
+        said,
+        ["no pykerberos"],
+        "Kazoo's GSSAPI needs pykerberos in its venv: run `bash scripts/kazoo-venv.sh` (it pins \
+         kerberos==1.3.1, built against libkrb5-dev and python3-dev)"
+    );
+    assert_eq!(said, ["from rust", "created"]);
+    assert_eq!(client.get_node("/from-kazoo").unwrap().value, b"from python");
+    let plain = common::client_of(&server.connect_string());
+    let err = plain.get_node("/from-kazoo").unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::NoAuth), "{err}");
 }
 
 #[test]
