@@ -174,7 +174,17 @@ pub fn report(o: &Outcome) -> bool {
         Some(p) => r.status == o.site.pages[p].status,
         None => r.status == 404,
     });
-    check(&mut checks, statuses_ok, "every record has the status the site served", String::new());
+    let mut by_status: BTreeMap<u16, usize> = BTreeMap::new();
+    for r in o.results.values() {
+        *by_status.entry(r.status).or_default() += 1;
+    }
+    let statuses: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} x {s}")).collect();
+    check(
+        &mut checks,
+        statuses_ok,
+        "every record has the status the site served",
+        statuses.join(", "),
+    );
 
     let worst: Vec<usize> = o
         .stats
@@ -329,9 +339,10 @@ pub fn report(o: &Outcome) -> bool {
         bad.is_empty() && !o.timed_out && o.unparsed == 0,
         "every crawler not killed finished cleanly",
         format!(
-            "{}{}{}",
+            "{}{} of {} with a problem{}",
             if o.timed_out { "timed out; " } else { "" },
             bad.len(),
+            o.fleet.len(),
             first(bad.iter())
         ),
     );

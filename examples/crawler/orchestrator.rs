@@ -251,6 +251,12 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     if !options.keep {
         client.delete_recursive(&layout.root)?;
     }
+    // The events and logs stay when something failed (or with --keep), to look into.
+    if passed && !options.keep {
+        let _ = std::fs::remove_dir_all(&run_dir);
+    } else {
+        println!("events and member logs kept in {}", run_dir.display());
+    }
     client.close()?;
     drop(zk);
     Ok(passed)
