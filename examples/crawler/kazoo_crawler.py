@@ -46,6 +46,10 @@ Failure modes, and what the crawler does about them:
   abandons the item in hand (its fenced commit is refused by the server: ``stale_rejected``),
   the member joins the party again, and the crawl goes on in the new session. The item is
   back in the queue for whoever takes it next, who finds the result if the commit had landed.
+- A process stopped (SIGSTOP, a stall) past its session timeout while holding a lease would,
+  once resumed, send its request on a lease that is gone: one request more than politeness
+  allows. So the lease node is confirmed on the server right before every request; what is
+  left is the moment between that reply and the request going out.
 - A member that dies between its commit and its consume leaves a recorded page in the queue:
   the next holder logs ``recovered`` and consumes it; a page is never recorded twice.
 - A connection loss during the counter's compare-and-set may count a page twice: Kazoo's
@@ -635,16 +639,23 @@ class Worker(threading.Thread):
         # No timeout: a Kazoo lock acquire that times out while disconnected can leave its
         # node behind (the clean-up fails), which would block the domain for everyone.
         semaphore.acquire()
-        if self.m.session.epoch != epoch:
-            self.zk.retry(semaphore.release)
-            raise ClaimLost()  # the lease is of the new session, the claim was of the old one
         try:
+            self._check_lease(semaphore, epoch)
             start = now_ms()
             status, body = self.m.fetcher.get(url)
             end = now_ms()
         finally:
             self.zk.retry(semaphore.release)
         return start, status, body, end
+
+    def _check_lease(self, semaphore, epoch):
+        """Confirms with the server, right before the request, that the lease (and the claim,
+        of the same session) still stands. A process stopped after acquiring (SIGSTOP, a long
+        GC-like stall) would otherwise send its request on a lease that expired meanwhile,
+        one request more than the politeness allows."""
+        held = self.zk.retry(self.zk.exists, semaphore.create_path) is not None
+        if not held or self.m.session.epoch != epoch:
+            raise ClaimLost()  # the lease is gone, or of a new session while the claim was not
 
     def _semaphore(self, url):
         path = self.layout.politeness(url)
