@@ -169,12 +169,41 @@ pub fn report(o: &Outcome) -> bool {
 
     let worst: Vec<usize> = o.stats.domains.iter().map(|d| d.max_in_flight.load(std::sync::atomic::Ordering::SeqCst)).collect();
     let max = worst.iter().copied().max().unwrap_or(0);
+    // A member stopped between its lease check and its request sends that request when it
+    // wakes up, on a lease its session lost meanwhile: no client-side check can rule that out
+    // (leases are time-bound, and a web server takes no fencing token). Such excesses are shown
+    // and allowed; any other excess fails.
+    let resumes: Vec<(&str, u64)> =
+        faults("resume").iter().filter_map(|e| Some((e.target.as_deref()?, e.t))).collect();
+    let excess = o.stats.excess.lock().unwrap_or_else(|p| p.into_inner());
+    let woke = |(m, _, arrived): &(String, String, u64)| {
+        resumes.iter().any(|(r, t)| r == m && *arrived + 50 >= *t && *arrived < *t + 3000)
+    };
+    let unexplained: Vec<_> = excess.iter().filter(|(_, active)| !active.iter().any(woke)).collect();
+    for (domain, active) in unexplained.iter().take(5) {
+        println!("  over the limit on {}: {active:?}", o.site.domains[*domain]);
+    }
+    let late: std::collections::BTreeSet<String> =
+        excess.iter().flat_map(|(_, a)| a.iter().filter(|r| woke(r)).map(|r| format!("{}{}", r.0, r.1))).collect();
     check(
         &mut checks,
-        max <= o.options.politeness as usize && max > 0,
-        "politeness never exceeded (measured at the HTTP servers)",
-        format!("most requests in flight per domain {worst:?}, limit {}", o.options.politeness),
+        unexplained.is_empty() && max > 0,
+        "politeness held by every live lease (measured at the HTTP servers)",
+        format!(
+            "most requests in flight per domain {worst:?}, limit {}{}",
+            o.options.politeness,
+            if late.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; exceeded only by {} request(s) the paused member sent as it woke, on a lease \
+                     its session had lost",
+                    late.len()
+                )
+            }
+        ),
     );
+    drop(excess);
 
     let paused = faults("pause");
     if o.options.faults {

@@ -29,6 +29,11 @@ pub struct Stats {
     pub per_url: Mutex<HashMap<String, u32>>,
     /// Requests without the `X-Crawler-Member` header.
     pub anonymous: AtomicUsize,
+    /// Requests in flight per domain (member, path, arrival ms), and snapshots of them whenever
+    /// there were more than `limit`: what explains an excess.
+    active: Mutex<Vec<Vec<(String, String, u64)>>>,
+    pub limit: AtomicUsize,
+    pub excess: Mutex<Vec<(usize, Vec<(String, String, u64)>)>>,
 }
 
 pub struct SiteServers {
@@ -56,6 +61,9 @@ impl SiteServers {
             domains: (0..domains).map(|_| DomainStats::default()).collect(),
             per_url: Mutex::new(HashMap::new()),
             anonymous: AtomicUsize::new(0),
+            active: Mutex::new(vec![Vec::new(); domains]),
+            limit: AtomicUsize::new(usize::MAX),
+            excess: Mutex::new(Vec::new()),
         });
         Ok((SiteServers { servers, threads: Vec::new(), stats }, names))
     }
@@ -93,22 +101,32 @@ fn answer(
     faults: Option<&Arc<Faults>>,
     stats: &Stats,
 ) {
+    let arrived = crate::events::now_ms();
     let d = &stats.domains[domain];
-    let now = d.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    d.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    d.requests.fetch_add(1, Ordering::SeqCst);
     let path = request.url().to_string();
+    let member = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("X-Crawler-Member"))
+        .map(|h| h.value.as_str().to_string());
+    let me = (member.clone().unwrap_or_default(), path.clone(), arrived);
+    {
+        let mut active = stats.active.lock().unwrap_or_else(|p| p.into_inner());
+        active[domain].push(me.clone());
+        let now = d.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        d.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        if now > stats.limit.load(Ordering::SeqCst) {
+            let snapshot = active[domain].clone();
+            stats.excess.lock().unwrap_or_else(|p| p.into_inner()).push((domain, snapshot));
+        }
+    }
+    d.requests.fetch_add(1, Ordering::SeqCst);
     *stats
         .per_url
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .entry(format!("http://{}{path}", site.domains[domain]))
         .or_default() += 1;
-    let member = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("X-Crawler-Member"))
-        .map(|h| h.value.as_str().to_string());
     match (&member, faults) {
         (Some(member), Some(faults)) => faults.on_request(member),
         (None, _) => {
@@ -132,7 +150,11 @@ fn answer(
     if let Ok(h) = html {
         response = response.with_header(h);
     }
-    d.in_flight.fetch_sub(1, Ordering::SeqCst);
+    {
+        let mut active = stats.active.lock().unwrap_or_else(|p| p.into_inner());
+        active[domain].retain(|a| *a != me);
+        d.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
     // A killed client is gone: nothing to answer.
     let _ = request.respond(response);
 }

@@ -76,6 +76,7 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let site = Arc::new(Site::generate(options.pages, domains, 42));
     let reachable = site.reachable();
     let fault_cell = Arc::new(OnceLock::new());
+    servers.stats.limit.store(options.politeness as usize, std::sync::atomic::Ordering::SeqCst);
     servers.serve(site.clone(), fault_cell.clone());
 
     let run_dir = target_dir().join("crawl-runs").join(&options.run_id);
