@@ -92,6 +92,7 @@ CLAIM_WAIT = 5.0  # the claim lock; on timeout the item goes back to the queue
 CONFIG_LOCK_WAIT = 10.0  # the config ReadLock
 HTTP_TIMEOUT = 30.0  # one HTTP request
 COMMIT_DEADLINE = 120.0  # a commit still unresolved by then is abandoned
+FINISH_WAIT = 15.0  # for the workers to stop once R/finished exists
 CONFIG_EVERY_PAGES = 20  # re-read the config at least this often
 FRONTIER_PRIORITY = 100
 
@@ -750,8 +751,7 @@ class Member:
             for worker in workers:
                 worker.start()
             self._wait_finished()
-            for worker in workers:
-                worker.join()
+            self._join(workers)
             self.events.log("done", pages=sum(w.pages for w in workers))
             return 0
         finally:
@@ -775,6 +775,16 @@ class Member:
             wake.wait(1.0)
             wake.clear()
         self.stop.set()
+
+    def _join(self, workers):
+        """Waits for the workers to finish their current wait (the frontier is empty by now).
+        One stuck in a call that cannot complete (ZooKeeper unreachable) is left behind: it is
+        a daemon thread, and the crawl is over."""
+        deadline = time.monotonic() + FINISH_WAIT
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                print(f"kazoo-crawler: {worker.name} still busy at exit", file=sys.stderr)
 
     def _finished_exists(self, watch):
         try:
