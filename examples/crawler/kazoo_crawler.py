@@ -68,6 +68,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -528,7 +529,12 @@ class Worker(threading.Thread):
                     self._process(url)
                     self._crawl_delay()
             except Exception as e:  # noqa: BLE001 -- a worker never dies of one item
-                print(f"kazoo-crawler: {self.name}: {e!r}; the item goes back", file=sys.stderr)
+                where = traceback.extract_tb(e.__traceback__)[-1]
+                print(
+                    f"kazoo-crawler: {self.name}: {e!r} in {where.name} "
+                    f"({os.path.basename(where.filename)}:{where.lineno}); starting over",
+                    file=sys.stderr,
+                )
                 self._abandon()
                 self.m.session.wait_connected(1.0)
 
