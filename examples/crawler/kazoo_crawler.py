@@ -25,7 +25,10 @@ What one member does, with root R:
   transaction fenced by a check of the claim's lock node: the result record, and for every
   new link its R/seen node and its frontier entry. Then it counts the page on the ``Counter``
   R/pages, consumes the item and releases the claim;
-- appends its events as JSON lines to DIR/<member>.jsonl (joined, fetch, recovered,
+- follows ``<a href>`` links that are absolute ``http://`` or root-relative, spelled exactly
+  as the Rust members spell them (the URL string is the key), on the demo's domains only:
+  those of ``--seeds`` (or of a "domains" list in R/config), else any loopback host;
+- appends its events as JSON lines to DIR/<member>.jsonl (joined, config, fetch, recovered,
   stale_rejected, session_expired, done);
 - exits with status 0 once R/finished exists (status 2 on bad arguments or a server it cannot
   reach at start).
@@ -52,9 +55,10 @@ Failure modes, and what the crawler does about them:
   left is the moment between that reply and the request going out.
 - A member that dies between its commit and its consume leaves a recorded page in the queue:
   the next holder logs ``recovered`` and consumes it; a page is never recorded twice.
-- A connection loss during the counter's compare-and-set may count a page twice: Kazoo's
-  ``Counter`` retries a write whose outcome is unknown. Results are exact; the counter is a
-  progress figure.
+- The counter is a progress figure, the results are exact: a member killed between its commit
+  and its count leaves it one short (the page's next holder cannot tell whether it was
+  counted), and a connection loss during the counter's compare-and-set may count a page twice
+  (Kazoo's ``Counter`` retries a write whose outcome is unknown).
 - HTTP errors (404, 500) are results with their status; a connection error or a timeout is
   retried once, then recorded with status 0. Links are followed from 200 pages only.
 """
