@@ -18,10 +18,13 @@ use crate::options::{target_dir, Options};
 use crate::progress::Progress;
 use crate::site::Site;
 
-/// When the faults are armed, as a share of the pages to record.
-const KILL_AT: f64 = 0.20;
-const PAUSE_AT: f64 = 0.35;
-const ZK_KILL_AT: f64 = 0.55;
+/// When the faults are armed, as a share of the pages to record. With `--ensemble` the
+/// ZooKeeper leader goes first, and the member faults wait until it is back: a new ZooKeeper
+/// leader gives every session a fresh timeout, which would let a paused member's session
+/// survive its pause.
+const ZK_KILL_AT: f64 = 0.08;
+const KILL_AT: f64 = 0.22;
+const PAUSE_AT: f64 = 0.38;
 /// How long the killed ZooKeeper leader stays down.
 const ZK_DOWN: Duration = Duration::from_secs(3);
 
@@ -66,7 +69,8 @@ fn start_zookeeper(options: &Options) -> Result<(ZooKeeper, String), String> {
 struct Schedule {
     kill: Option<String>,
     pause: Option<String>,
-    zk_killed: Option<(usize, Instant)>,
+    /// The member killed, when, and the pages recorded then.
+    zk_killed: Option<(usize, Instant, usize)>,
     zk_restarted: bool,
 }
 
@@ -160,7 +164,10 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             progress.println(format!("coordinator: {}", now_leader.as_deref().unwrap_or("-")));
             leader = now_leader;
         }
-        if options.faults {
+        // A new ZooKeeper leader is serving once pages are recorded again.
+        let zk_settled = !options.ensemble
+            || schedule.zk_killed.is_some_and(|(_, _, pages_then)| pages >= pages_then + 3);
+        if options.faults && zk_settled {
             arm_member_faults(&mut schedule, &faults, &fleet, leader.as_deref(), pages, total, &progress);
         }
         if let ZooKeeper::Cluster(cluster) = &mut zk {
@@ -187,7 +194,7 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
         }
     }
     if let ZooKeeper::Cluster(cluster) = &mut zk {
-        if let Some((i, _)) = schedule.zk_killed.filter(|_| !schedule.zk_restarted) {
+        if let Some((i, _, _)) = schedule.zk_killed.filter(|_| !schedule.zk_restarted) {
             cluster.member_mut(i).restart()?;
             schedule.zk_restarted = true;
         }
@@ -292,11 +299,11 @@ fn zookeeper_fault(
                 if cluster.member_mut(i).kill().is_ok() {
                     log.log("fault", json!({"fault": "zk-leader-kill", "target": format!("zk-{i}")}));
                     progress.println(format!("at {pages} pages: killed the ZooKeeper leader (member {i})"));
-                    schedule.zk_killed = Some((i, Instant::now()));
+                    schedule.zk_killed = Some((i, Instant::now(), pages));
                 }
             }
         }
-        Some((i, at)) if !schedule.zk_restarted && at.elapsed() >= ZK_DOWN => {
+        Some((i, at, _)) if !schedule.zk_restarted && at.elapsed() >= ZK_DOWN => {
             match cluster.member_mut(i).restart() {
                 Ok(()) => {
                     log.log("fault", json!({"fault": "zk-restart", "target": format!("zk-{i}")}));
