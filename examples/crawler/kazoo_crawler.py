@@ -500,7 +500,7 @@ class PageCommit:
 
 
 class ClaimLost(Exception):
-    """The session that held the item and its claim is gone."""
+    """The claim on the item in hand (or its lease) is known lost: its session is gone."""
 
 
 class Worker(threading.Thread):
