@@ -28,8 +28,13 @@ fn run_passing(command: &mut Command, report: &PathBuf) -> String {
     for fault in ["will kill -9 the coordinator", "will SIGSTOP", "coordinates"] {
         assert!(stdout.contains(fault), "no `{fault}` in the run:\n{stdout}");
     }
-    let svg = std::fs::read_to_string(report).unwrap_or_else(|e| panic!("{}: {e}", report.display()));
-    assert!(svg.starts_with("<svg") && svg.contains("rust-0"), "not a timeline: {}", report.display());
+    let svg =
+        std::fs::read_to_string(report).unwrap_or_else(|e| panic!("{}: {e}", report.display()));
+    assert!(
+        svg.starts_with("<svg") && svg.contains("rust-0"),
+        "not a timeline: {}",
+        report.display()
+    );
     let _ = std::fs::remove_file(report);
     stdout
 }
@@ -65,7 +70,9 @@ fn crawler_demo_with_kazoo_crawlers_on_an_ensemble_passes_its_checks() {
             .env_remove("ZK_CONNECT"),
         &report,
     );
-    for line in ["the Kazoo crawlers shared the crawl", "ZooKeeper leader killed mid-run and restarted"] {
+    for line in
+        ["the Kazoo crawlers shared the crawl", "ZooKeeper leader killed mid-run and restarted"]
+    {
         assert!(stdout.contains(&format!("PASS  {line}")), "{stdout}");
     }
 }

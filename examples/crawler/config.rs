@@ -45,7 +45,12 @@ impl Config {
 
 /// Writes the configuration under the write lock (fenced by it: a writer that lost the lock
 /// writes nothing).
-pub fn publish(client: &Client, layout: &Layout, id: &str, config: &Config) -> zkcluster::Result<()> {
+pub fn publish(
+    client: &Client,
+    layout: &Layout,
+    id: &str,
+    config: &Config,
+) -> zkcluster::Result<()> {
     let lock = client.restrict(&layout.config_lock(), ZookeeperRecipe::WriteLock, id, None)?;
     let guard = lock.acquire_timeout(Duration::from_secs(10))?;
     match guard.set_value_to_node(&layout.config(), config.to_json()) {
@@ -60,7 +65,11 @@ pub fn publish(client: &Client, layout: &Layout, id: &str, config: &Config) -> z
 }
 
 /// Reads the configuration under the read lock; `None` while it is not published yet.
-pub fn read(client: &Client, layout: &Layout, id: &str) -> zkcluster::Result<Option<(Config, Receiver<WatchedEvent>)>> {
+pub fn read(
+    client: &Client,
+    layout: &Layout,
+    id: &str,
+) -> zkcluster::Result<Option<(Config, Receiver<WatchedEvent>)>> {
     let lock = client.restrict(&layout.config_lock(), ZookeeperRecipe::ReadLock, id, None)?;
     let guard = lock.acquire_timeout(Duration::from_secs(10))?;
     let read = match client.get_node_watch(&layout.config()) {

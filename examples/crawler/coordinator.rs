@@ -65,9 +65,11 @@ fn lead(member: &Member, plan: &Plan, leadership: &Leadership) -> zkcluster::Res
     if client.exist_node(&layout.seeded())?.is_none() {
         let mut seeding = leadership.transaction();
         for seed in &plan.seeds {
-            seeding = seeding
-                .create(&layout.seen(seed), "", &CreateOptions::new())
-                .create(&layout.frontier_entry_prefix(), seed.as_str(), &CreateOptions::new().sequential());
+            seeding = seeding.create(&layout.seen(seed), "", &CreateOptions::new()).create(
+                &layout.frontier_entry_prefix(),
+                seed.as_str(),
+                &CreateOptions::new().sequential(),
+            );
         }
         match seeding.create(&layout.seeded(), "", &CreateOptions::new()).commit() {
             Ok(_) => member.events.log("seeded", json!({"seeds": plan.seeds.len()})),
@@ -82,9 +84,13 @@ fn lead(member: &Member, plan: &Plan, leadership: &Leadership) -> zkcluster::Res
             bumped = true;
             let current = config::read(client, layout, &member.id)?.map(|(c, _)| c);
             if current.is_some_and(|c| c.generation == 1) {
-                let bumped = Config { delay_ms: plan.bumped_delay_ms, generation: 2, ..first.clone() };
+                let bumped =
+                    Config { delay_ms: plan.bumped_delay_ms, generation: 2, ..first.clone() };
                 config::publish(client, layout, &member.id, &bumped)?;
-                member.events.log("config_bump", json!({"generation": 2, "delay_ms": plan.bumped_delay_ms, "pages": pages}));
+                member.events.log(
+                    "config_bump",
+                    json!({"generation": 2, "delay_ms": plan.bumped_delay_ms, "pages": pages}),
+                );
             }
         }
         if client.get_children(&layout.frontier_entries())?.is_empty() {

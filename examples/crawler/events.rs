@@ -25,8 +25,10 @@ pub struct EventLog {
 impl EventLog {
     pub fn open(dir: &Path, member: &str) -> std::io::Result<EventLog> {
         std::fs::create_dir_all(dir)?;
-        let file =
-            OpenOptions::new().create(true).append(true).open(dir.join(format!("{member}.jsonl")))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{member}.jsonl")))?;
         Ok(EventLog { member: member.to_string(), file: Mutex::new(file) })
     }
 
@@ -60,6 +62,8 @@ pub struct Event {
     pub end: Option<u64>,
     pub fault: Option<String>,
     pub target: Option<String>,
+    /// Who refused a stale commit: "server" or "client".
+    pub by: Option<String>,
 }
 
 impl Event {
@@ -77,6 +81,7 @@ impl Event {
             end: number("end"),
             fault: text("fault"),
             target: text("target"),
+            by: text("by"),
         })
     }
 }

@@ -97,7 +97,11 @@ impl Faults {
                 std::thread::spawn(move || {
                     std::thread::sleep(faults.pause_for);
                     signal(pid, Signal::CONT);
-                    faults.paused.lock().unwrap_or_else(|p| p.into_inner()).retain(|m| *m != member);
+                    faults
+                        .paused
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .retain(|m| *m != member);
                     faults.log.log("fault", json!({"fault": "resume", "target": member}));
                 });
             }

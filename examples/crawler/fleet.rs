@@ -43,7 +43,13 @@ impl Fleet {
         Fleet { procs: Vec::new() }
     }
 
-    fn spawn(&mut self, id: String, rust: bool, mut command: Command, shared: &Shared) -> Result<(), String> {
+    fn spawn(
+        &mut self,
+        id: String,
+        rust: bool,
+        mut command: Command,
+        shared: &Shared,
+    ) -> Result<(), String> {
         let extra: &[String] = if rust { &shared.plan_args } else { &[] };
         let log = File::create(shared.logs.join(format!("{id}.log"))).map_err(|e| e.to_string())?;
         let err = log.try_clone().map_err(|e| e.to_string())?;

@@ -23,6 +23,9 @@ pub struct DomainStats {
     pub requests: AtomicUsize,
 }
 
+/// A request being answered: (member, path, arrival ms).
+pub type InFlight = (String, String, u64);
+
 pub struct Stats {
     pub domains: Vec<DomainStats>,
     /// Requests per URL path and domain.
@@ -31,9 +34,9 @@ pub struct Stats {
     pub anonymous: AtomicUsize,
     /// Requests in flight per domain (member, path, arrival ms), and snapshots of them whenever
     /// there were more than `limit`: what explains an excess.
-    active: Mutex<Vec<Vec<(String, String, u64)>>>,
+    active: Mutex<Vec<Vec<InFlight>>>,
     pub limit: AtomicUsize,
-    pub excess: Mutex<Vec<(usize, Vec<(String, String, u64)>)>>,
+    pub excess: Mutex<Vec<(usize, Vec<InFlight>)>>,
 }
 
 pub struct SiteServers {
@@ -134,7 +137,8 @@ fn answer(
         }
         _ => {}
     }
-    let page = site::page_of(&path).filter(|&p| p < site.pages.len() && site.pages[p].domain == domain);
+    let page =
+        site::page_of(&path).filter(|&p| p < site.pages.len() && site.pages[p].domain == domain);
     let (status, body) = match page {
         Some(p) => {
             std::thread::sleep(site.pages[p].latency);

@@ -12,8 +12,8 @@ pub fn extract(html: &str, base_authority: &str, domains: &[String]) -> Vec<Stri
         let tag_text = &html[start..end];
         if let Some(href) = attribute(tag_text, "href") {
             if let Some(url) = resolve(base_authority, href) {
-                let on_site = crate::layout::authority(&url)
-                    .is_some_and(|a| domains.iter().any(|d| d == a));
+                let on_site =
+                    crate::layout::authority(&url).is_some_and(|a| domains.iter().any(|d| d == a));
                 if on_site {
                     links.push(url);
                 }

@@ -51,11 +51,6 @@ impl Member {
             self.finished.store(true, Ordering::SeqCst);
         }
     }
-
-    /// Spec step 7: one more page recorded.
-    pub fn count_page(&self) -> zkcluster::Result<()> {
-        self.counter.add(1).map(|_| ())
-    }
 }
 
 /// Runs a member to the end of the crawl; the process exit status.
@@ -76,7 +71,10 @@ fn run(args: &MemberArgs) -> Result<(), Box<dyn std::error::Error>> {
         .request_timeout(Duration::from_secs(10))
         .connect()?;
     let layout = Layout::new(&args.root);
-    for dir in ["seen", "claims", "results", "politeness", "frontier/entries", "frontier/taken"] {
+    // `pages` too: the counter node, empty (0) as Kazoo's Counter makes it.
+    for dir in
+        ["seen", "claims", "results", "politeness", "frontier/entries", "frontier/taken", "pages"]
+    {
         client.ensure_path(&format!("{}/{dir}", layout.root))?;
     }
     let events = EventLog::open(&args.events, &args.id)?;
@@ -108,7 +106,9 @@ fn run(args: &MemberArgs) -> Result<(), Box<dyn std::error::Error>> {
         let member = &member;
         s.spawn(move || {
             while !member.finished.load(Ordering::SeqCst) {
-                if let Ok(SessionEvent::Lost { .. }) = session.recv_timeout(Duration::from_millis(200)) {
+                if let Ok(SessionEvent::Lost { .. }) =
+                    session.recv_timeout(Duration::from_millis(200))
+                {
                     member.events.log("session_expired", json!({}));
                 }
             }

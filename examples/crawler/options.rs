@@ -57,7 +57,9 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        let number = |v: String, name: &str| v.parse::<usize>().map_err(|_| format!("{name}: not a number: {v}"));
+        let number = |v: String, name: &str| {
+            v.parse::<usize>().map_err(|_| format!("{name}: not a number: {v}"))
+        };
         match flag.as_str() {
             "--members" => o.members = number(value(&flag)?, &flag)?,
             "--workers" => o.workers = number(value(&flag)?, &flag)?,
@@ -84,9 +86,11 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         return Err(format!("--pages must be at least 4 per domain ({})", o.domains * 4));
     }
     if o.faults && o.members < 3 {
-        return Err("the faults need at least 3 Rust members (one killed, one paused, one steady): \
+        return Err(
+            "the faults need at least 3 Rust members (one killed, one paused, one steady): \
                     give --members 3 or more, or --no-faults"
-            .into());
+                .into(),
+        );
     }
     if o.session_timeout < Duration::from_millis(1000) {
         return Err("--session-timeout-ms must be at least 1000 (the test server's minimum)".into());
@@ -100,7 +104,13 @@ pub fn parse_member(args: impl Iterator<Item = String>) -> Result<MemberArgs, St
     let (mut hosts, mut root, mut events, mut seeds) = (None, None, None, None);
     let mut workers = 4;
     let mut session_timeout = Duration::from_millis(3000);
-    let mut plan = Plan { seeds: Vec::new(), politeness: 2, delay_ms: 0, bump_at: i64::MAX, bumped_delay_ms: 0 };
+    let mut plan = Plan {
+        seeds: Vec::new(),
+        politeness: 2,
+        delay_ms: 0,
+        bump_at: i64::MAX,
+        bumped_delay_ms: 0,
+    };
     let mut args = args;
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;

@@ -58,7 +58,8 @@ fn start_zookeeper(options: &Options) -> Result<(ZooKeeper, String), String> {
     if let Ok(hosts) = std::env::var("ZK_CONNECT") {
         return Ok((ZooKeeper::Yours, hosts));
     }
-    let server = TestingServer::start_or_install().map_err(|e| format!("cannot start a local ZooKeeper: {e}"))?;
+    let server = TestingServer::start_or_install()
+        .map_err(|e| format!("cannot start a local ZooKeeper: {e}"))?;
     let hosts = server.connect_string();
     println!("started a local ZooKeeper at {hosts}");
     Ok((ZooKeeper::Server(server), hosts))
@@ -112,7 +113,10 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
         options.politeness,
         layout.root
     );
-    println!("site: {}", site.domains.iter().map(|d| format!("http://{d}/")).collect::<Vec<_>>().join(" "));
+    println!(
+        "site: {}",
+        site.domains.iter().map(|d| format!("http://{d}/")).collect::<Vec<_>>().join(" ")
+    );
     println!("events and member logs: {}", run_dir.display());
 
     let python = if options.kazoo > 0 { Some(fleet::kazoo_python()?) } else { None };
@@ -168,7 +172,15 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
         let zk_settled = !options.ensemble
             || schedule.zk_killed.is_some_and(|(_, _, pages_then)| pages >= pages_then + 3);
         if options.faults && zk_settled {
-            arm_member_faults(&mut schedule, &faults, &fleet, leader.as_deref(), pages, total, &progress);
+            arm_member_faults(
+                &mut schedule,
+                &faults,
+                &fleet,
+                leader.as_deref(),
+                pages,
+                total,
+                &progress,
+            );
         }
         if let ZooKeeper::Cluster(cluster) = &mut zk {
             zookeeper_fault(&mut schedule, cluster, &log, pages, total, &progress);
@@ -179,7 +191,8 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             .filter(|p| p.exit.is_some())
             .map(|p| format!("{} exited", p.id))
             .collect();
-        let paused: Vec<String> = faults.paused().into_iter().map(|m| format!("{m} paused")).collect();
+        let paused: Vec<String> =
+            faults.paused().into_iter().map(|m| format!("{m} paused")).collect();
         let mut message = vec![format!("coordinator {}", leader.as_deref().unwrap_or("-"))];
         message.extend(paused);
         message.extend(exited);
@@ -297,8 +310,13 @@ fn zookeeper_fault(
         None if pages as f64 >= ZK_KILL_AT * total as f64 => {
             if let Some(i) = cluster.leader() {
                 if cluster.member_mut(i).kill().is_ok() {
-                    log.log("fault", json!({"fault": "zk-leader-kill", "target": format!("zk-{i}")}));
-                    progress.println(format!("at {pages} pages: killed the ZooKeeper leader (member {i})"));
+                    log.log(
+                        "fault",
+                        json!({"fault": "zk-leader-kill", "target": format!("zk-{i}")}),
+                    );
+                    progress.println(format!(
+                        "at {pages} pages: killed the ZooKeeper leader (member {i})"
+                    ));
                     schedule.zk_killed = Some((i, Instant::now(), pages));
                 }
             }

@@ -97,7 +97,9 @@ impl Site {
             .hrefs
             .iter()
             .filter_map(|h| crate::links::resolve(base, h))
-            .filter(|u| crate::layout::authority(u).is_some_and(|a| self.domains.iter().any(|d| d == a)))
+            .filter(|u| {
+                crate::layout::authority(u).is_some_and(|a| self.domains.iter().any(|d| d == a))
+            })
             .collect()
     }
 

@@ -17,7 +17,13 @@ const WIDTH: u32 = 1200;
 /// Pixels right of the plot for the legend.
 const LEGEND: i32 = 240;
 
-pub fn draw(path: &Path, events: &[Event], site: &Site, t0: u64, fleet: &[Proc]) -> Result<(), String> {
+pub fn draw(
+    path: &Path,
+    events: &[Event],
+    site: &Site,
+    t0: u64,
+    fleet: &[Proc],
+) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
@@ -31,12 +37,15 @@ pub fn draw(path: &Path, events: &[Event], site: &Site, t0: u64, fleet: &[Proc])
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("zkcluster crawl: fetches per crawler (colour = domain), coordinator, faults", ("sans-serif", 17))
+        .caption(
+            "zkcluster crawl: fetches per crawler (colour = domain), coordinator, faults",
+            ("sans-serif", 17),
+        )
         .margin(12)
         .margin_right(LEGEND as u32)
         .x_label_area_size(32)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..end, 0f64..n + 0.6)
+        .build_cartesian_2d(0f64..end, 0f64..n + 0.75)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -47,18 +56,24 @@ pub fn draw(path: &Path, events: &[Event], site: &Site, t0: u64, fleet: &[Proc])
         .draw()
         .map_err(err)?;
     let colour = |d: usize| Palette99::pick(d).to_rgba();
-    let domain_of = |e: &Event| e.domain.as_ref().and_then(|d| site.domains.iter().position(|s| s == d)).unwrap_or(0);
+    let domain_of = |e: &Event| {
+        e.domain.as_ref().and_then(|d| site.domains.iter().position(|s| s == d)).unwrap_or(0)
+    };
     let y = |lane: usize| n - 1.0 - lane as f64; // first crawler on top
 
     // A crawler runs several fetches at once: each goes on the first row of its lane that is
     // free at its start.
     let mut rows: HashMap<usize, Vec<f64>> = HashMap::new();
-    let mut fetches: Vec<&Event> = events.iter().filter(|e| e.kind == "fetch" && e.start.is_some()).collect();
+    let mut fetches: Vec<&Event> =
+        events.iter().filter(|e| e.kind == "fetch" && e.start.is_some()).collect();
     fetches.sort_by_key(|e| e.start);
     let mut bars = Vec::new();
     for e in fetches {
         let Some(&lane) = lane_of.get(e.member.as_str()) else { continue };
-        let (start, stop) = (secs(e.start.unwrap_or(e.t)), secs(e.end.unwrap_or(e.t)).max(secs(e.start.unwrap_or(e.t)) + 0.03));
+        let (start, stop) = (
+            secs(e.start.unwrap_or(e.t)),
+            secs(e.end.unwrap_or(e.t)).max(secs(e.start.unwrap_or(e.t)) + 0.03),
+        );
         let ends = rows.entry(lane).or_default();
         let row = ends.iter().position(|&free| free <= start).unwrap_or(ends.len());
         if row == ends.len() {
@@ -82,7 +97,10 @@ pub fn draw(path: &Path, events: &[Event], site: &Site, t0: u64, fleet: &[Proc])
     let refused = events.iter().filter(|e| e.kind == "stale_rejected").filter_map(|e| {
         let lane = *lane_of.get(e.member.as_str())?;
         let (start, stop) = (secs(e.start.unwrap_or(e.t)), secs(e.end.unwrap_or(e.t)));
-        Some(Rectangle::new([(start, y(lane) + 0.08), (stop.max(start + 0.1), y(lane) + 0.66)], RED.stroke_width(2)))
+        Some(Rectangle::new(
+            [(start, y(lane) + 0.08), (stop.max(start + 0.1), y(lane) + 0.66)],
+            RED.stroke_width(2),
+        ))
     });
     chart.draw_series(refused).map_err(err)?;
 
@@ -96,15 +114,23 @@ pub fn draw(path: &Path, events: &[Event], site: &Site, t0: u64, fleet: &[Proc])
     let spans = leaders.iter().enumerate().filter_map(|(i, l)| {
         let lane = *lane_of.get(l.member.as_str())?;
         let next = leaders.get(i + 1).map_or(u64::MAX, |n| n.t);
-        let own_end = ends.iter().filter(|(t, m)| *t > l.t && *m == l.member).map(|(t, _)| *t).min().unwrap_or(u64::MAX);
+        let own_end = ends
+            .iter()
+            .filter(|(t, m)| *t > l.t && *m == l.member)
+            .map(|(t, _)| *t)
+            .min()
+            .unwrap_or(u64::MAX);
         let stop = next.min(own_end);
         let stop = if stop == u64::MAX { end } else { secs(stop) };
-        Some(Rectangle::new([(secs(l.t), y(lane) + 0.7), (stop, y(lane) + 0.82)], RGBColor(30, 30, 30).filled()))
+        Some(Rectangle::new(
+            [(secs(l.t), y(lane) + 0.7), (stop, y(lane) + 0.82)],
+            RGBColor(30, 30, 30).filled(),
+        ))
     });
     chart.draw_series(spans).map_err(err)?;
 
     // Faults and the configuration bump: vertical lines with a label.
-    let marks: Vec<(f64, String, RGBColor)> = events
+    let mut marks: Vec<(f64, String, RGBColor)> = events
         .iter()
         .filter_map(|e| match (e.kind.as_str(), e.fault.as_deref()) {
             ("fault", Some(f)) => {
@@ -116,15 +142,22 @@ pub fn draw(path: &Path, events: &[Event], site: &Site, t0: u64, fleet: &[Proc])
                 Some((secs(e.t), format!("{f} {}", e.target.as_deref().unwrap_or("")), c))
             }
             ("config_bump", _) => Some((secs(e.t), "config v2".to_string(), RGBColor(0, 120, 60))),
-            ("session_expired", _) => Some((secs(e.t), format!("{} session lost", e.member), RGBColor(120, 120, 120))),
+            ("session_expired", _) => {
+                Some((secs(e.t), format!("{} session lost", e.member), RGBColor(120, 120, 120)))
+            }
             _ => None,
         })
         .collect();
+    marks.sort_by(|a, b| a.0.total_cmp(&b.0));
     for (i, (x, label, c)) in marks.iter().enumerate() {
         chart.draw_series(LineSeries::new([(*x, 0.0), (*x, n)], c.stroke_width(1))).map_err(err)?;
-        let row = n + 0.12 + 0.22 * (i % 2) as f64;
+        let row = n + 0.05 + 0.18 * (i % 3) as f64;
         chart
-            .draw_series(std::iter::once(Text::new(label.clone(), (*x, row + 0.2), ("sans-serif", 11).into_font().color(c))))
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (*x, row + 0.2),
+                ("sans-serif", 11).into_font().color(c),
+            )))
             .map_err(err)?;
     }
     // Lane names in the label area, left of the plot.
@@ -139,7 +172,8 @@ pub fn draw(path: &Path, events: &[Event], site: &Site, t0: u64, fleet: &[Proc])
     let mut key = |shape: ShapeStyle, text: String, thin: bool| -> Result<(), String> {
         let (top, bottom) = if thin { (row - 2, row + 2) } else { (row - 5, row + 5) };
         root.draw(&Rectangle::new([(x0, top), (x0 + 14, bottom)], shape)).map_err(err)?;
-        root.draw(&Text::new(text, (x0 + 20, row - 6), ("sans-serif", 12).into_font())).map_err(err)?;
+        root.draw(&Text::new(text, (x0 + 20, row - 6), ("sans-serif", 12).into_font()))
+            .map_err(err)?;
         row += 18;
         Ok(())
     };

@@ -10,7 +10,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use zkcluster::{CreateOptions, Guard, QueueItem, Restriction, ZookeeperRecipe, ZookeeperRecipeRestriction};
+use zkcluster::{
+    CreateOptions, Guard, GuardStatus, QueueItem, Restriction, ZookeeperRecipe, ZookeeperRecipeRestriction,
+};
 
 use crate::events::now_ms;
 use crate::member::Member;
@@ -26,20 +28,26 @@ pub fn run(member: &Member) {
     let mut leases: HashMap<String, ZookeeperRecipeRestriction> = HashMap::new();
     let mut since_read = 0;
     while !member.finished.load(Ordering::SeqCst) {
-        let (config, changed) =
-            match member.config.current(&member.client, &member.layout, &member.id, since_read >= crate::config::BATCH) {
-                Ok(read) => read,
-                Err(e) => {
-                    log::warn!("{}: reading the configuration: {e}", member.id);
-                    std::thread::sleep(Duration::from_millis(200));
-                    continue;
-                }
-            };
+        let (config, changed) = match member.config.current(
+            &member.client,
+            &member.layout,
+            &member.id,
+            since_read >= crate::config::BATCH,
+        ) {
+            Ok(read) => read,
+            Err(e) => {
+                log::warn!("{}: reading the configuration: {e}", member.id);
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
+        };
         if since_read >= crate::config::BATCH {
             since_read = 0;
         }
         if let Some(c) = changed {
-            member.events.log("config", json!({"generation": c.generation, "delay_ms": c.delay_ms}));
+            member
+                .events
+                .log("config", json!({"generation": c.generation, "delay_ms": c.delay_ms}));
         }
         let Some(config) = config else {
             std::thread::sleep(Duration::from_millis(100)); // not published yet
@@ -76,7 +84,8 @@ fn process(
     let url = String::from_utf8_lossy(item.data()).into_owned();
     let domain = crate::layout::authority(&url).unwrap_or_default().to_string();
 
-    let claim = client.restrict(&layout.claim(&url), ZookeeperRecipe::WriteLock, &member.id, None)?;
+    let claim =
+        client.restrict(&layout.claim(&url), ZookeeperRecipe::WriteLock, &member.id, None)?;
     let guard = match claim.acquire_timeout(CLAIM_WAIT) {
         Ok(guard) => guard,
         Err(e) if e.is_timeout() => {
@@ -96,7 +105,12 @@ fn process(
     let semaphore = match leases.get(&domain) {
         Some(s) => s,
         None => {
-            let s = client.restrict(&layout.politeness(&domain), ZookeeperRecipe::Semaphore, &member.id, Some(politeness))?;
+            let s = client.restrict(
+                &layout.politeness(&domain),
+                ZookeeperRecipe::Semaphore,
+                &member.id,
+                Some(politeness),
+            )?;
             leases.entry(domain.clone()).or_insert(s)
         }
     };
@@ -112,6 +126,11 @@ fn process(
         }
         let start = now_ms();
         let fetched = member.fetcher.get(&url);
+        if !lease.is_valid() {
+            // Stopped during the fetch past the lease's deadline: the request may have gone
+            // out on a lease someone else holds now (the politeness check looks for these).
+            member.events.log("late_fetch", json!({"url": url, "domain": domain}));
+        }
         (fetched, start, now_ms())
     }; // the lease goes as soon as the body is read
     let links = if fetched.status == 200 {
@@ -121,18 +140,14 @@ fn process(
     };
     let token = guard.fencing_token();
     let record = json!({"url": url, "member": member.id, "token": token, "status": fetched.status, "links": links.len()});
-    match commit(member, &guard, &url, &record.to_string(), &links, token) {
-        Ok(()) => {}
-        Err(e) if e.is_lock_lost() => {
-            member.events.log(
-                "stale_rejected",
-                json!({"url": url, "token": token, "domain": domain, "start": start, "end": end, "error": e.to_string()}),
-            );
-            return Ok(()); // the claim is gone: someone else does (or did) this page
-        }
-        Err(e) => return Err(e),
+    if let Commit::Refused { by, error } = commit(member, &guard, &url, &record.to_string(), &links, token)? {
+        member.events.log(
+            "stale_rejected",
+            json!({"url": url, "token": token, "domain": domain, "start": start, "end": end,
+                   "by": by, "error": error.to_string()}),
+        );
+        return Ok(()); // the claim is gone: someone else does (or did) this page
     }
-    member.count_page()?;
     item.consume()?;
     guard.release()?;
     member.pages.fetch_add(1, Ordering::SeqCst);
@@ -143,10 +158,16 @@ fn process(
     Ok(())
 }
 
-/// The fenced commit of a page (spec step 6), retried while links became seen meanwhile or
-/// the connection broke (a commit whose reply was lost counts if its record is there with our
-/// token).
-fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[String], token: i64) -> zkcluster::Result<()> {
+/// The fenced commit of a page (spec step 6), retried while links became seen meanwhile, the
+/// page counter moved, or the connection broke (a commit whose reply was lost counts if its
+/// record is there with our token).
+///
+/// The page is counted in the same transaction (spec step 7, done atomically with step 6): a
+/// compare-and-set of `R/pages` in the `Counter`'s format, so the count is exact even when a
+/// ZooKeeper leader dies under the write. A separate `Counter::add` cut off by a connection
+/// loss has an unknown outcome (zkcluster's fails rather than guess; Kazoo's retries and may
+/// count twice), and then the count and the records drift apart.
+fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[String], token: i64) -> zkcluster::Result<Commit> {
     let client = &member.client;
     let layout = &member.layout;
     let mut unique: Vec<&String> = Vec::new();
@@ -155,28 +176,39 @@ fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[Stri
             unique.push(link);
         }
     }
-    for _ in 0..20 {
-        let seen: Vec<_> = unique.iter().map(|l| client.exist_node_async(&layout.seen(l))).collect();
+    for _ in 0..100 {
+        let seen: Vec<_> =
+            unique.iter().map(|l| client.exist_node_async(&layout.seen(l))).collect();
         let mut new = Vec::new();
         for (link, pending) in unique.iter().zip(seen) {
             if pending.wait()?.is_none() {
                 new.push(*link);
             }
         }
-        let mut transaction = guard.transaction().create(&layout.result(url), record, &CreateOptions::new());
+        let (count, version) = read_count(member)?;
+        let mut transaction = guard
+            .transaction()
+            .create(&layout.result(url), record, &CreateOptions::new())
+            .set_data(&layout.pages(), (count + 1).to_string(), Some(version));
         for link in &new {
-            transaction = transaction
-                .create(&layout.seen(link), "", &CreateOptions::new())
-                .create(&layout.frontier_entry_prefix(), link.as_str(), &CreateOptions::new().sequential());
+            transaction = transaction.create(&layout.seen(link), "", &CreateOptions::new()).create(
+                &layout.frontier_entry_prefix(),
+                link.as_str(),
+                &CreateOptions::new().sequential(),
+            );
         }
+        // Whether the client already knows the session is gone (then it refuses the commit
+        // itself, sending nothing); otherwise the server's check of the claim node decides.
+        let by = if guard.status() == GuardStatus::Lost { "client" } else { "server" };
         match transaction.commit() {
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_lock_lost() => return Err(e),
-            Err(e) if e.is_node_exists() => continue, // a link was seen meanwhile: look again
+            Ok(_) => return Ok(Commit::Done),
+            Err(error) if error.is_lock_lost() => return Ok(Commit::Refused { by, error }),
+            // A link was seen meanwhile, or another page was counted: look again.
+            Err(e) if e.is_node_exists() || e.is_bad_version() => continue,
             Err(e) if e.is_connection_loss() || e.is_timeout() => {
                 std::thread::sleep(Duration::from_millis(200));
                 match client.get_node(&layout.result(url)) {
-                    Ok(node) if record_token(&node.value) == Some(token) => return Ok(()),
+                    Ok(node) if record_token(&node.value) == Some(token) => return Ok(Commit::Done),
                     Ok(_) => return Err(e), // someone else's record: ours was not applied
                     Err(read) if read.is_no_node() => continue,
                     Err(read) => return Err(read),
@@ -185,7 +217,31 @@ fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[Stri
             Err(e) => return Err(e),
         }
     }
-    Err(zkcluster::Error::InvalidArgument { path: layout.result(url), reason: format!("{url}: the commit kept conflicting") })
+    Err(zkcluster::Error::InvalidArgument {
+        path: layout.result(url),
+        reason: format!("{url}: the commit kept conflicting"),
+    })
+}
+
+enum Commit {
+    Done,
+    /// The claim was lost: nothing was applied. `by` says who refused it.
+    Refused { by: &'static str, error: zkcluster::Error },
+}
+
+/// The page counter's value (Kazoo's integer text; empty is 0) and version.
+fn read_count(member: &Member) -> zkcluster::Result<(i64, i32)> {
+    let node = member.client.get_node(&member.layout.pages())?;
+    let text = node.value_str()?.trim();
+    let count = if text.is_empty() {
+        0
+    } else {
+        text.parse().map_err(|_| zkcluster::Error::InvalidArgument {
+            path: member.layout.pages(),
+            reason: format!("the page counter holds {text:?}, not an integer"),
+        })?
+    };
+    Ok((count, node.stat.version))
 }
 
 fn record_token(data: &[u8]) -> Option<i64> {
