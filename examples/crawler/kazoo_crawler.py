@@ -25,7 +25,10 @@ What one member does, with root R:
   transaction fenced by a check of the claim's lock node: the result record, and for every
   new link its R/seen node and its frontier entry. Then it counts the page on the ``Counter``
   R/pages, consumes the item and releases the claim;
-- appends its events as JSON lines to DIR/<member>.jsonl (joined, fetch, recovered,
+- follows ``<a href>`` links that are absolute ``http://`` or root-relative, spelled exactly
+  as the Rust members spell them (the URL string is the key), on the demo's domains only:
+  those of ``--seeds`` (or of a "domains" list in R/config), else any loopback host;
+- appends its events as JSON lines to DIR/<member>.jsonl (joined, config, fetch, recovered,
   stale_rejected, session_expired, done);
 - exits with status 0 once R/finished exists (status 2 on bad arguments or a server it cannot
   reach at start).
@@ -46,11 +49,16 @@ Failure modes, and what the crawler does about them:
   abandons the item in hand (its fenced commit is refused by the server: ``stale_rejected``),
   the member joins the party again, and the crawl goes on in the new session. The item is
   back in the queue for whoever takes it next, who finds the result if the commit had landed.
+- A process stopped (SIGSTOP, a stall) past its session timeout while holding a lease would,
+  once resumed, send its request on a lease that is gone: one request more than politeness
+  allows. So the lease node is confirmed on the server right before every request; what is
+  left is the moment between that reply and the request going out.
 - A member that dies between its commit and its consume leaves a recorded page in the queue:
   the next holder logs ``recovered`` and consumes it; a page is never recorded twice.
-- A connection loss during the counter's compare-and-set may count a page twice: Kazoo's
-  ``Counter`` retries a write whose outcome is unknown. Results are exact; the counter is a
-  progress figure.
+- The counter is a progress figure, the results are exact: a member killed between its commit
+  and its count leaves it one short (the page's next holder cannot tell whether it was
+  counted), and a connection loss during the counter's compare-and-set may count a page twice
+  (Kazoo's ``Counter`` retries a write whose outcome is unknown).
 - HTTP errors (404, 500) are results with their status; a connection error or a timeout is
   retried once, then recorded with status 0. Links are followed from 200 pages only.
 """
@@ -64,6 +72,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -88,6 +97,7 @@ CLAIM_WAIT = 5.0  # the claim lock; on timeout the item goes back to the queue
 CONFIG_LOCK_WAIT = 10.0  # the config ReadLock
 HTTP_TIMEOUT = 30.0  # one HTTP request
 COMMIT_DEADLINE = 120.0  # a commit still unresolved by then is abandoned
+FINISH_WAIT = 15.0  # for the workers to stop once R/finished exists
 CONFIG_EVERY_PAGES = 20  # re-read the config at least this often
 FRONTIER_PRIORITY = 100
 
@@ -490,7 +500,7 @@ class PageCommit:
 
 
 class ClaimLost(Exception):
-    """The session that held the item and its claim is gone."""
+    """The claim on the item in hand (or its lease) is known lost: its session is gone."""
 
 
 class Worker(threading.Thread):
@@ -523,7 +533,12 @@ class Worker(threading.Thread):
                     self._process(url)
                     self._crawl_delay()
             except Exception as e:  # noqa: BLE001 -- a worker never dies of one item
-                print(f"kazoo-crawler: {self.name}: {e!r}; the item goes back", file=sys.stderr)
+                where = traceback.extract_tb(e.__traceback__)[-1]
+                print(
+                    f"kazoo-crawler: {self.name}: {e!r} in {where.name} "
+                    f"({os.path.basename(where.filename)}:{where.lineno}); starting over",
+                    file=sys.stderr,
+                )
                 self._abandon()
                 self.m.session.wait_connected(1.0)
 
@@ -635,16 +650,23 @@ class Worker(threading.Thread):
         # No timeout: a Kazoo lock acquire that times out while disconnected can leave its
         # node behind (the clean-up fails), which would block the domain for everyone.
         semaphore.acquire()
-        if self.m.session.epoch != epoch:
-            self.zk.retry(semaphore.release)
-            raise ClaimLost()  # the lease is of the new session, the claim was of the old one
         try:
+            self._check_lease(semaphore, epoch)
             start = now_ms()
             status, body = self.m.fetcher.get(url)
             end = now_ms()
         finally:
             self.zk.retry(semaphore.release)
         return start, status, body, end
+
+    def _check_lease(self, semaphore, epoch):
+        """Confirms with the server, right before the request, that the lease (and the claim,
+        of the same session) still stands. A process stopped after acquiring (SIGSTOP, a long
+        GC-like stall) would otherwise send its request on a lease that expired meanwhile,
+        one request more than the politeness allows."""
+        held = self.zk.retry(self.zk.exists, semaphore.create_path) is not None
+        if not held or self.m.session.epoch != epoch:
+            raise ClaimLost()  # the lease is gone, or of a new session while the claim was not
 
     def _semaphore(self, url):
         path = self.layout.politeness(url)
@@ -739,8 +761,7 @@ class Member:
             for worker in workers:
                 worker.start()
             self._wait_finished()
-            for worker in workers:
-                worker.join()
+            self._join(workers)
             self.events.log("done", pages=sum(w.pages for w in workers))
             return 0
         finally:
@@ -764,6 +785,16 @@ class Member:
             wake.wait(1.0)
             wake.clear()
         self.stop.set()
+
+    def _join(self, workers):
+        """Waits for the workers to finish their current wait (the frontier is empty by now).
+        One stuck in a call that cannot complete (ZooKeeper unreachable) is left behind: it is
+        a daemon thread, and the crawl is over."""
+        deadline = time.monotonic() + FINISH_WAIT
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                print(f"kazoo-crawler: {worker.name} still busy at exit", file=sys.stderr)
 
     def _finished_exists(self, watch):
         try:
