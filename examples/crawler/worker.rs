@@ -141,9 +141,16 @@ fn process(
     };
     let token = guard.fencing_token();
     let record = json!({"url": url, "member": member.id, "token": token, "status": fetched.status, "links": links.len()});
-    if let Commit::Refused { by, error } =
-        commit(member, &guard, &url, &record.to_string(), &links, token)?
-    {
+    let outcome = match commit(member, &guard, &url, &record.to_string(), &links, token) {
+        Ok(outcome) => outcome,
+        // A read before the commit failed because the session ended: the commit would have
+        // been refused (nothing was sent).
+        Err(error) if guard.status() == GuardStatus::Lost => {
+            Commit::Refused { by: "client", error }
+        }
+        Err(e) => return Err(e),
+    };
+    if let Commit::Refused { by, error } = outcome {
         member.events.log(
             "stale_rejected",
             json!({"url": url, "token": token, "domain": domain, "start": start, "end": end,
