@@ -831,7 +831,7 @@ def parse_args(argv):
         type=lambda s: [u for u in s.split(",") if u],
         help="seed URLs (optional): their domains are the demo's site",
     )
-    parser.add_argument("--verbose", action="store_true", help="show Kazoo's log")
+    parser.add_argument("--verbose", action="store_true", help="Kazoo's log from INFO up")
     args = parser.parse_args(argv)
     if args.workers < 1 or args.session_timeout_ms < 1:
         parser.error("--workers and --session-timeout-ms must be positive")
@@ -840,7 +840,13 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, stream=sys.stderr)
+    # Kazoo's warnings (connection drops, expired sessions) go to stderr, as the Rust members'
+    # do: the orchestrator keeps each member's output in its log file.
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return Member(args).run()
 
 
