@@ -244,19 +244,7 @@ fn fleet_starting_at_once_on_fresh_paths_never_exceeds_max_leases() {
                 let (holders, most) = (holders.clone(), most.clone());
                 std::thread::spawn(move || {
                     std::thread::sleep(Duration::from_micros(1500 * i as u64));
-                    // Half the sessions poll with try_acquire: they find the pool full while
-                    // the inner lock is free (a blocking contender holds the inner lock
-                    // while it waits for room).
-                    let lease = if i % 2 == 0 {
-                        sem.acquire_timeout(LONG).unwrap()
-                    } else {
-                        loop {
-                            if let Some(lease) = sem.try_acquire().unwrap() {
-                                break lease;
-                            }
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                    };
+                    let lease = sem.acquire_timeout(LONG).unwrap();
                     let now = holders.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(15));
