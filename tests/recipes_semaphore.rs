@@ -296,7 +296,10 @@ fn optimistic_lease_is_withdrawn_when_full_or_busy() {
                 std::thread::spawn(move || sem_b.acquire().unwrap())
             };
             assert!(eventually(LONG, || inner_lock.contenders().unwrap() == ["inner", "b"]));
-            assert!(c.get_children(&path).unwrap().is_empty(), "a lease without the inner lock");
+            // Queued, b withdraws the lease it sent (one round trip later) and waits without.
+            let withdrawn = eventually(LONG, || c.get_children(&path).unwrap().is_empty());
+            assert!(withdrawn, "a lease kept without the inner lock");
+            assert!(!waiter.is_finished(), "acquired while the inner lock was held");
             drop(inner_guard);
             let lease = waiter.join().unwrap();
             assert_eq!(sem_a.lease_holders().unwrap(), ["b"]);
