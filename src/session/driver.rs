@@ -140,17 +140,14 @@ fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
     let Opened { stream, response, server } = opened;
     let negotiated = Duration::from_millis(response.timeout_ms.max(1) as u64);
     let generation = shared.generations.fetch_add(1, Ordering::SeqCst) + 1;
-    let (write_half, shutdown) = match (stream.try_clone(), stream.try_clone()) {
-        (Ok(w), Ok(s)) => (w, s),
-        _ => return None,
-    };
+    let Ok((read_half, write_half, shutdown)) = stream.split() else { return None };
     let Ok(write_side) = WriteSide::new(generation, write_half) else { return None };
     // A failure reported about the previous connection (after the session thread had already
     // given it up) must not end this one.
     *lock(&shared.read_failure) = None;
     shared.activity.received();
     shared.activity.progressed();
-    *lock(&shared.reader) = Some(ReadSide::new(stream, ticks(negotiated).tick, generation));
+    *lock(&shared.reader) = Some(ReadSide::new(read_half, ticks(negotiated).tick, generation));
     shared.install_writer(write_side);
     // The session this connection serves: the same life when resumed, a new one otherwise.
     let (resumed, life) = {

@@ -40,9 +40,10 @@ mod reader;
 mod request;
 // The DIGEST-MD5 mechanism, run by the handshake.
 pub(crate) mod sasl;
-// TLS options and handshake; the session does not connect over it yet (see the module's tests).
+// The connection's byte stream (plain TCP or TLS) and its read and write halves.
+mod stream;
+// TLS options and handshake.
 #[cfg(feature = "tls")]
-#[allow(dead_code)]
 pub(crate) mod tls;
 mod watches;
 mod wire;
@@ -58,6 +59,7 @@ use crossbeam_channel::{Receiver, Sender};
 pub(crate) use connect_string::ConnectString;
 pub use events::{SessionEvent, SessionState};
 pub(crate) use life::SessionLife;
+pub(crate) use stream::Connector;
 pub(crate) use request::{RawReply, ReplyWaiter, WaitMode};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
@@ -92,6 +94,8 @@ pub(crate) struct SessionConfig {
     pub can_be_read_only: bool,
     /// SASL DIGEST-MD5 credentials (user, password), run on every connection before it is used.
     pub sasl: Option<(String, String)>,
+    /// Plain TCP, or TLS (`ClientBuilder::tls`).
+    pub connector: Connector,
 }
 
 /// An instant `d` from `now`, saturating far in the future (for `Duration::MAX` timeouts).
