@@ -33,7 +33,7 @@ use super::{lock, SessionEvent, SessionLife, SessionState, Shared};
 use crate::proto::{op, xid, SetWatches, SetWatches2};
 
 /// Runs until the client closes (or the session ends for good).
-pub(crate) fn run(shared: &Shared) {
+pub(crate) fn run(shared: &Arc<Shared>) {
     let mut hosts = shared.config.connect.hosts.clone();
     shuffle(&mut hosts);
     let mut next = 0usize;
@@ -69,12 +69,19 @@ pub(crate) fn run(shared: &Shared) {
             }
             next = 0;
         }
-        let host = hosts[next % hosts.len()].clone();
-        next = next.wrapping_add(1);
+        let preferred = lock(&shared.preferred_host).take();
+        let host = preferred.unwrap_or_else(|| {
+            let host = hosts[next % hosts.len()].clone();
+            next = next.wrapping_add(1);
+            host
+        });
         match handshake::open(shared, &host, session_id, &passwd) {
             Ok(opened) => {
                 failed_in_row = 0;
                 let Some(generation) = activate(shared, opened) else { continue };
+                if shared.state() == SessionState::ConnectedReadOnly {
+                    super::probe::spawn(shared.clone(), generation);
+                }
                 let reason = serve(shared, generation);
                 log::info!("connection to {host} ended: {reason}");
                 disconnect(shared);

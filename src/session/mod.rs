@@ -36,6 +36,8 @@ mod events;
 mod handshake;
 mod life;
 mod liveness;
+// Four-letter commands, and the search for a read-write server while on a read-only one.
+mod probe;
 mod reader;
 mod request;
 // The DIGEST-MD5 mechanism, run by the handshake.
@@ -59,6 +61,7 @@ use crossbeam_channel::{Receiver, Sender};
 pub(crate) use connect_string::ConnectString;
 pub use events::{SessionEvent, SessionState};
 pub(crate) use life::SessionLife;
+pub(crate) use probe::four_letter;
 pub(crate) use stream::Connector;
 pub(crate) use request::{RawReply, ReplyWaiter, WaitMode};
 #[cfg(feature = "tls")]
@@ -126,6 +129,8 @@ pub(crate) struct Shared {
     /// The host list in force (the connect string's, then `update_hosts`'), and whether the
     /// session thread has yet to pick up a change (it does before its next connection attempt).
     pub(crate) hosts: Mutex<(Vec<String>, bool)>,
+    /// The server to try next, ahead of the list's order (a read-write one the probe found).
+    preferred_host: Mutex<Option<String>>,
     /// A handle to shut the current connection's socket down (which also ends a read or a
     /// write blocked on it), with the connection's generation.
     socket: Mutex<Option<(u64, std::net::TcpStream)>>,
@@ -220,6 +225,7 @@ impl Session {
             connecting: Mutex::new(None),
             last_failure: Mutex::new(("no attempt finished".to_string(), None)),
             hosts: Mutex::new((config.connect.hosts.clone(), false)),
+            preferred_host: Mutex::new(None),
             config,
         });
         let (exit_tx, exited) = crossbeam_channel::bounded::<()>(0);
