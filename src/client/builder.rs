@@ -95,7 +95,9 @@ impl ClientBuilder {
     /// through and writes fail with the server's `NotReadOnly`. When the quorum is back the
     /// server closes its read-only sessions; the client reconnects and reports `Connected` (a
     /// session begun on a read-only server is local to it, so that is a new session, after
-    /// `Lost`).
+    /// `Lost`). A read-only server that stays cut off would keep its clients, so meanwhile the
+    /// client asks the other servers of its list whether they serve read-write (the `isro`
+    /// command, at intervals from 100 ms doubling to 30 s) and moves to the first that does.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
