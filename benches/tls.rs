@@ -79,7 +79,8 @@ fn run(args: &[String]) -> R<()> {
     writeln!(
         report,
         "{}; one ZooKeeper from the test kit on loopback (`forceSync=no`), its plain port and its \
-         TLS port (rustls with ring, TLS 1.3, a client certificate); {} rounds, {} nodes per \
+         TLS port (rustls with ring; ZooKeeper 3.8 settles on TLS 1.2, ECDHE-ECDSA with \
+         AES-128-GCM; a client certificate); {} rounds, {} nodes per \
          serial phase, {:?} per timed slice; the two clients alternate within every round.",
         common::machine(),
         cfg.rounds,

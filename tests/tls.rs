@@ -197,3 +197,39 @@ fn fails_over_between_tls_members_and_resumes_the_session() {
     cluster.member_mut(member).restart().unwrap();
     assert_eq!(client.get_node("/failover").unwrap().value, b"after");
 }
+
+/// Writes that stall (the server stopped reading: frozen) continue where they stopped once it
+/// reads again: the TLS records already made go out first and whole, so the stream stays
+/// intact and every request lands with its own bytes.
+#[test]
+#[serial]
+fn stalled_writes_over_tls_resume_intact() {
+    let tls = TestingTls::generate().unwrap();
+    let server = TestingServer::builder().tls(&tls).start().unwrap();
+    let hosts = server.tls_connect_string().unwrap();
+    let client = builder(&hosts, certified(&tls, "writer"), CONNECT_TIMEOUT)
+        .session_timeout(Duration::from_secs(20))
+        .request_timeout(Duration::from_secs(40))
+        .connect()
+        .unwrap();
+    client.create_node("/stalled", "").unwrap();
+    let value = |i: usize| vec![b'a' + (i % 26) as u8; 900_000];
+    let events = client.session_events();
+    server.freeze().unwrap();
+    // Far more than the sockets' buffers hold: the writes stall until the server reads again.
+    let pending: Vec<_> = (0..16)
+        .map(|i| client.create_async(&format!("/stalled/n{i}"), value(i), &Default::default()))
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.thaw().unwrap();
+    for (i, reply) in pending.into_iter().enumerate() {
+        reply.wait().unwrap_or_else(|e| panic!("create {i} after the stall: {e}"));
+    }
+    for i in [0, 7, 15] {
+        assert_eq!(client.get_node(&format!("/stalled/n{i}")).unwrap().value, value(i));
+    }
+    assert!(
+        !events.try_iter().any(|e| matches!(e, SessionEvent::Suspended { .. })),
+        "the connection was dropped"
+    );
+}

@@ -272,6 +272,11 @@ pub(crate) fn handshake(
             }
         }
     }
+    log::debug!(
+        "TLS with {host}: {:?}, {:?}",
+        stream.conn.protocol_version(),
+        stream.conn.negotiated_cipher_suite().map(|s| s.suite())
+    );
     Ok(stream)
 }
 
