@@ -57,10 +57,8 @@ fn run(args: &[String]) -> R<()> {
     let tls = TlsConfig::new()
         .ca_pem(certificates.ca_pem())
         .client_certificate_pem(me.cert_pem, me.key_pem);
-    let tls_client = Client::builder(&secure)
-        .tls(tls)
-        .connect_timeout(Duration::from_secs(30))
-        .connect()?;
+    let tls_client =
+        Client::builder(&secure).tls(tls).connect_timeout(Duration::from_secs(30)).connect()?;
     let admin = Client::connect(&plain)?;
     common::prepare(&admin)?;
     let mut peers: Vec<Box<dyn Peer>> = vec![

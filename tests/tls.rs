@@ -12,8 +12,7 @@ use serial_test::serial;
 use zkcluster::testing::{TestingCluster, TestingServer, TestingTls};
 use zkcluster::{
     Acl, Client, CreateOptions, Error, ErrorCode, Perms, Restriction, SessionEvent, TlsConfig,
-    WatchEventKind,
-    ZookeeperRecipe,
+    WatchEventKind, ZookeeperRecipe,
 };
 
 /// Generous: the JVM's first TLS handshakes are slow on a loaded machine.

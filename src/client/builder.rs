@@ -280,9 +280,9 @@ impl ClientBuilder {
     pub fn connect(self) -> Result<Client> {
         #[cfg(feature = "tls")]
         let connector = match &self.tls {
-            Some(tls) => Connector::tls(
-                tls.build().map_err(|reason| crate::Error::TlsConfig { reason })?,
-            ),
+            Some(tls) => {
+                Connector::tls(tls.build().map_err(|reason| crate::Error::TlsConfig { reason })?)
+            }
             None => Connector::default(),
         };
         #[cfg(not(feature = "tls"))]

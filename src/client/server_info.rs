@@ -109,8 +109,8 @@ mod tests {
         // connection attempt.
         for bad in ["stats", "srv", "SRVR", "sr r"] {
             let plain = Connector::default();
-            let err =
-                four_letter_word(&plain, "127.0.0.1:9", bad, Duration::from_millis(10)).unwrap_err();
+            let err = four_letter_word(&plain, "127.0.0.1:9", bad, Duration::from_millis(10))
+                .unwrap_err();
             assert!(matches!(err, Error::InvalidArgument { .. }), "{bad}: {err}");
         }
     }

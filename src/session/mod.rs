@@ -62,8 +62,8 @@ pub(crate) use connect_string::ConnectString;
 pub use events::{SessionEvent, SessionState};
 pub(crate) use life::SessionLife;
 pub(crate) use probe::four_letter;
-pub(crate) use stream::Connector;
 pub(crate) use request::{RawReply, ReplyWaiter, WaitMode};
+pub(crate) use stream::Connector;
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 pub use watches::{WatchEventKind, WatchedEvent};

@@ -53,9 +53,7 @@ pub(crate) fn four_letter(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             // The server closes the connection after its answer; over TLS it may do so
             // without a close_notify.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !answer.is_empty() => {
-                break
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !answer.is_empty() => break,
             Err(e) => return Err(format!("no complete answer in time: {e}")),
         }
     }
@@ -88,12 +86,8 @@ fn probe(shared: &Shared, generation: u64) {
         let current = shared.server();
         let hosts = lock(&shared.hosts).0.clone();
         for host in hosts.iter().filter(|h| **h != current) {
-            let answer = four_letter(
-                &shared.config.connector,
-                host,
-                "isro",
-                Instant::now() + PROBE_TIMEOUT,
-            );
+            let answer =
+                four_letter(&shared.config.connector, host, "isro", Instant::now() + PROBE_TIMEOUT);
             if !watched() {
                 return;
             }
