@@ -61,6 +61,9 @@ fn crud_locks_and_watches_over_tls() {
     let hosts = server.tls_connect_string().unwrap();
     let client = connect(&hosts, certified(&tls, "crawler-1"));
     assert_eq!(client.server(), hosts);
+    // Four-letter commands go to the TLS port over TLS too.
+    assert!(client.server_version().unwrap().starts_with("3."));
+    assert_eq!(client.four_letter_word("isro").unwrap().trim(), "rw");
 
     // CRUD, including a value larger than one TLS record each way.
     let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
