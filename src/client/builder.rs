@@ -41,6 +41,8 @@ pub struct ClientBuilder {
     sasl: Option<(String, String)>,
     #[cfg(feature = "tls")]
     tls: Option<crate::TlsConfig>,
+    #[cfg(feature = "gssapi")]
+    gssapi: Option<crate::GssapiConfig>,
 }
 
 impl ClientBuilder {
@@ -61,6 +63,8 @@ impl ClientBuilder {
             sasl: None,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "gssapi")]
+            gssapi: None,
         }
     }
 
@@ -133,6 +137,39 @@ impl ClientBuilder {
     /// ```
     pub fn sasl_digest(mut self, user: &str, password: &str) -> ClientBuilder {
         self.sasl = Some((user.to_string(), password.to_string()));
+        #[cfg(feature = "gssapi")]
+        {
+            self.gssapi = None;
+        }
+        self
+    }
+
+    /// Logs in with SASL GSSAPI (Kerberos, RFC 4752; the server's JAAS `Server` section uses
+    /// `Krb5LoginModule`) on every connection, where [`sasl_digest`](Self::sasl_digest) would
+    /// (and instead of it): the session is `sasl:<principal>` (for example
+    /// `sasl:crawler@EXAMPLE.COM`) from its first request on. The credentials are the process's
+    /// Kerberos credentials (`KRB5CCNAME`, `KRB5_CLIENT_KTNAME`, `KRB5_CONFIG`) as `gssapi`
+    /// says; see [`GssapiConfig`](crate::GssapiConfig). Missing credentials, an unknown server
+    /// principal or a refusal fail [`connect`](Self::connect) with
+    /// [`Error::Connect`](crate::Error::Connect) saying why, and end the client in
+    /// [`SessionState::AuthFailed`](crate::SessionState::AuthFailed).
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// // KRB5_CLIENT_KTNAME=/etc/crawler.keytab in the environment; the ticket is for
+    /// // zookeeper/zk1.example.com.
+    /// let client = zkcluster::Client::builder("zk1.example.com:2181")
+    ///     .sasl_gssapi(zkcluster::GssapiConfig::new())
+    ///     .connect()?;
+    /// assert!(client.who_am_i()?.iter().any(|me| me.scheme == "sasl"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "gssapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gssapi")))]
+    pub fn sasl_gssapi(mut self, gssapi: crate::GssapiConfig) -> ClientBuilder {
+        self.gssapi = Some(gssapi);
+        self.sasl = None;
         self
     }
 
@@ -299,6 +336,8 @@ impl ClientBuilder {
             can_be_read_only: self.can_be_read_only,
             sasl: self.sasl,
             connector,
+            #[cfg(feature = "gssapi")]
+            gssapi: self.gssapi,
         };
         let client = Client::start(config, self.default_acl)?;
         for (scheme, auth) in &self.auth {

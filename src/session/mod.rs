@@ -42,6 +42,9 @@ mod reader;
 mod request;
 // The DIGEST-MD5 mechanism, run by the handshake.
 pub(crate) mod sasl;
+// The GSSAPI (Kerberos) mechanism, run by the handshake like DIGEST-MD5.
+#[cfg(feature = "gssapi")]
+mod gssapi;
 // The connection's byte stream (plain TCP or TLS) and its read and write halves.
 mod stream;
 // TLS options and handshake.
@@ -60,6 +63,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 pub(crate) use connect_string::ConnectString;
 pub use events::{SessionEvent, SessionState};
+#[cfg(feature = "gssapi")]
+pub use gssapi::GssapiConfig;
 pub(crate) use life::SessionLife;
 pub(crate) use probe::four_letter;
 pub(crate) use request::{RawReply, ReplyWaiter, WaitMode};
@@ -99,6 +104,9 @@ pub(crate) struct SessionConfig {
     pub sasl: Option<(String, String)>,
     /// Plain TCP, or TLS (`ClientBuilder::tls`).
     pub connector: Connector,
+    /// SASL GSSAPI (Kerberos) options, run like `sasl` (the builder sets one or the other).
+    #[cfg(feature = "gssapi")]
+    pub gssapi: Option<GssapiConfig>,
 }
 
 /// An instant `d` from `now`, saturating far in the future (for `Duration::MAX` timeouts).
