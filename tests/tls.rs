@@ -29,6 +29,14 @@ fn builder(connect: &str, tls: TlsConfig, connect_timeout: Duration) -> zkcluste
         .request_timeout(Duration::from_secs(10))
 }
 
+/// A server with a TLS port and fresh certificates; its TLS `host:port`.
+fn tls_server() -> (TestingTls, TestingServer, String) {
+    let tls = TestingTls::generate().unwrap();
+    let server = TestingServer::builder().tls(&tls).start().unwrap();
+    let hosts = server.tls_connect_string().unwrap();
+    (tls, server, hosts)
+}
+
 fn certified(tls: &TestingTls, cn: &str) -> TlsConfig {
     let me = tls.client_certificate(cn).unwrap();
     TlsConfig::new().ca_pem(tls.ca_pem()).client_certificate_pem(me.cert_pem, me.key_pem)
@@ -57,9 +65,7 @@ fn refused(connect: &str, tls: TlsConfig) -> (String, Duration) {
 
 #[test]
 fn crud_locks_and_watches_over_tls() {
-    let tls = TestingTls::generate().unwrap();
-    let server = TestingServer::builder().tls(&tls).start().unwrap();
-    let hosts = server.tls_connect_string().unwrap();
+    let (tls, _server, hosts) = tls_server();
     let client = connect(&hosts, certified(&tls, "crawler-1"));
     assert_eq!(client.server(), hosts);
     // Four-letter commands go to the TLS port over TLS too.
@@ -98,9 +104,7 @@ fn crud_locks_and_watches_over_tls() {
 
 #[test]
 fn an_x509_acl_lets_the_certified_client_in_and_keeps_others_out() {
-    let tls = TestingTls::generate().unwrap();
-    let server = TestingServer::builder().tls(&tls).start().unwrap();
-    let hosts = server.tls_connect_string().unwrap();
+    let (tls, server, hosts) = tls_server();
     let alice = connect(&hosts, certified(&tls, "alice"));
     assert!(
         alice.who_am_i().unwrap().iter().any(|me| me.scheme == "x509" && me.id == "CN=alice"),
@@ -124,9 +128,7 @@ fn an_x509_acl_lets_the_certified_client_in_and_keeps_others_out() {
 
 #[test]
 fn certificates_that_do_not_check_out_and_plain_tcp_fail_clearly_within_the_connect_timeout() {
-    let tls = TestingTls::generate().unwrap();
-    let server = TestingServer::builder().tls(&tls).start().unwrap();
-    let hosts = server.tls_connect_string().unwrap();
+    let (tls, server, hosts) = tls_server();
 
     let other_ca = TestingTls::generate().unwrap();
     let (err, _) = refused(&hosts, TlsConfig::new().ca_pem(other_ca.ca_pem()));
@@ -207,9 +209,7 @@ fn fails_over_between_tls_members_and_resumes_the_session() {
 #[test]
 #[serial]
 fn stalled_writes_over_tls_resume_intact() {
-    let tls = TestingTls::generate().unwrap();
-    let server = TestingServer::builder().tls(&tls).start().unwrap();
-    let hosts = server.tls_connect_string().unwrap();
+    let (tls, server, hosts) = tls_server();
     let client = builder(&hosts, certified(&tls, "writer"), CONNECT_TIMEOUT)
         .session_timeout(Duration::from_secs(20))
         .request_timeout(Duration::from_secs(40))
@@ -241,9 +241,7 @@ fn stalled_writes_over_tls_resume_intact() {
 /// protect with Alice's `x509` ACL, and we read the one it protects the same way.
 #[test]
 fn kazoo_with_the_same_certificate_shares_x509_protected_nodes() {
-    let tls = TestingTls::generate().unwrap();
-    let server = TestingServer::builder().tls(&tls).start().unwrap();
-    let hosts = server.tls_connect_string().unwrap();
+    let (tls, server, hosts) = tls_server();
     let alice = connect(&hosts, certified(&tls, "alice"));
     let only_alice = CreateOptions::new().acl(vec![Acl::new(Perms::ALL, "x509", "CN=alice")]);
     alice.create("/ours", b"written by zkcluster", &only_alice).unwrap();
