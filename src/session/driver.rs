@@ -33,7 +33,7 @@ use super::{lock, SessionEvent, SessionLife, SessionState, Shared};
 use crate::proto::{op, xid, SetWatches, SetWatches2};
 
 /// Runs until the client closes (or the session ends for good).
-pub(crate) fn run(shared: &Shared) {
+pub(crate) fn run(shared: &Arc<Shared>) {
     let mut hosts = shared.config.connect.hosts.clone();
     shuffle(&mut hosts);
     let mut next = 0usize;
@@ -69,12 +69,19 @@ pub(crate) fn run(shared: &Shared) {
             }
             next = 0;
         }
-        let host = hosts[next % hosts.len()].clone();
-        next = next.wrapping_add(1);
+        let preferred = lock(&shared.preferred_host).take();
+        let host = preferred.unwrap_or_else(|| {
+            let host = hosts[next % hosts.len()].clone();
+            next = next.wrapping_add(1);
+            host
+        });
         match handshake::open(shared, &host, session_id, &passwd) {
             Ok(opened) => {
                 failed_in_row = 0;
                 let Some(generation) = activate(shared, opened) else { continue };
+                if shared.state() == SessionState::ConnectedReadOnly {
+                    super::probe::spawn(shared.clone(), generation);
+                }
                 let reason = serve(shared, generation);
                 log::info!("connection to {host} ended: {reason}");
                 disconnect(shared);
@@ -140,17 +147,14 @@ fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
     let Opened { stream, response, server } = opened;
     let negotiated = Duration::from_millis(response.timeout_ms.max(1) as u64);
     let generation = shared.generations.fetch_add(1, Ordering::SeqCst) + 1;
-    let (write_half, shutdown) = match (stream.try_clone(), stream.try_clone()) {
-        (Ok(w), Ok(s)) => (w, s),
-        _ => return None,
-    };
+    let Ok((read_half, write_half, shutdown)) = stream.split() else { return None };
     let Ok(write_side) = WriteSide::new(generation, write_half) else { return None };
     // A failure reported about the previous connection (after the session thread had already
     // given it up) must not end this one.
     *lock(&shared.read_failure) = None;
     shared.activity.received();
     shared.activity.progressed();
-    *lock(&shared.reader) = Some(ReadSide::new(stream, ticks(negotiated).tick, generation));
+    *lock(&shared.reader) = Some(ReadSide::new(read_half, ticks(negotiated).tick, generation));
     shared.install_writer(write_side);
     // The session this connection serves: the same life when resumed, a new one otherwise.
     let (resumed, life) = {
