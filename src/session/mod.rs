@@ -38,6 +38,7 @@ mod life;
 mod liveness;
 mod reader;
 mod request;
+mod subscribers;
 // The DIGEST-MD5 mechanism, run by the handshake.
 pub(crate) mod sasl;
 // TLS options and handshake; the session does not connect over it yet (see the module's tests).
@@ -59,6 +60,7 @@ pub(crate) use connect_string::ConnectString;
 pub use events::{SessionEvent, SessionState};
 pub(crate) use life::SessionLife;
 pub(crate) use request::{RawReply, ReplyWaiter, WaitMode};
+pub use subscribers::{SessionEvents, SessionEventsIter};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 pub use watches::{WatchEventKind, WatchedEvent};
@@ -143,7 +145,8 @@ pub(crate) struct Shared {
     activity: Arc<Activity>,
     status: Mutex<Status>,
     status_changed: Condvar,
-    subscribers: Mutex<Vec<Sender<SessionEvent>>>,
+    /// Who hears transitions (each `session_events()` handle takes itself off when dropped).
+    subscribers: subscribers::Subscribers,
     /// Replaced (its sender dropped) at every transition: a crate-internal way to wait for the
     /// next change of state without a subscription that must be freed.
     changes: Mutex<(Sender<()>, Receiver<()>)>,
@@ -205,7 +208,7 @@ impl Session {
                 life: Arc::new(SessionLife::new(resume_id)),
             }),
             status_changed: Condvar::new(),
-            subscribers: Mutex::new(Vec::new()),
+            subscribers: Default::default(),
             changes: Mutex::new(crossbeam_channel::bounded(0)),
             watches: Mutex::new(WatchTable::default()),
             last_zxid: AtomicI64::new(0),
@@ -361,17 +364,18 @@ impl Shared {
         lock(&self.status).life.clone()
     }
 
-    pub fn subscribe(&self) -> Receiver<SessionEvent> {
-        let (tx, rx) = crossbeam_channel::unbounded();
+    pub fn subscribe(&self) -> SessionEvents {
         // Under the subscribers lock, like every transition: a subscriber sees exactly the
         // events of the transitions after the state it could observe when subscribing.
-        let mut subscribers = lock(&self.subscribers);
-        if self.state() == SessionState::Closed {
-            let _ = tx.send(SessionEvent::Closed);
-        } else {
-            subscribers.push(tx);
-        }
-        rx
+        let mut list = lock(&self.subscribers);
+        let closed = self.state() == SessionState::Closed;
+        subscribers::subscribe(&self.subscribers, &mut list, closed)
+    }
+
+    /// How many `session_events()` handles are registered.
+    #[cfg(test)]
+    pub(crate) fn subscriber_count(&self) -> usize {
+        lock(&self.subscribers).len()
     }
 
     /// A receiver that becomes ready (disconnected) at the next transition of the session,
@@ -388,7 +392,7 @@ impl Shared {
         let (out, event) = update(&mut lock(&self.status));
         if let Some(event) = event {
             log::info!("session event: {event:?}");
-            subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+            subscribers.publish(&event);
             *lock(&self.changes) = crossbeam_channel::bounded(0);
         }
         drop(subscribers);
@@ -642,13 +646,34 @@ mod tests {
         let full = holder.restrict(&sem_path, ZookeeperRecipe::Semaphore, "h", Some(1)).unwrap();
         let _lease = full.acquire().unwrap();
         let sem = waiter.restrict(&sem_path, ZookeeperRecipe::Semaphore, "w", Some(1));
-        let before = super::lock(&waiter.shared().subscribers).len();
+        let before = waiter.shared().subscriber_count();
         for _ in 0..20 {
             assert!(lock.acquire_timeout(Duration::from_millis(20)).unwrap_err().is_timeout());
             let sem = sem.as_ref().unwrap();
             assert!(sem.acquire_timeout(Duration::from_millis(20)).unwrap_err().is_timeout());
         }
-        assert_eq!(super::lock(&waiter.shared().subscribers).len(), before);
+        assert_eq!(waiter.shared().subscriber_count(), before);
+    }
+
+    /// Defect 6: a dropped `session_events()` handle is forgotten at once, not at the next
+    /// transition (200,000 of them kept 136 MB on a session that stayed connected).
+    #[test]
+    fn dropped_session_event_handles_are_freed_while_the_state_holds() {
+        let server = TestingServer::shared().expect("ZooKeeper for the tests");
+        let client = Client::connect(&server.connect_string()).unwrap();
+        let kept = client.session_events();
+        let before = client.shared().subscriber_count();
+        for _ in 0..20_000 {
+            drop(client.session_events());
+        }
+        assert_eq!(client.shared().subscriber_count(), before, "dropped handles kept");
+        client.shared().reset(current_generation(&client), "a transition for the kept handle");
+        let event = kept.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(matches!(event, crate::SessionEvent::Suspended { .. }), "{event:?}");
+    }
+
+    fn current_generation(client: &Client) -> u64 {
+        super::lock(&client.shared().socket).as_ref().map(|(g, _)| *g).unwrap()
     }
 
     /// Defect 11: a reply that fails to decode resets the connection it came on, never a newer
