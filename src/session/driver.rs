@@ -211,6 +211,7 @@ fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
     if resumed {
         lock(&shared.watches).resumed(|p| shared.user_path(p));
     }
+    shared.reader_freed();
     shared.pump(Writer::Session);
     Some(generation)
 }
@@ -333,7 +334,9 @@ fn serve(shared: &Shared, generation: u64) -> String {
         }
         let read_for = if backlog { BUSY_POLL } else { tick };
         let quiet_left = QUIET.saturating_sub(shared.activity.since_active());
-        if quiet_left.is_zero() && shared.waiters.load(Ordering::SeqCst) == 0 {
+        let watch_readers = shared.watch_readers.load(Ordering::SeqCst);
+        if quiet_left.is_zero() && shared.waiters.load(Ordering::SeqCst) == 0 && watch_readers == 0
+        {
             if let Some(mut token) = shared.try_token() {
                 let Some(side) = token.as_mut() else {
                     // A reader gave the connection up and reported why.
@@ -355,6 +358,9 @@ fn serve(shared: &Shared, generation: u64) -> String {
                 }
                 drop(token);
                 shared.hand_off();
+                if shared.watch_readers.load(Ordering::SeqCst) > 0 {
+                    shared.reader_freed();
+                }
                 continue;
             }
         }
@@ -365,7 +371,12 @@ fn serve(shared: &Shared, generation: u64) -> String {
         // Parked (to be woken when the last caller stops waiting) only while callers wait; if
         // they are merely not quiet long enough yet, sleep just until they are.
         shared.driver_parked.store(true, Ordering::SeqCst);
-        let wait = if shared.waiters.load(Ordering::SeqCst) > 0 || quiet_left.is_zero() || backlog {
+        let wait = if shared.waiters.load(Ordering::SeqCst) > 0 || backlog {
+            BUSY_POLL
+        } else if watch_readers > 0 {
+            // Watch waiters read; this thread only pings and watches the clock.
+            tick
+        } else if quiet_left.is_zero() {
             BUSY_POLL
         } else {
             quiet_left

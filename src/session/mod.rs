@@ -59,6 +59,7 @@ use crossbeam_channel::{Receiver, Sender};
 pub(crate) use connect_string::ConnectString;
 pub use events::{SessionEvent, SessionState};
 pub(crate) use life::SessionLife;
+pub(crate) use reader::WatchWake;
 pub(crate) use request::{RawReply, ReplyWaiter, WaitMode};
 pub use subscribers::{SessionEvents, SessionEventsIter};
 #[cfg(feature = "tls")]
@@ -139,6 +140,12 @@ pub(crate) struct Shared {
     driver_wake: Condvar,
     /// Callers inside `await_reply` (the session thread reads only when there are none).
     waiters: AtomicUsize,
+    /// Recipes inside `await_watch`, reading the socket while no caller waits for a reply (the
+    /// session thread leaves reading to them).
+    watch_readers: AtomicUsize,
+    /// Replaced (its sender dropped) whenever the reader token is let go with watch waiters
+    /// parked: they take it next.
+    reader_free: Mutex<(Sender<()>, Receiver<()>)>,
     /// The session thread sleeps until callers are idle (the last caller to stop waiting wakes
     /// it when watches are registered).
     driver_parked: AtomicBool,
@@ -198,6 +205,8 @@ impl Session {
             driver_wake: Condvar::new(),
             waiters: AtomicUsize::new(0),
             driver_parked: AtomicBool::new(false),
+            watch_readers: AtomicUsize::new(0),
+            reader_free: Mutex::new(crossbeam_channel::bounded(0)),
             activity,
             status: Mutex::new(Status {
                 state: SessionState::Connecting,
