@@ -2,7 +2,7 @@
 //!
 //! The reading socket and its [`FrameBuffer`] (with any partial frame) live in
 //! `Shared::reader`, a mutex used as a token: whoever holds it reads and dispatches every frame
-//! (replies for anyone, watch events, ping and auth replies) through `dispatch::handle_frame`, one
+//! (replies for anyone, watch events, ping and auth replies) through `Core::receive`, one
 //! frame at a time, so the order of frames (and the watch registered by a reply before the
 //! next frame is looked at) is the same whichever thread reads.
 //!
@@ -39,9 +39,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, Select, TryRecvError};
 
-use super::dispatch::{fail_front, handle_frame};
+use super::core::watches::WatchedEvent;
 use super::request::{Failure, RawReply, ReplyReceiver};
-use super::watches::WatchedEvent;
 use super::{handshake, lock, Shared};
 use crate::proto::{FrameBuffer, MAX_FRAME};
 
@@ -143,7 +142,7 @@ impl Shared {
             rx.park(deadline.min(now + PARK_POLL));
         };
         rx.set_awaiting(false);
-        self.activity.active();
+        self.activity.active(Instant::now());
         if self.waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.callers_gone_idle();
         }
@@ -296,13 +295,24 @@ impl Shared {
         self.hand_off();
     }
 
-    /// Dispatches every complete frame already buffered.
+    /// Hands every complete frame already buffered to the core, in stream order, and does
+    /// what it asks (write what it queued, announce a refused auth).
     pub(super) fn dispatch_buffered(&self, side: &mut ReadSide) -> Result<(), String> {
         loop {
-            match side.frames.next_frame() {
-                Ok(Some(frame)) => handle_frame(self, frame, side.generation)?,
+            let frame = match side.frames.next_frame() {
+                Ok(Some(frame)) => frame,
                 Ok(None) => return Ok(()),
-                Err(e) => return Err(fail_front(self, format!("malformed frame: {e}"))),
+                Err(e) => return Err(lock(&self.core).fail_front(format!("malformed frame: {e}"))),
+            };
+            let received = lock(&self.core).receive(frame, side.generation, Instant::now())?;
+            if received.queued {
+                // Written by the session thread, not here: this runs while frames are read.
+                self.wake_driver();
+            }
+            if received.auth_failed {
+                // The server closes the session after a failed auth; nothing can be resumed.
+                self.transition(|core| ((), Some(core.auth_failed())));
+                return Err("authentication failed".to_string());
             }
         }
     }
@@ -320,7 +330,7 @@ impl Shared {
             Ok(0) => Err("server closed the connection".to_string()),
             Ok(n) => {
                 side.frames.filled(n);
-                self.activity.received();
+                self.activity.received(Instant::now());
                 Ok(())
             }
             Err(e) if handshake::is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {
@@ -343,11 +353,11 @@ impl Shared {
     /// After releasing the token: nudge the first request in flight whose caller is waiting,
     /// so it reads next; if none waits, wake the session thread to read.
     pub(super) fn hand_off(&self) {
-        let wire = lock(&self.wire);
-        if wire.in_flight.is_empty() || wire.in_flight.iter().any(|r| r.reply.nudge()) {
+        let core = lock(&self.core);
+        if core.wire.in_flight.is_empty() || core.wire.in_flight.iter().any(|r| r.reply.nudge()) {
             return;
         }
-        drop(wire);
+        drop(core);
         self.driver_wake.notify_all();
     }
 
@@ -359,7 +369,7 @@ impl Shared {
         if self.watch_readers.load(Ordering::SeqCst) > 0 {
             // A watch waiter reads next (the session thread leaves it to them).
             self.reader_freed();
-        } else if self.driver_parked.load(Ordering::SeqCst) && lock(&self.watches).len() > 0 {
+        } else if self.driver_parked.load(Ordering::SeqCst) && lock(&self.core).watches.len() > 0 {
             self.wake_driver();
         }
     }
