@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what zkcluster's test kit (src/testing) and interop tests run: Debian's ZooKeeper jar,
 # Curator 5.4 (libcurator-recipes-java, the Java peer of the interop tests and benchmarks) and a
-# JDK (the Curator peers are Java sources run with `java File.java`, which needs the compiler).
-# Idempotent: does nothing when all are present. The kit starts its own servers, so the
+# JDK (the Curator peers are Java sources run with `java File.java`, which needs the compiler);
+# for SASL GSSAPI, MIT Kerberos' KDC (krb5-kdc: krb5kdc, kdb5_util; krb5-admin-server:
+# kadmin.local), which the test kit's TestingKdc runs, and what the `gssapi` feature builds
+# against (libkrb5-dev: the GSS-API headers; libclang-dev and pkg-config: libgssapi-sys runs
+# bindgen). Idempotent: does nothing when all are present. The kit starts its own servers, so the
 # package's system service (if any) is stopped and disabled; nothing is left on port 2181.
 set -euo pipefail
 
@@ -17,8 +20,24 @@ have_javac() {
     command -v javac >/dev/null 2>&1
 }
 
-if [ -f "$JAR" ] && [ -f "$CURATOR_JAR" ] && have_java && have_javac; then
-    echo "install-zookeeper: $JAR, $CURATOR_JAR, java and javac are present; nothing to do"
+# Debian package -> a file it installs; a package is installed only when its file is missing.
+KERBEROS=(
+    "krb5-kdc:/usr/sbin/krb5kdc"
+    "krb5-admin-server:/usr/sbin/kadmin.local"
+    "libkrb5-dev:/usr/include/gssapi/gssapi.h"
+    "pkg-config:/usr/bin/pkg-config"
+)
+missing_kerberos() {
+    local entry
+    for entry in "${KERBEROS[@]}"; do
+        [ -e "${entry#*:}" ] || echo "${entry%%:*}"
+    done
+    # bindgen loads libclang at build time (any LLVM version).
+    compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null || echo libclang-dev
+}
+
+if [ -f "$JAR" ] && [ -f "$CURATOR_JAR" ] && have_java && have_javac && [ -z "$(missing_kerberos)" ]; then
+    echo "install-zookeeper: $JAR, $CURATOR_JAR, java, javac and Kerberos are present; nothing to do"
     exit 0
 fi
 
@@ -43,13 +62,17 @@ remove_policy() {
 }
 trap remove_policy EXIT
 
-echo "install-zookeeper: installing zookeeper, Curator and a JDK with apt-get"
+echo "install-zookeeper: installing zookeeper, Curator, a JDK and Kerberos with apt-get"
 "${SUDO[@]}" apt-get update
 packages=(zookeeper libcurator-recipes-java)
 # The Curator peers need javac; the JDK brings the runtime ZooKeeper needs too.
 if ! have_javac; then
     packages+=(default-jdk-headless)
 fi
+# The policy file below keeps krb5-kdc's and krb5-admin-server's own services from starting
+# (the test kit starts its own KDCs); DEBIAN_FRONTEND keeps their realm question from asking.
+mapfile -t kerberos_packages < <(missing_kerberos)
+packages+=("${kerberos_packages[@]}")
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
 
 # If a zookeeper service came with it (zookeeperd, or a unit in the package), stop and disable it.
@@ -63,6 +86,11 @@ fi
 
 if [ ! -f "$JAR" ] || [ ! -f "$CURATOR_JAR" ] || ! have_java || ! have_javac; then
     echo "install-zookeeper: still missing $JAR, $CURATOR_JAR, java or javac after the install" >&2
+    exit 1
+fi
+still_missing=$(missing_kerberos)
+if [ -n "$still_missing" ]; then
+    echo "install-zookeeper: still missing after the install:" $still_missing >&2
     exit 1
 fi
 if command -v ss >/dev/null 2>&1 && ss -ltn 2>/dev/null | grep -q ':2181 '; then

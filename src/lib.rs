@@ -94,6 +94,9 @@ pub use recipe::{LockingQueue, Queue, QueueItem, TreeCache, TreeEvent, TreeNode,
 pub use recipe::{
     MembershipWatch, PartitionState, Party, PersistentNode, SetPartitioner, ShallowParty,
 };
+#[cfg(feature = "gssapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gssapi")))]
+pub use session::GssapiConfig;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use session::TlsConfig;

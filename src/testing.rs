@@ -5,7 +5,9 @@
 //! Debian's `zookeeper` package installs (`/usr/share/java/zookeeper.jar`, run by `java`):
 //! `sudo apt-get install zookeeper`, or zkcluster's `scripts/install-zookeeper.sh` (shipped in
 //! the package; the error of a missing install names its full path). Set `ZKCLUSTER_JAVA` or
-//! `ZKCLUSTER_ZOOKEEPER_JAR` to use another `java` binary or jar.
+//! `ZKCLUSTER_ZOOKEEPER_JAR` to use another `java` binary or jar. [`TestingKdc`] runs a real
+//! Kerberos KDC (Debian's `krb5-kdc`) for servers built with
+//! [`kerberos`](TestingServerBuilder::kerberos).
 //!
 //! Every server runs under a small `sh` supervisor that holds a pipe from the test process and
 //! kills the server (and removes its directory) once that pipe closes, so no server outlives the
@@ -28,6 +30,7 @@ use std::time::Duration;
 mod builder;
 mod cluster;
 mod install;
+mod kdc;
 mod net;
 mod process;
 mod server;
@@ -35,6 +38,7 @@ mod tls;
 
 pub use builder::TestingServerBuilder;
 pub use cluster::{TestingCluster, TestingClusterBuilder};
+pub use kdc::TestingKdc;
 pub use server::TestingServer;
 pub use tls::{TestingCertificate, TestingTls};
 
@@ -112,6 +116,14 @@ pub enum TestingError {
         members: usize,
         /// How long we waited.
         after: Duration,
+    },
+    /// The test KDC ([`TestingKdc`]) could not be set up or did not come up.
+    #[error("test KDC: {what}:\n{detail}")]
+    Kerberos {
+        /// What failed (the tool and its query, or the KDC's start).
+        what: String,
+        /// The tool's output or the tail of the KDC's log.
+        detail: String,
     },
     /// A builder or constructor argument cannot work.
     #[error("invalid test server setup: {what}")]

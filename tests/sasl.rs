@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serial_test::serial;
 use zkcluster::testing::TestingServer;
-use zkcluster::{Acl, Client, CreateOptions, ErrorCode, Perms, SessionEvent};
+use zkcluster::{Acl, Client, CreateOptions, ErrorCode, Perms};
 
 fn sasl_client(server: &TestingServer, user: &str, password: &str) -> zkcluster::Result<Client> {
     Client::builder(&server.connect_string())
@@ -39,18 +39,7 @@ fn the_session_is_the_sasl_user_from_the_start_and_after_a_reconnect() {
     plain.close().unwrap();
 
     // The same session over a new connection: SASL runs again before it is used.
-    let events = client.session_events();
-    let session = client.session_id();
-    server.restart().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match events.recv_timeout(left) {
-            Ok(SessionEvent::Reconnected { session_id, .. }) if session_id == session => break,
-            Ok(_) => {}
-            Err(e) => panic!("no reconnect within 30 s: {e}"),
-        }
-    }
+    common::restart_and_await_same_session(&mut server, &client);
     assert!(is_sasl(&client, "crawler"), "after the reconnect: {:?}", client.who_am_i());
     assert_eq!(client.get_node("/sasl-only").unwrap().value, b"x");
 }
@@ -88,13 +77,5 @@ fn a_server_that_requires_sasl_serves_only_sasl_sessions() {
     client.create_node("/enforced", "y").unwrap();
     assert_eq!(client.get_node("/enforced").unwrap().value, b"y");
 
-    let plain = Client::builder(&server.connect_string())
-        .connect_timeout(Duration::from_secs(5))
-        .request_timeout(Duration::from_secs(3))
-        .connect();
-    let refused = match plain {
-        Err(_) => true,
-        Ok(plain) => plain.get_node("/enforced").is_err(),
-    };
-    assert!(refused, "a session without SASL must not read from a server that requires it");
+    common::assert_unauthenticated_refused(&server, "/enforced");
 }

@@ -39,6 +39,8 @@ pub struct ClientBuilder {
     create_chroot: bool,
     can_be_read_only: bool,
     sasl: Option<(String, String)>,
+    #[cfg(feature = "gssapi")]
+    gssapi: Option<crate::GssapiConfig>,
 }
 
 impl ClientBuilder {
@@ -57,6 +59,8 @@ impl ClientBuilder {
             create_chroot: false,
             can_be_read_only: false,
             sasl: None,
+            #[cfg(feature = "gssapi")]
+            gssapi: None,
         }
     }
 
@@ -127,6 +131,39 @@ impl ClientBuilder {
     /// ```
     pub fn sasl_digest(mut self, user: &str, password: &str) -> ClientBuilder {
         self.sasl = Some((user.to_string(), password.to_string()));
+        #[cfg(feature = "gssapi")]
+        {
+            self.gssapi = None;
+        }
+        self
+    }
+
+    /// Logs in with SASL GSSAPI (Kerberos, RFC 4752; the server's JAAS `Server` section uses
+    /// `Krb5LoginModule`) on every connection, where [`sasl_digest`](Self::sasl_digest) would
+    /// (and instead of it): the session is `sasl:<principal>` (for example
+    /// `sasl:crawler@EXAMPLE.COM`) from its first request on. The credentials are the process's
+    /// Kerberos credentials (`KRB5CCNAME`, `KRB5_CLIENT_KTNAME`, `KRB5_CONFIG`) as `gssapi`
+    /// says; see [`GssapiConfig`](crate::GssapiConfig). Missing credentials, an unknown server
+    /// principal or a refusal fail [`connect`](Self::connect) with
+    /// [`Error::Connect`](crate::Error::Connect) saying why, and end the client in
+    /// [`SessionState::AuthFailed`](crate::SessionState::AuthFailed).
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// // KRB5_CLIENT_KTNAME=/etc/crawler.keytab in the environment; the ticket is for
+    /// // zookeeper/zk1.example.com.
+    /// let client = zkcluster::Client::builder("zk1.example.com:2181")
+    ///     .sasl_gssapi(zkcluster::GssapiConfig::new())
+    ///     .connect()?;
+    /// assert!(client.who_am_i()?.iter().any(|me| me.scheme == "sasl"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "gssapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gssapi")))]
+    pub fn sasl_gssapi(mut self, gssapi: crate::GssapiConfig) -> ClientBuilder {
+        self.gssapi = Some(gssapi);
+        self.sasl = None;
         self
     }
 
@@ -251,6 +288,8 @@ impl ClientBuilder {
             backoff: self.backoff,
             can_be_read_only: self.can_be_read_only,
             sasl: self.sasl,
+            #[cfg(feature = "gssapi")]
+            gssapi: self.gssapi,
         };
         let client = Client::start(config, self.default_acl)?;
         for (scheme, auth) in &self.auth {

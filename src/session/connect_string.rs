@@ -52,7 +52,7 @@ impl ConnectString {
 }
 
 /// Splits `host[:port]`, `[v6]` or `[v6]:port`, checking the port is a number.
-fn split_port(entry: &str) -> std::result::Result<(&str, Option<u16>), String> {
+pub(super) fn split_port(entry: &str) -> std::result::Result<(&str, Option<u16>), String> {
     let (host, port) = if let Some(rest) = entry.strip_prefix('[') {
         let end = rest.find(']').ok_or_else(|| format!("unclosed '[' in {entry:?}"))?;
         let after = &rest[end + 1..];

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use super::sasl::{DigestMd5, SaslStep};
+use super::sasl::{DigestMd5, Mechanism, SaslStep};
 use super::{lock, Shared};
 use crate::proto::{
     encode_request, op, ConnectRequest, ConnectResponse, Decode, Encode, ErrorCode, FrameBuffer,
@@ -61,7 +61,7 @@ pub(crate) fn open(
             }
         };
         *lock(&shared.connecting) = stream.try_clone().ok();
-        let result = handshake(shared, stream, deadline, session_id, passwd);
+        let result = handshake(shared, host, stream, deadline, session_id, passwd);
         *lock(&shared.connecting) = None;
         match result {
             Ok((stream, response)) => {
@@ -69,7 +69,7 @@ pub(crate) fn open(
             }
             Err(HandshakeError::Expired) => return Err(OpenError::Expired),
             Err(HandshakeError::AuthFailed(why)) => {
-                return Err(OpenError::AuthFailed(format!("{host}: SASL DIGEST-MD5: {why}")))
+                return Err(OpenError::AuthFailed(format!("{host}: SASL {why}")))
             }
             Err(HandshakeError::Io(e)) => last = failed("handshake", &e),
         }
@@ -85,6 +85,8 @@ enum HandshakeError {
 
 fn handshake(
     shared: &Shared,
+    // The GSSAPI login names the server after it.
+    #[cfg_attr(not(feature = "gssapi"), allow(unused_variables))] host: &str,
     mut stream: TcpStream,
     deadline: Instant,
     session_id: i64,
@@ -113,7 +115,13 @@ fn handshake(
         return Err(HandshakeError::Expired);
     }
     if let Some((user, password)) = &shared.config.sasl {
-        sasl_login(&mut stream, &mut frames, deadline, user, password)?;
+        sasl_login(&mut stream, &mut frames, deadline, &mut DigestMd5::new(user, password))?;
+    }
+    #[cfg(feature = "gssapi")]
+    if let Some(gssapi) = &shared.config.gssapi {
+        let mut login = super::gssapi::GssapiLogin::new(gssapi, host)
+            .map_err(|why| HandshakeError::AuthFailed(format!("GSSAPI: {why}")))?;
+        sasl_login(&mut stream, &mut frames, deadline, &mut login)?;
     }
     if frames.buffered() > 0 {
         // Servers send nothing unasked after the handshake; bytes here mean we are out of step.
@@ -122,21 +130,22 @@ fn handshake(
     Ok((stream, response))
 }
 
-/// SASL DIGEST-MD5 on a fresh connection, before it carries anything else (so a server that
+/// SASL on a fresh connection, before it carries anything else (so a server that
 /// requires SASL never sees an unauthenticated request of ours): each token goes in a `sasl`
 /// request and the server's answer feeds the mechanism, until it is done.
 fn sasl_login(
     stream: &mut TcpStream,
     frames: &mut FrameBuffer,
     deadline: Instant,
-    user: &str,
-    password: &str,
+    mechanism: &mut dyn Mechanism,
 ) -> Result<(), HandshakeError> {
     let io = |e: std::io::Error| HandshakeError::Io(e.to_string());
-    let mut mechanism = DigestMd5::new(user, password);
-    let mut token = mechanism.initial_token();
-    // DIGEST-MD5 takes two round trips; a server asking for more is not speaking it.
-    for step in 0..4 {
+    let name = mechanism.name();
+    let failed = |why: String| HandshakeError::AuthFailed(format!("{name}: {why}"));
+    let mut token = mechanism.initial_token().map_err(failed)?;
+    // DIGEST-MD5 takes two round trips, GSSAPI three; a server asking for more is not speaking
+    // either.
+    for step in 0..6 {
         let frame = encode_request(SASL_XID_BASE + step, op::SASL, &SaslToken { token });
         stream.set_write_timeout(Some(remaining(deadline)?)).map_err(io)?;
         stream.write_all(&frame).map_err(io)?;
@@ -146,18 +155,16 @@ fn sasl_login(
         let header = ReplyHeader::decode(&mut r).map_err(bad)?;
         if header.err != 0 {
             let code = ErrorCode::from_i32(header.err);
-            return Err(HandshakeError::AuthFailed(format!(
-                "the server refused the credentials of {user:?} ({code})"
-            )));
+            let who = mechanism.identity();
+            return Err(failed(format!("the server refused the credentials of {who} ({code})")));
         }
         let answer = SaslToken::decode(&mut r).map_err(bad)?;
-        match mechanism.step(&answer.token) {
-            Ok(SaslStep::Respond(next)) => token = next,
-            Ok(SaslStep::Done) => return Ok(()),
-            Err(e) => return Err(HandshakeError::AuthFailed(e.to_string())),
+        match mechanism.step(&answer.token).map_err(failed)? {
+            SaslStep::Respond(next) => token = next,
+            SaslStep::Done => return Ok(()),
         }
     }
-    Err(HandshakeError::AuthFailed("the exchange did not finish in 4 steps".into()))
+    Err(failed("the exchange did not finish in 6 steps".into()))
 }
 
 /// Reads one whole frame, giving up at `deadline`.

@@ -43,6 +43,9 @@ mod request;
 mod subscribers;
 // The DIGEST-MD5 mechanism, run by the handshake.
 pub(crate) mod sasl;
+// The GSSAPI (Kerberos) mechanism, run by the handshake like DIGEST-MD5.
+#[cfg(feature = "gssapi")]
+mod gssapi;
 // TLS options and handshake; the session does not connect over it yet (see the module's tests).
 #[cfg(feature = "tls")]
 #[allow(dead_code)]
@@ -60,6 +63,8 @@ pub use self::core::watches::{WatchEventKind, WatchedEvent};
 pub(crate) use self::core::watches::{WatchKind, WatchSender};
 pub(crate) use connect_string::ConnectString;
 pub use events::{SessionEvent, SessionState};
+#[cfg(feature = "gssapi")]
+pub use gssapi::GssapiConfig;
 pub(crate) use life::SessionLife;
 pub(crate) use reader::WatchWake;
 pub(crate) use request::{RawReply, ReplyWaiter, WaitMode};
@@ -96,6 +101,9 @@ pub(crate) struct SessionConfig {
     pub can_be_read_only: bool,
     /// SASL DIGEST-MD5 credentials (user, password), run on every connection before it is used.
     pub sasl: Option<(String, String)>,
+    /// SASL GSSAPI (Kerberos) options, run like `sasl` (the builder sets one or the other).
+    #[cfg(feature = "gssapi")]
+    pub gssapi: Option<GssapiConfig>,
 }
 
 /// An instant `d` from `now`, saturating far in the future (for `Duration::MAX` timeouts).

@@ -41,6 +41,36 @@ pub enum SaslStep {
     Done,
 }
 
+/// A SASL mechanism as the handshake drives it (DIGEST-MD5 here, GSSAPI in `gssapi.rs`).
+pub(crate) trait Mechanism {
+    /// The SASL name (`DIGEST-MD5`, `GSSAPI`), for error messages.
+    fn name(&self) -> &'static str;
+    /// Who logs in, for error messages.
+    fn identity(&self) -> String;
+    /// The token of the first `sasl` request.
+    fn initial_token(&mut self) -> Result<Vec<u8>, String>;
+    /// Feeds the server's answer; says what to send next.
+    fn step(&mut self, token: &[u8]) -> Result<SaslStep, String>;
+}
+
+impl Mechanism for DigestMd5 {
+    fn name(&self) -> &'static str {
+        "DIGEST-MD5"
+    }
+
+    fn identity(&self) -> String {
+        format!("{:?}", self.username)
+    }
+
+    fn initial_token(&mut self) -> Result<Vec<u8>, String> {
+        Ok(DigestMd5::initial_token(self))
+    }
+
+    fn step(&mut self, token: &[u8]) -> Result<SaslStep, String> {
+        DigestMd5::step(self, token).map_err(|e| e.to_string())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     /// Waiting for the server's challenge.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::install::Installation;
 use super::server::STANDALONE_MAIN;
 use super::tls::TestingTls;
-use super::{net, TestingError, TestingServer};
+use super::{net, TestingError, TestingKdc, TestingServer};
 
 /// Where a TLS-enabled server finds its key store and trust store (relative to its directory,
 /// which is the server's working directory).
@@ -44,6 +44,15 @@ pub struct TestingServerBuilder {
     tls: Option<(String, String)>,
     sasl_users: Vec<(String, String)>,
     sasl_required: bool,
+    kerberos: Option<Kerberos>,
+}
+
+/// What a server needs of a [`TestingKdc`] to accept Kerberos logins.
+#[derive(Debug, Clone)]
+struct Kerberos {
+    krb5_conf: std::path::PathBuf,
+    keytab: std::path::PathBuf,
+    principal: String,
 }
 
 impl Default for TestingServerBuilder {
@@ -58,6 +67,7 @@ impl Default for TestingServerBuilder {
             tls: None,
             sasl_users: Vec::new(),
             sasl_required: false,
+            kerberos: None,
         }
     }
 }
@@ -151,6 +161,13 @@ impl TestingServerBuilder {
                 what: format!("config line {bad:?} is not key=value"),
             });
         }
+        if self.kerberos.is_some() && !self.sasl_users.is_empty() {
+            // ZooKeeper's server speaks GSSAPI when its JAAS login has a Kerberos principal and
+            // DIGEST-MD5 otherwise, never both.
+            return Err(TestingError::InvalidSetup {
+                what: "a server takes SASL users (DIGEST-MD5) or Kerberos, not both".to_string(),
+            });
+        }
         let install = Installation::locate()?;
         let mut attempt = 1;
         loop {
@@ -159,8 +176,12 @@ impl TestingServerBuilder {
             let mut config = self.config_lines(port);
             config.extend(self.security_lines(tls_port));
             let mut jvm_properties = self.jvm_properties.clone();
-            if !self.sasl_users.is_empty() {
+            if self.sasl_enabled() {
                 jvm_properties.push(format!("-Djava.security.auth.login.config={JAAS_FILE}"));
+            }
+            if let Some(kerberos) = &self.kerberos {
+                jvm_properties
+                    .push(format!("-Djava.security.krb5.conf={}", kerberos.krb5_conf.display()));
             }
             let server = TestingServer::create(
                 install.clone(),
@@ -243,7 +264,35 @@ impl TestingServerBuilder {
         self
     }
 
-    /// With SASL users: refuse every request of a session that has not authenticated with SASL
+    /// Accepts SASL GSSAPI (Kerberos) logins of `kdc`'s principals: the server logs in as
+    /// [`TestingKdc::server_principal`] (`zookeeper/localhost@ZKCLUSTER.TEST`, JAAS `Server`
+    /// section with `Krb5LoginModule` and [`TestingKdc::server_keytab`]) and sees a client that
+    /// authenticated as `sasl:<principal>`. Clients reach it as `localhost:PORT` (or name the
+    /// server principal). Not together with [`sasl_user`](Self::sasl_user).
+    ///
+    /// ```no_run
+    /// use zkcluster::testing::{TestingKdc, TestingServer};
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let kdc = TestingKdc::start()?;
+    /// let server = TestingServer::builder().kerberos(&kdc).sasl_required(true).start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn kerberos(mut self, kdc: &TestingKdc) -> Self {
+        self.kerberos = Some(Kerberos {
+            krb5_conf: kdc.krb5_conf(),
+            keytab: kdc.server_keytab(),
+            principal: kdc.server_principal(),
+        });
+        self
+    }
+
+    /// Whether clients log in with SASL (DIGEST-MD5 users or Kerberos).
+    fn sasl_enabled(&self) -> bool {
+        !self.sasl_users.is_empty() || self.kerberos.is_some()
+    }
+
+    /// With SASL users (or Kerberos): refuse every request of a session that has not authenticated with SASL
     /// (ZooKeeper's `enforce.auth.enabled` for the `sasl` scheme). Default off.
     ///
     /// ```no_run
@@ -278,7 +327,7 @@ impl TestingServerBuilder {
                     .to_string(),
             ]);
         }
-        if !self.sasl_users.is_empty() {
+        if self.sasl_enabled() {
             lines.push(
                 "authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
                     .to_string(),
@@ -305,6 +354,16 @@ impl TestingServerBuilder {
                 .collect();
             let jaas = format!(
                 "Server {{\n    org.apache.zookeeper.server.auth.DigestLoginModule required{users};\n}};\n"
+            );
+            server.write_file(JAAS_FILE, &jaas)?;
+        }
+        if let Some(kerberos) = &self.kerberos {
+            let jaas = format!(
+                "Server {{\n    com.sun.security.auth.module.Krb5LoginModule required\n    \
+                 useKeyTab=true\n    keyTab=\"{}\"\n    storeKey=true\n    \
+                 useTicketCache=false\n    isInitiator=false\n    principal=\"{}\";\n}};\n",
+                kerberos.keytab.display(),
+                kerberos.principal
             );
             server.write_file(JAAS_FILE, &jaas)?;
         }

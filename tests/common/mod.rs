@@ -119,6 +119,42 @@ pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Restarts `server` and waits (30 s at most) until `client` is back on it with the same
+/// session; an `AuthFailed` on the way fails the test (the SASL login of the new connection).
+pub fn restart_and_await_same_session(server: &mut TestingServer, client: &Client) {
+    let events = client.session_events();
+    let session = client.session_id();
+    server.restart().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match events.recv_timeout(left) {
+            Ok(zkcluster::SessionEvent::Reconnected { session_id, .. })
+                if session_id == session =>
+            {
+                return
+            }
+            Ok(zkcluster::SessionEvent::AuthFailed) => panic!("the login after the restart failed"),
+            Ok(_) => {}
+            Err(e) => panic!("no reconnect within 30 s: {e}"),
+        }
+    }
+}
+
+/// Asserts that a client without SASL can neither connect to `server` nor read `path` there
+/// (a server that requires SASL).
+pub fn assert_unauthenticated_refused(server: &TestingServer, path: &str) {
+    let plain = Client::builder(&server.connect_string())
+        .connect_timeout(Duration::from_secs(5))
+        .request_timeout(Duration::from_secs(3))
+        .connect();
+    let refused = match plain {
+        Err(_) => true,
+        Ok(plain) => plain.get_node(path).is_err(),
+    };
+    assert!(refused, "a session without SASL must not read {path} from a server that requires it");
+}
+
 /// Asserts that no child is left under any of `paths` (lock and lease nodes; background
 /// deletions get two seconds to finish).
 pub fn assert_no_nodes_left(observer: &Client, paths: &[&str]) {
