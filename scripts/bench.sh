@@ -15,6 +15,9 @@
 #       writes target/bench-membership.md; takes --quick, --rounds N, --slice-ms N).
 #       scripts/bench.sh --queues  queues and TreeCache beside Kazoo (benches/queues.rs,
 #       scripts/bench_kazoo_queues.py); report in target/bench-queues.md; --quick, --no-kazoo.
+#       scripts/bench.sh --tls  serial ops, pipelined gets and the lock cycle over TLS as a ratio
+#       to plain TCP (benches/tls.rs, feature `tls`); report in target/bench-tls.md; --quick,
+#       --rounds N, --slice-ms N, --serial N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,12 +32,18 @@ for a in "$@"; do
         --coordination) bench=coordination ;;
         --membership) bench=membership ;;
         --queues) bench=queues ;;
+        --tls) bench=tls ;;
         --no-curator) curator=false; args+=("$a") ;;
         *) args+=("$a") ;;
     esac
 done
 
-if [ "$bench" != ops ]; then
+features=()
+if [ "$bench" = tls ]; then
+    features=(--features tls)
+fi
+
+if [ "$bench" != ops ] && [ "$bench" != tls ]; then
     ZKCLUSTER_BENCH_PYTHON="$(bash scripts/kazoo-venv.sh)"
     export ZKCLUSTER_BENCH_PYTHON
     if [ "$bench" = compare ] && [ "$curator" = true ]; then
@@ -43,7 +52,7 @@ if [ "$bench" != ops ]; then
     fi
 fi
 
-cargo bench --bench "$bench" -- "${args[@]}"
+cargo bench "${features[@]}" --bench "$bench" -- "${args[@]}"
 if [ "$bench" = compare ]; then
     echo "report: target/bench-report.md" >&2
 fi

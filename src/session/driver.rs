@@ -20,6 +20,7 @@
 //! is shut down here, which also ends any read or write a caller is blocked in.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::core::timers::{self, backoff, Due, Timers};
@@ -31,7 +32,7 @@ use super::{lock, SessionState, Shared};
 use crate::proto::{op, xid};
 
 /// Runs until the client closes (or the session ends for good).
-pub(crate) fn run(shared: &Shared) {
+pub(crate) fn run(shared: &Arc<Shared>) {
     let mut hosts = shared.config.connect.hosts.clone();
     shuffle(&mut hosts);
     let mut next = 0usize;
@@ -68,12 +69,19 @@ pub(crate) fn run(shared: &Shared) {
             }
             next = 0;
         }
-        let host = hosts[next % hosts.len()].clone();
-        next = next.wrapping_add(1);
+        let preferred = lock(&shared.preferred_host).take();
+        let host = preferred.unwrap_or_else(|| {
+            let host = hosts[next % hosts.len()].clone();
+            next = next.wrapping_add(1);
+            host
+        });
         match handshake::open(shared, &host, session_id, &passwd) {
             Ok(opened) => {
                 failed_in_row = 0;
                 let Some(generation) = activate(shared, opened) else { continue };
+                if shared.state() == SessionState::ConnectedReadOnly {
+                    super::probe::spawn(shared.clone(), generation);
+                }
                 let reason = serve(shared, generation);
                 log::info!("connection to {host} ended: {reason}");
                 disconnect(shared);
@@ -128,10 +136,7 @@ fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
     let Opened { stream, response, server } = opened;
     let negotiated = Duration::from_millis(response.timeout_ms.max(1) as u64);
     let generation = shared.generations.fetch_add(1, Ordering::SeqCst) + 1;
-    let (write_half, shutdown) = match (stream.try_clone(), stream.try_clone()) {
-        (Ok(w), Ok(s)) => (w, s),
-        _ => return None,
-    };
+    let Ok((read_half, write_half, shutdown)) = stream.split() else { return None };
     let Ok(write_side) = WriteSide::new(generation, write_half) else { return None };
     // A failure reported about the previous connection (after the session thread had already
     // given it up) must not end this one.
@@ -140,7 +145,7 @@ fn activate(shared: &Shared, opened: Opened) -> Option<u64> {
     shared.activity.received(now);
     shared.activity.progressed(now);
     let tick = Timers::new(negotiated).tick;
-    *lock(&shared.reader) = Some(ReadSide::new(stream, tick, generation));
+    *lock(&shared.reader) = Some(ReadSide::new(read_half, tick, generation));
     shared.install_writer(write_side);
     *lock(&shared.socket) = Some((generation, shutdown));
     let resumed = shared.transition(|core| {

@@ -38,6 +38,8 @@ mod events;
 mod handshake;
 mod life;
 mod liveness;
+// Four-letter commands, and the search for a read-write server while on a read-only one.
+mod probe;
 mod reader;
 mod request;
 mod subscribers;
@@ -46,9 +48,10 @@ pub(crate) mod sasl;
 // The GSSAPI (Kerberos) mechanism, run by the handshake like DIGEST-MD5.
 #[cfg(feature = "gssapi")]
 mod gssapi;
-// TLS options and handshake; the session does not connect over it yet (see the module's tests).
+// The connection's byte stream (plain TCP or TLS) and its read and write halves.
+mod stream;
+// TLS options and handshake.
 #[cfg(feature = "tls")]
-#[allow(dead_code)]
 pub(crate) mod tls;
 mod writer;
 
@@ -66,8 +69,10 @@ pub use events::{SessionEvent, SessionState};
 #[cfg(feature = "gssapi")]
 pub use gssapi::GssapiConfig;
 pub(crate) use life::SessionLife;
+pub(crate) use probe::four_letter;
 pub(crate) use reader::WatchWake;
 pub(crate) use request::{RawReply, ReplyWaiter, WaitMode};
+pub(crate) use stream::Connector;
 pub use subscribers::{SessionEvents, SessionEventsIter};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
@@ -104,6 +109,8 @@ pub(crate) struct SessionConfig {
     /// SASL GSSAPI (Kerberos) options, run like `sasl` (the builder sets one or the other).
     #[cfg(feature = "gssapi")]
     pub gssapi: Option<GssapiConfig>,
+    /// Plain TCP, or TLS (`ClientBuilder::tls`).
+    pub connector: Connector,
 }
 
 /// An instant `d` from `now`, saturating far in the future (for `Duration::MAX` timeouts).
@@ -135,6 +142,8 @@ pub(crate) struct Shared {
     /// The host list in force (the connect string's, then `update_hosts`'), and whether the
     /// session thread has yet to pick up a change (it does before its next connection attempt).
     pub(crate) hosts: Mutex<(Vec<String>, bool)>,
+    /// The server to try next, ahead of the list's order (a read-write one the probe found).
+    preferred_host: Mutex<Option<String>>,
     /// A handle to shut the current connection's socket down (which also ends a read or a
     /// write blocked on it), with the connection's generation.
     socket: Mutex<Option<(u64, std::net::TcpStream)>>,
@@ -215,6 +224,7 @@ impl Session {
             connecting: Mutex::new(None),
             last_failure: Mutex::new(("no attempt finished".to_string(), None)),
             hosts: Mutex::new((config.connect.hosts.clone(), false)),
+            preferred_host: Mutex::new(None),
             config,
         });
         let (exit_tx, exited) = crossbeam_channel::bounded::<()>(0);

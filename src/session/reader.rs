@@ -31,8 +31,6 @@
 //! reason in `Shared::read_failure`; the session thread then fails what is in flight and
 //! reconnects.
 
-use std::io::Read;
-use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::{MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
@@ -41,6 +39,7 @@ use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, Select, TryRecvEr
 
 use super::core::watches::WatchedEvent;
 use super::request::{Failure, RawReply, ReplyReceiver};
+use super::stream::ReadHalf;
 use super::{handshake, lock, Shared};
 use crate::proto::{FrameBuffer, MAX_FRAME};
 
@@ -74,7 +73,7 @@ enum WatchLead {
 
 /// The reading half of one connection.
 pub(crate) struct ReadSide {
-    stream: TcpStream,
+    stream: ReadHalf,
     frames: FrameBuffer,
     /// The read timeout currently set on the socket (set again only when it must change).
     timeout: Option<Duration>,
@@ -85,12 +84,12 @@ pub(crate) struct ReadSide {
 }
 
 impl ReadSide {
-    pub fn new(stream: TcpStream, slice: Duration, generation: u64) -> ReadSide {
+    pub fn new(stream: ReadHalf, slice: Duration, generation: u64) -> ReadSide {
         ReadSide { stream, frames: FrameBuffer::new(MAX_FRAME), timeout: None, slice, generation }
     }
 
     pub fn shutdown(&self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
+        self.stream.shutdown();
     }
 }
 

@@ -15,10 +15,9 @@
 //! own deadline (its queued request is withdrawn then), and a connection whose writes make no
 //! progress for as long as a silent one may stay silent is declared dead by the session thread.
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use super::stream::WriteHalf;
 use super::{lock, Shared};
 
 /// The longest one write call blocks.
@@ -27,14 +26,14 @@ pub(crate) const WRITE_SLICE: Duration = Duration::from_millis(10);
 /// The write half of one connection.
 pub(crate) struct WriteSide {
     generation: u64,
-    stream: TcpStream,
+    stream: WriteHalf,
     /// A frame part-way written (its bytes and how many went out): a stalled write is
     /// continued from there by the next token holder.
     current: Option<(Vec<u8>, usize)>,
 }
 
 impl WriteSide {
-    pub fn new(generation: u64, stream: TcpStream) -> std::io::Result<WriteSide> {
+    pub fn new(generation: u64, stream: WriteHalf) -> std::io::Result<WriteSide> {
         stream.set_write_timeout(Some(WRITE_SLICE))?;
         Ok(WriteSide { generation, stream, current: None })
     }

@@ -24,6 +24,9 @@ fn config() -> SessionConfig {
         backoff: (MS, MS),
         can_be_read_only: false,
         sasl: None,
+        #[cfg(feature = "gssapi")]
+        gssapi: None,
+        connector: Default::default(),
     }
 }
 
