@@ -2,12 +2,13 @@
 //! and handles expiry and close.
 //!
 //! Who reads when: a caller waiting for a reply reads the socket itself (and dispatches other
-//! callers' replies and watch events it meets, see `reader.rs` and `dispatch.rs`); this thread
+//! callers' replies and watch events it meets, see `reader.rs` and `Core::receive`); this thread
 //! reads only while no caller waits and callers have been quiet for [`QUIET`], so unasked
 //! frames (watch events, ping replies) are read promptly when the client is idle, while a
-//! caller making calls back to back is never made to wait for this thread. While callers read,
-//! it sleeps on `driver_wake` and only looks at the clock (`Activity`, atomics): pings, dead
-//! connection, failures readers and writers report.
+//! caller making calls back to back is never made to wait for this thread; nor while a recipe
+//! waits for a watch and reads for itself (`Shared::await_watch`). While others read, it sleeps
+//! on `driver_wake` and only feeds the clock to the core's timers (`core/timers.rs`): pings,
+//! dead connection, failures readers and writers report.
 //!
 //! Who writes when: callers write their own requests while the socket takes them; once it
 //! stalls, this thread writes the rest, slice by slice (see `writer.rs`).
