@@ -2,7 +2,8 @@
 //! with a certificate gets a session, does CRUD, locks and watches over it, fails over between
 //! TLS members; certificates that do not check out and plain TCP on the TLS port fail the
 //! connect with an error naming the host and the reason, within the connect timeout; an `x509`
-//! ACL lets the certificate's holder in and keeps everyone else out.
+//! ACL lets the certificate's holder in and keeps everyone else out, Kazoo's sessions with the
+//! same certificate included.
 
 mod common;
 
@@ -26,6 +27,14 @@ fn builder(connect: &str, tls: TlsConfig, connect_timeout: Duration) -> zkcluste
         .session_timeout(Duration::from_secs(6))
         .connect_timeout(connect_timeout)
         .request_timeout(Duration::from_secs(10))
+}
+
+/// A server with a TLS port and fresh certificates; its TLS `host:port`.
+fn tls_server() -> (TestingTls, TestingServer, String) {
+    let tls = TestingTls::generate().unwrap();
+    let server = TestingServer::builder().tls(&tls).start().unwrap();
+    let hosts = server.tls_connect_string().unwrap();
+    (tls, server, hosts)
 }
 
 fn certified(tls: &TestingTls, cn: &str) -> TlsConfig {
@@ -56,9 +65,7 @@ fn refused(connect: &str, tls: TlsConfig) -> (String, Duration) {
 
 #[test]
 fn crud_locks_and_watches_over_tls() {
-    let tls = TestingTls::generate().unwrap();
-    let server = TestingServer::builder().tls(&tls).start().unwrap();
-    let hosts = server.tls_connect_string().unwrap();
+    let (tls, _server, hosts) = tls_server();
     let client = connect(&hosts, certified(&tls, "crawler-1"));
     assert_eq!(client.server(), hosts);
     // Four-letter commands go to the TLS port over TLS too.
@@ -97,9 +104,7 @@ fn crud_locks_and_watches_over_tls() {
 
 #[test]
 fn an_x509_acl_lets_the_certified_client_in_and_keeps_others_out() {
-    let tls = TestingTls::generate().unwrap();
-    let server = TestingServer::builder().tls(&tls).start().unwrap();
-    let hosts = server.tls_connect_string().unwrap();
+    let (tls, server, hosts) = tls_server();
     let alice = connect(&hosts, certified(&tls, "alice"));
     assert!(
         alice.who_am_i().unwrap().iter().any(|me| me.scheme == "x509" && me.id == "CN=alice"),
@@ -123,9 +128,7 @@ fn an_x509_acl_lets_the_certified_client_in_and_keeps_others_out() {
 
 #[test]
 fn certificates_that_do_not_check_out_and_plain_tcp_fail_clearly_within_the_connect_timeout() {
-    let tls = TestingTls::generate().unwrap();
-    let server = TestingServer::builder().tls(&tls).start().unwrap();
-    let hosts = server.tls_connect_string().unwrap();
+    let (tls, server, hosts) = tls_server();
 
     let other_ca = TestingTls::generate().unwrap();
     let (err, _) = refused(&hosts, TlsConfig::new().ca_pem(other_ca.ca_pem()));
@@ -206,9 +209,7 @@ fn fails_over_between_tls_members_and_resumes_the_session() {
 #[test]
 #[serial]
 fn stalled_writes_over_tls_resume_intact() {
-    let tls = TestingTls::generate().unwrap();
-    let server = TestingServer::builder().tls(&tls).start().unwrap();
-    let hosts = server.tls_connect_string().unwrap();
+    let (tls, server, hosts) = tls_server();
     let client = builder(&hosts, certified(&tls, "writer"), CONNECT_TIMEOUT)
         .session_timeout(Duration::from_secs(20))
         .request_timeout(Duration::from_secs(40))
@@ -234,4 +235,42 @@ fn stalled_writes_over_tls_resume_intact() {
         !events.try_iter().any(|e| matches!(e, SessionEvent::Suspended { .. })),
         "the connection was dropped"
     );
+}
+
+/// A mixed fleet over TLS: Kazoo 2.11 (`use_ssl`, the same certificate) reads the node we
+/// protect with Alice's `x509` ACL, and we read the one it protects the same way.
+#[test]
+fn kazoo_with_the_same_certificate_shares_x509_protected_nodes() {
+    let (tls, server, hosts) = tls_server();
+    let alice = connect(&hosts, certified(&tls, "alice"));
+    let only_alice = CreateOptions::new().acl(vec![Acl::new(Perms::ALL, "x509", "CN=alice")]);
+    alice.create("/ours", b"written by zkcluster", &only_alice).unwrap();
+
+    let dir = server.data_dir().join("kazoo-files");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, tls.ca_pem()).unwrap();
+    let (cert, key) = tls.client_certificate("alice").unwrap().write_to(&dir, "alice").unwrap();
+    let said = common::kazoo::run_bare(
+        &format!(
+            r#"
+from kazoo.client import KazooClient
+from kazoo.security import make_acl
+c = KazooClient(hosts="{hosts}", use_ssl=True, verify_certs=True, ca="{ca}",
+                certfile="{cert}", keyfile="{key}", timeout=10.0)
+c.start(timeout=20)
+say(c.get("/ours")[0].decode())
+c.create("/theirs", b"written by Kazoo", acl=[make_acl("x509", "CN=alice", all=True)])
+c.stop()
+"#,
+            ca = ca.display(),
+            cert = cert.display(),
+            key = key.display(),
+        ),
+        Duration::from_secs(60),
+    );
+    assert_eq!(said, ["written by zkcluster"]);
+    assert_eq!(alice.get_node("/theirs").unwrap().value, b"written by Kazoo");
+    let bob = connect(&hosts, certified(&tls, "bob"));
+    assert_eq!(bob.get_node("/theirs").unwrap_err().code(), Some(ErrorCode::NoAuth));
 }

@@ -1,268 +1,271 @@
-//! One crawler worker thread: claim a URL under the frontier lock, read the configuration
-//! under the read lock, fetch under the domain's semaphore, record the result.
+//! One worker thread of a Rust member: the item loop of crawl-spec.md. Take a URL from the
+//! frontier (a `LockingQueue`), claim it (a `WriteLock` per URL), fetch it under its domain's
+//! `Semaphore`, and commit the page with ONE transaction fenced by the claim: the result
+//! record, and for every new link its `seen` marker and frontier entry. A worker whose claim
+//! was lost meanwhile (its session expired while it was stopped) gets the commit refused and
+//! nothing of its late work is applied.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use zkcluster::channel::{Receiver, Sender};
-use zkcluster::{Client, CreateOptions, Restriction, ZookeeperRecipe};
+use serde_json::json;
+use zkcluster::{
+    CreateOptions, Guard, GuardStatus, QueueItem, Restriction, ZookeeperRecipe,
+    ZookeeperRecipeRestriction,
+};
 
-use crate::layout::{self, Layout};
-use crate::site::Site;
+use crate::events::now_ms;
+use crate::member::Member;
 
-/// What every worker of every node shares (in one process).
-pub struct Crawl {
-    pub site: Site,
-    pub layout: Layout,
-    pub politeness: u32,
-    /// Recorded completions per page (must end at exactly 1 each).
-    pub completed: Vec<AtomicU32>,
-    /// Fetches whose node was killed before they could be recorded.
-    pub abandoned: AtomicUsize,
-    /// Downloads cut short by the node's death or the loss of its lease.
-    pub interrupted: AtomicUsize,
-    /// Pages some worker tried to record a second time.
-    pub duplicates: AtomicUsize,
-    /// Configuration reads that saw the mid-run update.
-    pub updated_config_reads: AtomicUsize,
-}
+/// How long a worker waits for a claim before giving the URL back.
+const CLAIM_WAIT: Duration = Duration::from_secs(3);
+/// How long it waits for its domain's lease.
+const LEASE_WAIT: Duration = Duration::from_secs(60);
+/// A fetch starts only if its lease surely lasts this much longer.
+const LEASE_MARGIN: Duration = Duration::from_millis(500);
 
-/// A crawler node: one ZooKeeper session and its workers.
-pub struct Node {
-    pub name: String,
-    pub client: Client,
-    pub killed: AtomicBool,
-    pub pages_done: AtomicUsize,
-    /// Disconnected when the node is killed: cuts its downloads short, as a dying process would.
-    pub alive: Receiver<()>,
-    pub alive_tx: Mutex<Option<Sender<()>>>,
-    /// Downloads under way right now.
-    pub fetching: AtomicUsize,
-}
-
-impl Node {
-    pub fn new(name: String, client: Client) -> Node {
-        let (tx, rx) = zkcluster::channel::bounded(0);
-        Node {
-            name,
-            client,
-            killed: AtomicBool::new(false),
-            pages_done: AtomicUsize::new(0),
-            alive: rx,
-            alive_tx: Mutex::new(Some(tx)),
-            fetching: AtomicUsize::new(0),
-        }
-    }
-
-    /// Kills the node like a crashed process: its downloads stop at once, then its session is
-    /// closed without releasing anything (its claims, leases and locks go with the session).
-    pub fn kill(&self) {
-        self.killed.store(true, Ordering::SeqCst);
-        self.alive_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let deadline = std::time::Instant::now() + Duration::from_secs(2);
-        while self.fetching.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let _ = self.client.close();
-    }
-}
-
-enum Claim {
-    Page(usize),
-    NothingNow,
-    Finished,
-}
-
-/// Runs until every page is done or the node is killed.
-pub fn run(crawl: &Crawl, node: &Node) {
-    loop {
-        if node.killed.load(Ordering::SeqCst) {
-            return;
-        }
-        match work_once(crawl, node) {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(_) if node.killed.load(Ordering::SeqCst) => return,
-            Err(e) if e.is_retryable() => log::warn!("{}: retrying after {e}", node.name),
+pub fn run(member: &Member) {
+    let mut leases: HashMap<String, ZookeeperRecipeRestriction> = HashMap::new();
+    let mut since_read = 0;
+    while !member.finished.load(Ordering::SeqCst) {
+        let (config, changed) = match member.config.current(
+            &member.client,
+            &member.layout,
+            &member.id,
+            since_read >= crate::config::BATCH,
+        ) {
+            Ok(read) => read,
             Err(e) => {
-                log::error!("{}: worker stopped: {e}", node.name);
-                return;
+                log::warn!("{}: reading the configuration: {e}", member.id);
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
             }
-        }
-    }
-}
-
-/// One claim-fetch-record cycle; false when the crawl is finished.
-fn work_once(crawl: &Crawl, node: &Node) -> zkcluster::Result<bool> {
-    let client = &node.client;
-    match claim(crawl, node)? {
-        Claim::Finished => Ok(false),
-        Claim::NothingNow => {
-            // Others hold the remaining pages; wait for the frontier to change (or a claim to vanish).
-            let (_, changed) = client.get_children_watch(&crawl.layout.frontier())?;
-            let _ = changed.recv_timeout(Duration::from_millis(50));
-            Ok(true)
-        }
-        Claim::Page(page) => {
-            fetch_and_record(crawl, node, page)?;
-            Ok(true)
-        }
-    }
-}
-
-fn claim(crawl: &Crawl, node: &Node) -> zkcluster::Result<Claim> {
-    let client = &node.client;
-    let layout = &crawl.layout;
-    let lock =
-        client.restrict(&layout.frontier_lock(), ZookeeperRecipe::WriteLock, &node.name, None)?;
-    let _guard = lock.acquire_timeout(Duration::from_secs(10))?;
-    // Claims are read before done pages (ZooKeeper answers in order): a page recorded between
-    // the two reads is then seen as done, never as unclaimed-and-not-done.
-    let claims = client.get_children_async(&layout.claims());
-    let done = client.get_children_async(&layout.done());
-    let frontier = client.get_children_async(&layout.frontier());
-    let (claims, done, mut frontier) = (claims.wait()?, done.wait()?, frontier.wait()?);
-    if done.len() >= crawl.site.pages.len() {
-        return Ok(Claim::Finished);
-    }
-    let claims: HashSet<String> = claims.into_iter().collect();
-    let done: HashSet<String> = done.into_iter().collect();
-    frontier.sort();
-    let mut stale = Vec::new();
-    let mut claimed = None;
-    for entry in frontier {
-        if done.contains(&entry) {
-            stale.push(client.delete_async(&format!("{}/{entry}", layout.frontier()), None));
-        } else if !claims.contains(&entry) {
-            if let Some(page) = layout::page_of(&entry) {
-                let claim = Layout::entry(&layout.claims(), page);
-                client.create(&claim, &node.name, &CreateOptions::new().ephemeral())?;
-                claimed = Some(page);
-                break;
-            }
-        }
-    }
-    for pending in stale {
-        let _ = pending.wait();
-    }
-    Ok(claimed.map_or(Claim::NothingNow, Claim::Page))
-}
-
-fn fetch_and_record(crawl: &Crawl, node: &Node, page: usize) -> zkcluster::Result<()> {
-    let client = &node.client;
-    let layout = &crawl.layout;
-    let latency = read_latency(crawl, node)?;
-    let domain = crawl.site.pages[page].domain;
-    let politeness = client.restrict(
-        &layout.politeness(domain),
-        ZookeeperRecipe::Semaphore,
-        &node.name,
-        Some(crawl.politeness),
-    )?;
-    let links = {
-        let lease = politeness.acquire_timeout(Duration::from_secs(20))?;
-        // A download stops when the node dies or its lease is lost (the session ended: someone
-        // else may hold the lease now), so politeness holds even then.
-        let lost = lease.lost();
-        node.fetching.fetch_add(1, Ordering::SeqCst);
-        let fetched = crawl.site.fetch(page, latency, |took| {
-            zkcluster::channel::select! {
-                recv(node.alive) -> _ => true,
-                recv(lost) -> _ => true,
-                default(took) => false,
-            }
-        });
-        node.fetching.fetch_sub(1, Ordering::SeqCst);
-        let Some(links) = fetched.map(<[usize]>::to_vec) else {
-            crawl.interrupted.fetch_add(1, Ordering::SeqCst);
-            return Ok(());
         };
-        if node.killed.load(Ordering::SeqCst) || !lease.is_valid() {
-            // The session (and with it our claim) is gone: someone else will fetch this page.
-            crawl.abandoned.fetch_add(1, Ordering::SeqCst);
-            return Ok(());
+        if since_read >= crate::config::BATCH {
+            since_read = 0;
         }
-        links
-    };
-    match record(crawl, node, page, &links) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            // Fetched but not recorded: someone must fetch it again. Our claim goes with our
-            // session if the node was killed; otherwise give it back now.
-            crawl.abandoned.fetch_add(1, Ordering::SeqCst);
-            if !node.killed.load(Ordering::SeqCst) {
-                let _ = client.delete_node(&Layout::entry(&layout.claims(), page));
+        if let Some(c) = changed {
+            member
+                .events
+                .log("config", json!({"generation": c.generation, "delay_ms": c.delay_ms}));
+        }
+        let Some(config) = config else {
+            std::thread::sleep(Duration::from_millis(100)); // not published yet
+            member.check_finished();
+            continue;
+        };
+        match member.queue.get_timeout(Duration::from_secs(1)) {
+            Ok(Some(item)) => {
+                if let Err(e) = process(member, item, config.politeness, &mut leases) {
+                    log::warn!("{}: item failed, back to the frontier: {e}", member.id);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                since_read += 1;
+                std::thread::sleep(Duration::from_millis(config.delay_ms));
             }
-            Err(e)
+            Ok(None) => member.check_finished(),
+            Err(e) => {
+                log::warn!("{}: taking from the frontier: {e}", member.id);
+                std::thread::sleep(Duration::from_millis(200));
+            }
         }
     }
 }
 
-/// Adds the new URLs (pipelined: one round trip), records the page, then cleans up.
-fn record(crawl: &Crawl, node: &Node, page: usize, links: &[usize]) -> zkcluster::Result<()> {
-    let client = &node.client;
-    let layout = &crawl.layout;
-    let adds: Vec<_> = links
-        .iter()
-        .map(|&l| {
-            client.create_async(
-                &Layout::entry(&layout.frontier(), l),
-                crawl.site.url(l),
-                &CreateOptions::new(),
-            )
-        })
-        .collect();
-    for add in adds {
-        match add.wait() {
-            Ok(_) => {}
-            Err(e) if e.is_node_exists() => {}
-            Err(e) => return Err(e),
-        }
-    }
-    match client.create(&Layout::entry(&layout.done(), page), &node.name, &CreateOptions::new()) {
-        Ok(_) => {
-            crawl.completed[page].fetch_add(1, Ordering::SeqCst);
-            node.pages_done.fetch_add(1, Ordering::SeqCst);
-        }
-        Err(e) if e.is_node_exists() => {
-            log::error!("{}: page {page} was already recorded by another worker", node.name);
-            crawl.duplicates.fetch_add(1, Ordering::SeqCst);
+/// Steps 2 to 7 of the spec for one item. An error drops the item (back to the frontier).
+fn process(
+    member: &Member,
+    mut item: QueueItem,
+    politeness: u32,
+    leases: &mut HashMap<String, ZookeeperRecipeRestriction>,
+) -> zkcluster::Result<()> {
+    let client = &member.client;
+    let layout = &member.layout;
+    let url = String::from_utf8_lossy(item.data()).into_owned();
+    let domain = crate::layout::authority(&url).unwrap_or_default().to_string();
+
+    let claim =
+        client.restrict(&layout.claim(&url), ZookeeperRecipe::WriteLock, &member.id, None)?;
+    let guard = match claim.acquire_timeout(CLAIM_WAIT) {
+        Ok(guard) => guard,
+        Err(e) if e.is_timeout() => {
+            item.release()?;
+            return Ok(());
         }
         Err(e) => return Err(e),
+    };
+    if client.exist_node(&layout.result(&url))?.is_some() {
+        // A predecessor committed this page and died before consuming the item.
+        item.consume()?;
+        guard.release()?;
+        member.events.log("recovered", json!({"url": url}));
+        return Ok(());
     }
-    // Recorded: from here on a failure only leaves a stale entry the next claim cleans up.
-    let cleanup = [
-        client.delete_async(&Layout::entry(&layout.frontier(), page), None),
-        client.delete_async(&Layout::entry(&layout.claims(), page), None),
-    ];
-    for pending in cleanup {
-        let _ = pending.wait();
+
+    let semaphore = match leases.get(&domain) {
+        Some(s) => s,
+        None => {
+            let s = client.restrict(
+                &layout.politeness(&domain),
+                ZookeeperRecipe::Semaphore,
+                &member.id,
+                Some(politeness),
+            )?;
+            leases.entry(domain.clone()).or_insert(s)
+        }
+    };
+    let (fetched, start, end) = {
+        let lease = semaphore.acquire_timeout(LEASE_WAIT)?;
+        // A lease is only as good as its session: after a long stop (SIGSTOP, GC-like pause)
+        // the session may be gone and the slot taken by someone else. Fetch only while the
+        // lease surely lasts; otherwise give the URL back.
+        let lasts = lease.valid_until().is_some_and(|until| Instant::now() + LEASE_MARGIN < until);
+        if !lasts {
+            member.events.log("lease_uncertain", json!({"url": url}));
+            return Ok(()); // the item and the claim are dropped: back to the frontier
+        }
+        let start = now_ms();
+        let fetched = member.fetcher.get(&url);
+        if !lease.is_valid() {
+            // Stopped during the fetch past the lease's deadline: the request may have gone
+            // out on a lease someone else holds now (the politeness check looks for these).
+            member.events.log("late_fetch", json!({"url": url, "domain": domain}));
+        }
+        (fetched, start, now_ms())
+    }; // the lease goes as soon as the body is read
+    let links = if fetched.status == 200 {
+        crate::links::extract(&fetched.body, &domain, &member.domains)
+    } else {
+        Vec::new()
+    };
+    let token = guard.fencing_token();
+    let record = json!({"url": url, "member": member.id, "token": token, "status": fetched.status, "links": links.len()});
+    let outcome = match commit(member, &guard, &url, &record.to_string(), &links, token) {
+        Ok(outcome) => outcome,
+        // A read before the commit failed because the session ended: the commit would have
+        // been refused (nothing was sent).
+        Err(error) if guard.status() == GuardStatus::Lost => {
+            Commit::Refused { by: "client", error }
+        }
+        Err(e) => return Err(e),
+    };
+    if let Commit::Refused { by, error } = outcome {
+        member.events.log(
+            "stale_rejected",
+            json!({"url": url, "token": token, "domain": domain, "start": start, "end": end,
+                   "by": by, "error": error.to_string()}),
+        );
+        return Ok(()); // the claim is gone: someone else does (or did) this page
     }
+    item.consume()?;
+    guard.release()?;
+    member.pages.fetch_add(1, Ordering::SeqCst);
+    member.events.log(
+        "fetch",
+        json!({"url": url, "domain": domain, "start": start, "end": end, "status": fetched.status, "token": token}),
+    );
     Ok(())
 }
 
-/// Reads the shared configuration under the read lock (readers share it; the mid-run update
-/// takes the write lock and waits for them).
-fn read_latency(crawl: &Crawl, node: &Node) -> zkcluster::Result<Duration> {
-    let client = &node.client;
-    let lock = client.restrict(
-        &crawl.layout.config_lock(),
-        ZookeeperRecipe::ReadLock,
-        &node.name,
-        None,
-    )?;
-    let _guard = lock.acquire_timeout(Duration::from_secs(10))?;
-    let config = client.get_node(&crawl.layout.config())?;
-    let text = config.value_str()?;
-    if text.contains("updated") {
-        crawl.updated_config_reads.fetch_add(1, Ordering::SeqCst);
+/// The fenced commit of a page (spec step 6), retried while links became seen meanwhile, the
+/// page counter moved, or the connection broke (a commit whose reply was lost counts if its
+/// record is there with our token).
+///
+/// The page is counted in the same transaction (spec step 7, done atomically with step 6): a
+/// compare-and-set of `R/pages` in the `Counter`'s format, so the count is exact even when a
+/// ZooKeeper leader dies under the write. A separate `Counter::add` cut off by a connection
+/// loss has an unknown outcome (zkcluster's fails rather than guess; Kazoo's retries and may
+/// count twice), and then the count and the records drift apart.
+fn commit(
+    member: &Member,
+    guard: &Guard,
+    url: &str,
+    record: &str,
+    links: &[String],
+    token: i64,
+) -> zkcluster::Result<Commit> {
+    let client = &member.client;
+    let layout = &member.layout;
+    let mut unique: Vec<&String> = Vec::new();
+    for link in links {
+        if !unique.contains(&link) && link != url {
+            unique.push(link);
+        }
     }
-    let millis = text
-        .split(',')
-        .find_map(|kv| kv.strip_prefix("latency_ms="))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
-    Ok(Duration::from_millis(millis))
+    for _ in 0..100 {
+        let seen: Vec<_> =
+            unique.iter().map(|l| client.exist_node_async(&layout.seen(l))).collect();
+        let mut new = Vec::new();
+        for (link, pending) in unique.iter().zip(seen) {
+            if pending.wait()?.is_none() {
+                new.push(*link);
+            }
+        }
+        let (count, version) = read_count(member)?;
+        let mut transaction = guard
+            .transaction()
+            .create(&layout.result(url), record, &CreateOptions::new())
+            .set_data(&layout.pages(), (count + 1).to_string(), Some(version));
+        for link in &new {
+            transaction = transaction.create(&layout.seen(link), "", &CreateOptions::new()).create(
+                &layout.frontier_entry_prefix(),
+                link.as_str(),
+                &CreateOptions::new().sequential(),
+            );
+        }
+        // Whether the client already knows the session is gone (then it refuses the commit
+        // itself, sending nothing); otherwise the server's check of the claim node decides.
+        let by = if guard.status() == GuardStatus::Lost { "client" } else { "server" };
+        match transaction.commit() {
+            Ok(_) => return Ok(Commit::Done),
+            Err(error) if error.is_lock_lost() => return Ok(Commit::Refused { by, error }),
+            // A link was seen meanwhile, or another page was counted: look again.
+            Err(e) if e.is_node_exists() || e.is_bad_version() => continue,
+            Err(e) if e.is_connection_loss() || e.is_timeout() => {
+                std::thread::sleep(Duration::from_millis(200));
+                match client.get_node(&layout.result(url)) {
+                    Ok(node) if record_token(&node.value) == Some(token) => {
+                        return Ok(Commit::Done)
+                    }
+                    Ok(_) => return Err(e), // someone else's record: ours was not applied
+                    Err(read) if read.is_no_node() => continue,
+                    Err(read) => return Err(read),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(zkcluster::Error::InvalidArgument {
+        path: layout.result(url),
+        reason: format!("{url}: the commit kept conflicting"),
+    })
+}
+
+enum Commit {
+    Done,
+    /// The claim was lost: nothing was applied. `by` says who refused it.
+    Refused {
+        by: &'static str,
+        error: zkcluster::Error,
+    },
+}
+
+/// The page counter's value (Kazoo's integer text; empty is 0) and version.
+fn read_count(member: &Member) -> zkcluster::Result<(i64, i32)> {
+    let node = member.client.get_node(&member.layout.pages())?;
+    let text = node.value_str()?.trim();
+    let count = if text.is_empty() {
+        0
+    } else {
+        text.parse().map_err(|_| zkcluster::Error::InvalidArgument {
+            path: member.layout.pages(),
+            reason: format!("the page counter holds {text:?}, not an integer"),
+        })?
+    };
+    Ok((count, node.stat.version))
+}
+
+fn record_token(data: &[u8]) -> Option<i64> {
+    serde_json::from_slice::<serde_json::Value>(data).ok()?.get("token")?.as_i64()
 }

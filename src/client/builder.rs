@@ -39,10 +39,10 @@ pub struct ClientBuilder {
     create_chroot: bool,
     can_be_read_only: bool,
     sasl: Option<(String, String)>,
-    #[cfg(feature = "gssapi")]
-    gssapi: Option<crate::GssapiConfig>,
     #[cfg(feature = "tls")]
     tls: Option<crate::TlsConfig>,
+    #[cfg(feature = "gssapi")]
+    gssapi: Option<crate::GssapiConfig>,
 }
 
 impl ClientBuilder {
@@ -61,10 +61,10 @@ impl ClientBuilder {
             create_chroot: false,
             can_be_read_only: false,
             sasl: None,
-            #[cfg(feature = "gssapi")]
-            gssapi: None,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "gssapi")]
+            gssapi: None,
         }
     }
 
@@ -335,9 +335,9 @@ impl ClientBuilder {
             backoff: self.backoff,
             can_be_read_only: self.can_be_read_only,
             sasl: self.sasl,
+            connector,
             #[cfg(feature = "gssapi")]
             gssapi: self.gssapi,
-            connector,
         };
         let client = Client::start(config, self.default_acl)?;
         for (scheme, auth) in &self.auth {

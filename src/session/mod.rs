@@ -106,11 +106,11 @@ pub(crate) struct SessionConfig {
     pub can_be_read_only: bool,
     /// SASL DIGEST-MD5 credentials (user, password), run on every connection before it is used.
     pub sasl: Option<(String, String)>,
+    /// Plain TCP, or TLS (`ClientBuilder::tls`).
+    pub connector: Connector,
     /// SASL GSSAPI (Kerberos) options, run like `sasl` (the builder sets one or the other).
     #[cfg(feature = "gssapi")]
     pub gssapi: Option<GssapiConfig>,
-    /// Plain TCP, or TLS (`ClientBuilder::tls`).
-    pub connector: Connector,
 }
 
 /// An instant `d` from `now`, saturating far in the future (for `Duration::MAX` timeouts).

@@ -1,6 +1,6 @@
 //! TLS to ZooKeeper's `secureClientPort`, with rustls: the options users give
 //! ([`TlsConfig`]), and the handshake over an already connected TCP stream, bounded by a
-//! deadline.
+//! deadline. After the handshake the connection's stream is split in two (`stream.rs`).
 //!
 //! The server's certificate is checked against the CA bundle the user names (never the
 //! system's roots: a ZooKeeper ensemble has its own CA) and against the host name or IP address
@@ -39,7 +39,8 @@ impl Pem {
 }
 
 /// How the client speaks TLS to the ensemble: the CA bundle that signed the servers'
-/// certificates, optionally a client certificate and key, all PEM.
+/// certificates, optionally a client certificate and key, all PEM. Give it to
+/// [`ClientBuilder::tls`](crate::ClientBuilder::tls); files are read when the client connects.
 ///
 /// ```
 /// use zkcluster::TlsConfig;
