@@ -607,29 +607,33 @@ impl LockCore {
         token: &CancelToken,
         deadline: Option<Instant>,
     ) -> Wake {
-        let timer = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
+        use crate::session::WatchWake;
         let lost = life.signal();
         loop {
-            select! {
-                recv(watch) -> event => return match event {
-                    Ok(crate::WatchedEvent { kind: crate::WatchEventKind::NodeDeleted, .. }) => {
-                        Wake::Deleted
+            // The session reads the socket on this thread while it can, so the predecessor's
+            // deletion wakes us with no thread hop (the hand-off's latency).
+            let signals = [token.signal(), &lost, &changed];
+            match client.shared().await_watch(watch, &signals, deadline) {
+                WatchWake::Fired(Ok(crate::WatchedEvent {
+                    kind: crate::WatchEventKind::NodeDeleted,
+                    ..
+                })) => return Wake::Deleted,
+                WatchWake::Fired(_) => return Wake::Recheck,
+                WatchWake::Signal(0) => {
+                    if token.is_cancelled() {
+                        return Wake::Cancelled;
                     }
-                    _ => Wake::Recheck,
-                },
-                recv(token.signal()) -> _ => if token.is_cancelled() {
-                    return Wake::Cancelled;
-                },
-                recv(lost) -> _ => return Wake::Recheck,
-                recv(changed) -> _ => {
+                }
+                WatchWake::Signal(1) => return Wake::Recheck,
+                WatchWake::Signal(_) => {
                     let next = client.shared().next_change();
                     // Suspended: the watch may still fire after a resume; wait on.
                     if client.state() != SessionState::Suspended {
                         return Wake::Recheck;
                     }
                     changed = next;
-                },
-                recv(timer) -> _ => return Wake::Deadline,
+                }
+                WatchWake::Deadline => return Wake::Deadline,
             }
         }
     }

@@ -104,7 +104,7 @@ fn handshake(
     let io = |e: std::io::Error| HandshakeError::Io(e.to_string());
     let request = ConnectRequest {
         protocol_version: 0,
-        last_zxid_seen: shared.last_zxid.load(std::sync::atomic::Ordering::SeqCst),
+        last_zxid_seen: shared.last_zxid(),
         timeout_ms: shared.config.session_timeout.as_millis().min(i32::MAX as u128) as i32,
         session_id,
         passwd: passwd.to_vec(),

@@ -1,8 +1,8 @@
 //! Moving the outbox onto the socket, with no lock held while a write blocks.
 //!
-//! The write token is `Wire::writing`, taken and released under `Shared::wire`'s mutex; its
+//! The write token is `Wire::writing`, taken and released under `Shared::core`'s mutex; its
 //! holder alone locks `Shared::writer` (the socket's write half and the frame it is part-way
-//! through) and writes frames one by one, taking each from the outbox under the wire mutex
+//! through) and writes frames one by one, taking each from the outbox under the core's mutex
 //! only for that moment. Whoever queues a request while the token is taken leaves it to the
 //! holder, who takes frames until the outbox is empty and releases the token in the same step
 //! as it sees that (so nothing queued is left behind).
@@ -63,7 +63,8 @@ impl Shared {
     /// returns at once when another thread holds it.
     pub(crate) fn pump(&self, who: Writer) {
         {
-            let mut wire = lock(&self.wire);
+            let mut core = lock(&self.core);
+            let wire = &mut core.wire;
             if !wire.can_write(who == Writer::Session) || wire.outbox.is_empty() && !wire.stalled {
                 return;
             }
@@ -76,20 +77,21 @@ impl Shared {
         };
         let generation = slot.as_ref().map(|side| side.generation);
         drop(slot);
-        let mut wire = lock(&self.wire);
+        let mut core = lock(&self.core);
+        let wire = &mut core.wire;
         match step {
             Step::Drained => {} // released by write_all_queued, under the same lock
             Step::Stalled => {
                 wire.writing = false;
                 wire.stalled = true;
-                drop(wire);
+                drop(core);
                 if who == Writer::Caller {
                     self.wake_driver();
                 }
             }
             Step::Broken(reason) => {
                 wire.writing = false;
-                drop(wire);
+                drop(core);
                 if let Some(generation) = generation {
                     self.shutdown_socket(Some(generation));
                 }
@@ -103,7 +105,8 @@ impl Shared {
     fn write_all_queued(&self, side: &mut WriteSide) -> Step {
         loop {
             if side.current.is_none() {
-                let mut wire = lock(&self.wire);
+                let mut core = lock(&self.core);
+                let wire = &mut core.wire;
                 match wire.next_frame(side.generation, Instant::now()) {
                     Some(frame) => side.current = Some((frame, 0)),
                     None => {
@@ -118,10 +121,11 @@ impl Shared {
                 Ok(0) => return Step::Broken("socket accepts no more bytes".to_string()),
                 Ok(n) => {
                     *done += n;
-                    self.activity.progressed();
+                    let now = Instant::now();
+                    self.activity.progressed(now);
                     if *done == frame.len() {
                         side.current = None;
-                        self.activity.sent();
+                        self.activity.sent(now);
                     }
                 }
                 Err(e) if super::handshake::is_timeout(&e) => return Step::Stalled,
