@@ -29,7 +29,7 @@ What one member does, with root R:
   as the Rust members spell them (the URL string is the key), on the demo's domains only:
   those of ``--seeds`` (or of a "domains" list in R/config), else any loopback host;
 - appends its events as JSON lines to DIR/<member>.jsonl (joined, config, fetch, recovered,
-  stale_rejected, session_expired, done);
+  stale_rejected, session_expired, lease_uncertain, late_fetch, done);
 - exits with status 0 once R/finished exists (status 2 on bad arguments or a server it cannot
   reach at start).
 
@@ -51,8 +51,9 @@ Failure modes, and what the crawler does about them:
   back in the queue for whoever takes it next, who finds the result if the commit had landed.
 - A process stopped (SIGSTOP, a stall) past its session timeout while holding a lease would,
   once resumed, send its request on a lease that is gone: one request more than politeness
-  allows. So the lease node is confirmed on the server right before every request; what is
-  left is the moment between that reply and the request going out.
+  allows. So the lease node is confirmed on the server right before every request (if it is
+  gone: ``lease_uncertain``, the item goes back), and again after it (if it is gone then, the
+  request may have gone out on a lost lease: ``late_fetch``).
 - A member that dies between its commit and its consume leaves a recorded page in the queue:
   the next holder logs ``recovered`` and consumes it; a page is never recorded twice.
 - The counter is a progress figure, the results are exact: a member killed between its commit
@@ -651,22 +652,28 @@ class Worker(threading.Thread):
         # node behind (the clean-up fails), which would block the domain for everyone.
         semaphore.acquire()
         try:
-            self._check_lease(semaphore, epoch)
+            if not self._lease_stands(semaphore):
+                self.m.events.log("lease_uncertain", url=url)
+                raise ClaimLost()
+            if self.m.session.epoch != epoch:
+                raise ClaimLost()  # a lease of the new session; the claim was of the old one
             start = now_ms()
             status, body = self.m.fetcher.get(url)
             end = now_ms()
+            if not self._lease_stands(semaphore) or self.m.session.epoch != epoch:
+                # Stopped during the fetch past the session timeout: the request may have gone
+                # out on a lease someone else holds by now (the politeness check looks for these).
+                self.m.events.log("late_fetch", url=url, domain=authority(url))
         finally:
             self.zk.retry(semaphore.release)
         return start, status, body, end
 
-    def _check_lease(self, semaphore, epoch):
-        """Confirms with the server, right before the request, that the lease (and the claim,
-        of the same session) still stands. A process stopped after acquiring (SIGSTOP, a long
-        GC-like stall) would otherwise send its request on a lease that expired meanwhile,
-        one request more than the politeness allows."""
-        held = self.zk.retry(self.zk.exists, semaphore.create_path) is not None
-        if not held or self.m.session.epoch != epoch:
-            raise ClaimLost()  # the lease is gone, or of a new session while the claim was not
+    def _lease_stands(self, semaphore):
+        """Whether the lease node still exists, asked of the server: Kazoo's leases have no
+        deadline of their own, and a process stopped after acquiring (SIGSTOP, a long stall)
+        would otherwise send its request on a lease that expired meanwhile, one request more
+        than the politeness allows."""
+        return self.zk.retry(self.zk.exists, semaphore.create_path) is not None
 
     def _semaphore(self, url):
         path = self.layout.politeness(url)
