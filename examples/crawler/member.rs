@@ -104,12 +104,18 @@ fn run(args: &MemberArgs) -> Result<(), Box<dyn std::error::Error>> {
     let session = client.session_events();
     std::thread::scope(|s| {
         let member = &member;
+        let parent = rustix::process::getppid();
         s.spawn(move || {
             while !member.finished.load(Ordering::SeqCst) {
                 if let Ok(SessionEvent::Lost { .. }) =
                     session.recv_timeout(Duration::from_millis(200))
                 {
                     member.events.log("session_expired", json!({}));
+                }
+                if rustix::process::getppid() != parent {
+                    // The orchestrator is gone (interrupted): do not crawl on as an orphan.
+                    eprintln!("{}: the orchestrator is gone, exiting", member.id);
+                    std::process::exit(3);
                 }
             }
         });

@@ -4,29 +4,20 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use zkcluster::testing::{TestingCluster, TestingServer};
 use zkcluster::{Client, Counter, Election};
 
 use crate::checks::{self, Outcome};
 use crate::events::EventLog;
-use crate::faults::{Fault, Faults};
+use crate::faults::Faults;
 use crate::fleet::{self, Fleet, Shared};
 use crate::http::SiteServers;
+use crate::inventory;
 use crate::layout::Layout;
 use crate::options::{target_dir, Options};
 use crate::progress::Progress;
+use crate::schedule::{arm_member_faults, zookeeper_fault, Schedule};
 use crate::site::Site;
-
-/// When the faults are armed, as a share of the pages to record. With `--ensemble` the
-/// ZooKeeper leader goes first, and the member faults wait until it is back: a new ZooKeeper
-/// leader gives every session a fresh timeout, which would let a paused member's session
-/// survive its pause.
-const ZK_KILL_AT: f64 = 0.08;
-const KILL_AT: f64 = 0.22;
-const PAUSE_AT: f64 = 0.38;
-/// How long the killed ZooKeeper leader stays down.
-const ZK_DOWN: Duration = Duration::from_secs(3);
 
 /// The ZooKeeper of the run; ours are stopped when dropped.
 enum ZooKeeper {
@@ -63,16 +54,6 @@ fn start_zookeeper(options: &Options) -> Result<(ZooKeeper, String), String> {
     let hosts = server.connect_string();
     println!("started a local ZooKeeper at {hosts}");
     Ok((ZooKeeper::Server(server), hosts))
-}
-
-/// What the orchestrator did to the fleet and the servers.
-#[derive(Default)]
-struct Schedule {
-    kill: Option<String>,
-    pause: Option<String>,
-    /// The member killed, when, and the pages recorded then.
-    zk_killed: Option<(usize, Instant, usize)>,
-    zk_restarted: bool,
 }
 
 fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
@@ -220,12 +201,12 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     // The killed member's session outlives it by its timeout: wait for it before looking for
     // leftovers.
     let ephemerals_deadline = Instant::now() + options.session_timeout * 2 + Duration::from_secs(5);
-    let mut leftovers = checks::leftovers(&client, &layout)?;
+    let mut leftovers = inventory::leftovers(&client, &layout)?;
     while !leftovers.is_empty() && Instant::now() < ephemerals_deadline {
         std::thread::sleep(Duration::from_millis(250));
-        leftovers = checks::leftovers(&client, &layout)?;
+        leftovers = inventory::leftovers(&client, &layout)?;
     }
-    let results = checks::results(&client, &layout)?;
+    let results = inventory::results(&client, &layout)?;
     let counted = counter.value()?;
     let (events, unparsed) = crate::events::read_all(&events_dir)?;
     let outcome = Outcome {
@@ -251,86 +232,13 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     if !options.keep {
         client.delete_recursive(&layout.root)?;
     }
+    // The events and logs stay when something failed (or with --keep), to look into.
+    if passed && !options.keep {
+        let _ = std::fs::remove_dir_all(&run_dir);
+    } else {
+        println!("events and member logs kept in {}", run_dir.display());
+    }
     client.close()?;
     drop(zk);
     Ok(passed)
-}
-
-/// Arms the kill of the coordinator, then the pause of another Rust member (each fires at the
-/// target's next request to the site).
-fn arm_member_faults(
-    schedule: &mut Schedule,
-    faults: &Faults,
-    fleet: &Fleet,
-    leader: Option<&str>,
-    pages: usize,
-    total: usize,
-    progress: &Progress,
-) {
-    let share = pages as f64 / total.max(1) as f64;
-    if schedule.kill.is_none() && share >= KILL_AT {
-        if let Some(leader) = leader.filter(|l| l.starts_with("rust-")) {
-            faults.arm(leader, Fault::Kill);
-            schedule.kill = Some(leader.to_string());
-            progress.println(format!(
-                "at {pages} pages: the site will kill -9 the coordinator {leader} at its next request"
-            ));
-        }
-    }
-    let kill_fired = schedule.kill.is_some() && !faults.is_armed();
-    if schedule.pause.is_none() && kill_fired && share >= PAUSE_AT {
-        let victim = fleet.procs.iter().find(|p| {
-            p.rust
-                && p.exit.is_none()
-                && Some(p.id.as_str()) != leader
-                && Some(&p.id) != schedule.kill.as_ref()
-        });
-        if let Some(victim) = victim {
-            faults.arm(&victim.id, Fault::Pause);
-            schedule.pause = Some(victim.id.clone());
-            progress.println(format!(
-                "at {pages} pages: the site will SIGSTOP {} at its next request, for twice its \
-                 session timeout",
-                victim.id
-            ));
-        }
-    }
-}
-
-/// `--ensemble`: kills the ZooKeeper leader mid-run and restarts it a little later.
-fn zookeeper_fault(
-    schedule: &mut Schedule,
-    cluster: &mut TestingCluster,
-    log: &EventLog,
-    pages: usize,
-    total: usize,
-    progress: &Progress,
-) {
-    match schedule.zk_killed {
-        None if pages as f64 >= ZK_KILL_AT * total as f64 => {
-            if let Some(i) = cluster.leader() {
-                if cluster.member_mut(i).kill().is_ok() {
-                    log.log(
-                        "fault",
-                        json!({"fault": "zk-leader-kill", "target": format!("zk-{i}")}),
-                    );
-                    progress.println(format!(
-                        "at {pages} pages: killed the ZooKeeper leader (member {i})"
-                    ));
-                    schedule.zk_killed = Some((i, Instant::now(), pages));
-                }
-            }
-        }
-        Some((i, at, _)) if !schedule.zk_restarted && at.elapsed() >= ZK_DOWN => {
-            match cluster.member_mut(i).restart() {
-                Ok(()) => {
-                    log.log("fault", json!({"fault": "zk-restart", "target": format!("zk-{i}")}));
-                    progress.println(format!("restarted ZooKeeper member {i}"));
-                }
-                Err(e) => progress.println(format!("cannot restart ZooKeeper member {i}: {e}")),
-            }
-            schedule.zk_restarted = true;
-        }
-        _ => {}
-    }
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use zkcluster::{
-    CreateOptions, Guard, GuardStatus, QueueItem, Restriction, ZookeeperRecipe, ZookeeperRecipeRestriction,
+    CreateOptions, Guard, GuardStatus, QueueItem, Restriction, ZookeeperRecipe,
+    ZookeeperRecipeRestriction,
 };
 
 use crate::events::now_ms;
@@ -140,7 +141,16 @@ fn process(
     };
     let token = guard.fencing_token();
     let record = json!({"url": url, "member": member.id, "token": token, "status": fetched.status, "links": links.len()});
-    if let Commit::Refused { by, error } = commit(member, &guard, &url, &record.to_string(), &links, token)? {
+    let outcome = match commit(member, &guard, &url, &record.to_string(), &links, token) {
+        Ok(outcome) => outcome,
+        // A read before the commit failed because the session ended: the commit would have
+        // been refused (nothing was sent).
+        Err(error) if guard.status() == GuardStatus::Lost => {
+            Commit::Refused { by: "client", error }
+        }
+        Err(e) => return Err(e),
+    };
+    if let Commit::Refused { by, error } = outcome {
         member.events.log(
             "stale_rejected",
             json!({"url": url, "token": token, "domain": domain, "start": start, "end": end,
@@ -167,7 +177,14 @@ fn process(
 /// ZooKeeper leader dies under the write. A separate `Counter::add` cut off by a connection
 /// loss has an unknown outcome (zkcluster's fails rather than guess; Kazoo's retries and may
 /// count twice), and then the count and the records drift apart.
-fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[String], token: i64) -> zkcluster::Result<Commit> {
+fn commit(
+    member: &Member,
+    guard: &Guard,
+    url: &str,
+    record: &str,
+    links: &[String],
+    token: i64,
+) -> zkcluster::Result<Commit> {
     let client = &member.client;
     let layout = &member.layout;
     let mut unique: Vec<&String> = Vec::new();
@@ -208,7 +225,9 @@ fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[Stri
             Err(e) if e.is_connection_loss() || e.is_timeout() => {
                 std::thread::sleep(Duration::from_millis(200));
                 match client.get_node(&layout.result(url)) {
-                    Ok(node) if record_token(&node.value) == Some(token) => return Ok(Commit::Done),
+                    Ok(node) if record_token(&node.value) == Some(token) => {
+                        return Ok(Commit::Done)
+                    }
                     Ok(_) => return Err(e), // someone else's record: ours was not applied
                     Err(read) if read.is_no_node() => continue,
                     Err(read) => return Err(read),
@@ -226,7 +245,10 @@ fn commit(member: &Member, guard: &Guard, url: &str, record: &str, links: &[Stri
 enum Commit {
     Done,
     /// The claim was lost: nothing was applied. `by` says who refused it.
-    Refused { by: &'static str, error: zkcluster::Error },
+    Refused {
+        by: &'static str,
+        error: zkcluster::Error,
+    },
 }
 
 /// The page counter's value (Kazoo's integer text; empty is 0) and version.
