@@ -30,8 +30,8 @@ What one member does, with root R:
   those of ``--seeds`` (or of a "domains" list in R/config), else any loopback host;
 - appends its events as JSON lines to DIR/<member>.jsonl (joined, config, fetch, recovered,
   stale_rejected, session_expired, lease_uncertain, late_fetch, done);
-- exits with status 0 once R/finished exists (status 2 on bad arguments or a server it cannot
-  reach at start).
+- exits with status 0 once R/finished exists (2 on bad arguments or a server it cannot reach
+  at start, 3 if the process that started it is gone: no orphan crawls on).
 
 Failure modes, and what the crawler does about them:
 
@@ -101,6 +101,9 @@ COMMIT_DEADLINE = 120.0  # a commit still unresolved by then is abandoned
 FINISH_WAIT = 15.0  # for the workers to stop once R/finished exists
 CONFIG_EVERY_PAGES = 20  # re-read the config at least this often
 FRONTIER_PRIORITY = 100
+
+# Exit status when the process that started us (the orchestrator) is gone, as the Rust members'.
+ORPHANED = 3
 
 # Errors that leave the outcome of a call unknown: the call may or may not have been applied.
 UNCERTAIN = (ConnectionLoss, OperationTimeoutError, SessionExpiredError)
@@ -741,6 +744,7 @@ class Member:
         self.layout = Layout(args.root)
         self.events = EventLog(args.events, self.id)
         self.stop = threading.Event()
+        self.orphaned = False
         self.zk = KazooClient(
             hosts=args.hosts,
             timeout=args.session_timeout_ms / 1000.0,
@@ -760,19 +764,34 @@ class Member:
         except KazooTimeoutError:
             print(f"kazoo-crawler: cannot reach ZooKeeper at {self.zk.hosts}", file=sys.stderr)
             return 2
+        threading.Thread(target=self._watch_parent, name="parent-watch", daemon=True).start()
         try:
             self._prepare()
             if not self.config.read_first(self.stop):
-                return 0
+                return ORPHANED if self.orphaned else 0
             workers = [Worker(self, i) for i in range(self.workers_wanted)]
             for worker in workers:
                 worker.start()
             self._wait_finished()
             self._join(workers)
+            if self.orphaned:
+                return ORPHANED
             self.events.log("done", pages=sum(w.pages for w in workers))
             return 0
         finally:
             self._leave()
+
+    def _watch_parent(self):
+        """Stops the crawl if the orchestrator that started us is gone (it was interrupted or
+        killed): a member does not crawl on as an orphan."""
+        parent = os.getppid()
+        while not self.stop.wait(1.0):
+            if os.getppid() != parent:
+                print(
+                    f"kazoo-crawler: {self.id}: the orchestrator is gone, exiting", file=sys.stderr
+                )
+                self.orphaned = True
+                self.stop.set()
 
     def _prepare(self):
         for path in self.layout.dirs:
@@ -781,11 +800,12 @@ class Member:
         self.events.log("joined")
 
     def _wait_finished(self):
-        """Until R/finished exists: rejoins the party after a lost session, then sets `stop`."""
+        """Until R/finished exists (or `stop` is set): rejoins the party after a lost session;
+        then sets `stop`."""
         wake = threading.Event()
         watch = watcher(wake)
         epoch = self.session.epoch
-        while not self._finished_exists(watch):
+        while not self.stop.is_set() and not self._finished_exists(watch):
             if self.session.epoch != epoch and self.session.connected.is_set():
                 epoch = self.session.epoch
                 self.party.join()  # the party node went with the lost session
