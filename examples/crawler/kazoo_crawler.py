@@ -136,6 +136,18 @@ def watcher(event):
     return watch
 
 
+def failure(error):
+    """An unexpected error, with where it left this script and where it was raised."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if f.filename == __file__] or frames
+    here = ours[-1]
+    there = frames[-1]
+    return (
+        f"{error!r} in {here.name} (line {here.lineno}), "
+        f"raised in {there.name} ({os.path.basename(there.filename)}:{there.lineno})"
+    )
+
+
 # --- the node layout ---------------------------------------------------------------------------
 
 
@@ -537,12 +549,7 @@ class Worker(threading.Thread):
                     self._process(url)
                     self._crawl_delay()
             except Exception as e:  # noqa: BLE001 -- a worker never dies of one item
-                where = traceback.extract_tb(e.__traceback__)[-1]
-                print(
-                    f"kazoo-crawler: {self.name}: {e!r} in {where.name} "
-                    f"({os.path.basename(where.filename)}:{where.lineno}); starting over",
-                    file=sys.stderr,
-                )
+                print(f"kazoo-crawler: {self.name}: {failure(e)}; starting over", file=sys.stderr)
                 self._abandon()
                 self.m.session.wait_connected(1.0)
 
