@@ -39,8 +39,9 @@ Failure modes, and what the crawler does about them:
   retry policy, so the item in hand is kept. A commit whose reply was lost is resolved after
   reconnecting: the record is read back, and it is ours only if it carries our token;
   otherwise the commit is sent again and the server decides (the fence makes the retry safe).
-  A queue hold whose create reply was lost is found by its holder id and deleted, so it does
-  not block its item for the rest of the session. Likewise a lock acquire that times out while
+  A queue hold whose create reply was lost is found by its holder id and deleted (after every
+  connection loss, and whenever a get finds nothing), so it does not block its item for the
+  rest of the session. Likewise a lock acquire that times out while
   disconnected (Kazoo's clean-up of its node is best effort and fails then): the contender
   node is found by its prefix and deleted, for the claims and the config ReadLock. Lease
   acquires do not time out, for that reason: an orphaned node there would block a domain.
@@ -555,20 +556,22 @@ class Worker(threading.Thread):
 
     # Step 1: take an item.
     def _take(self):
-        self._sweep_lost_holds()
+        if self.m.session.drops != self.drops_seen:
+            self._sweep_lost_holds()
         self.m.config.refresh_if_due()
         item = self.queue.get(timeout=QUEUE_WAIT)
-        return None if item is None else item.decode("utf-8")
+        if item is None:
+            self._sweep_lost_holds()  # nothing to take: cheap insurance against an orphan
+            return None
+        return item.decode("utf-8")
 
     def _sweep_lost_holds(self):
-        """After a connection loss, deletes queue holds of ours that we do not hold knowingly:
-        a hold whose create reply was lost, or one of an item abandoned while disconnected,
-        would block its item until the session ends."""
-        drops = self.m.session.drops
-        if drops == self.drops_seen:
-            return
+        """Deletes queue holds of ours that we do not hold knowingly: a hold whose create
+        reply was lost, or one of an item abandoned while disconnected, would block its item
+        until the session ends. Run after every connection loss, and whenever a get found
+        nothing (no get of ours is running then, so no hold of ours is being made)."""
+        self.drops_seen = self.m.session.drops
         self.m.session.wait_connected()
-        self.drops_seen = drops
         taken = self.layout.frontier + "/taken"
         known = self.queue.processing_element[0] if self.queue.processing_element else None
         for name in self.zk.retry(self.zk.get_children, taken):
