@@ -2,7 +2,10 @@
 //! floor run the same workloads against one ZooKeeper from the test kit, in alternating rounds.
 //! Writes `target/bench-report.md`. Run it through `scripts/bench.sh` (which makes the Kazoo venv
 //! and compiles the Curator peer), or `cargo bench --bench compare -- [--quick] [--rounds N]
-//! [--slice-ms N] [--serial N] [--no-kazoo] [--no-curator]`.
+//! [--slice-ms N] [--serial N] [--no-kazoo] [--no-curator] [--only WORDS]`. `--only` runs just
+//! the workloads whose row contains one of the comma-separated words (`--only cycle` runs the
+//! three lock cycles; `--only cycle,serial` adds the serial rows), so a loaded machine spends
+//! its time on the rows being looked at; the memory section is skipped then.
 
 mod common;
 
@@ -30,8 +33,10 @@ fn main() {
     }
 }
 
-fn workloads() -> Vec<Workload> {
-    vec![
+/// Every workload, or those `--only` selects.
+fn workloads(args: &[String]) -> Vec<Workload> {
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
+    let all = vec![
         Workload::Serial,
         Workload::Exists(1),
         Workload::Exists(2),
@@ -42,7 +47,14 @@ fn workloads() -> Vec<Workload> {
         Workload::Lock(LockKind::Read),
         Workload::Lock(LockKind::Semaphore),
         Workload::Handoff(4),
-    ]
+    ];
+    match only {
+        None => all,
+        Some(words) => all
+            .into_iter()
+            .filter(|w| words.split(',').any(|word| !word.is_empty() && w.row().contains(word)))
+            .collect(),
+    }
 }
 
 fn run(args: &[String]) -> R<()> {
@@ -80,13 +92,22 @@ fn run(args: &[String]) -> R<()> {
     };
     peers.push(Box::new(Floor { addr: connect.clone() }));
     eprintln!("{cfg:?}, server {connect}");
-    let results = common::run_rounds(&cfg, &mut peers, &workloads(), &admin);
+    let workloads = workloads(args);
+    if workloads.is_empty() {
+        return Err(
+            "--only matched no workload (rows: serial, exists, get, cycle, hand-off)".into()
+        );
+    }
+    let results = common::run_rounds(&cfg, &mut peers, &workloads, &admin);
     drop(peers);
 
-    eprintln!("memory ...");
+    let everything = !args.iter().any(|a| a == "--only");
     let mut memory = Vec::new();
+    if everything {
+        eprintln!("memory ...");
+    }
     for peer in ["zkcluster", "crate", "kazoo"] {
-        if peer == "kazoo" && python.is_none() {
+        if !everything || (peer == "kazoo" && python.is_none()) {
             continue;
         }
         for mode in ["idle", "watches"] {
@@ -188,7 +209,10 @@ fn render(
          leases) — for zkcluster acquire + drop, which puts the delete on the wire without \
          waiting; the crate runs the minimal hand-written create(ephemeral sequential) / \
          getChildren / delete cycle instead (3 round trips), the floor the same cycle in one round \
-         trip (the last delete, the create and the getChildren pipelined). Curator runs \
+         trip (the last delete, the create and the getChildren pipelined); for the semaphore the \
+         floor is Kazoo's layout in one round trip (create and list the inner lock, list the pool, \
+         create the lease, behind the last cycle's two deletes: four writes a cycle where a lock \
+         has two). Curator runs \
          InterProcessMutex, InterProcessReadWriteLock's read lock and InterProcessSemaphoreV2 \
          (same lease count).\n\
          - hand-off: 4 threads, one session each, passing one WriteLock (acquire, drop; Curator: \
@@ -202,35 +226,38 @@ fn render(
         let _ = writeln!(out, "- {line}");
     }
 
-    let _ = writeln!(out, "\n## Memory and threads of one client\n");
-    let _ = writeln!(
-        out,
-        "Each figure comes from a fresh process: peak RSS (VmHWM) and threads after connecting \
-         (`idle`) or after leaving {} watches (exists on absent nodes); \"before\" is the same \
-         process before it connected (for Kazoo: after `import kazoo`).\n",
-        mem::WATCHES
-    );
-    let _ = writeln!(
-        out,
-        "| client | state | peak RSS | RSS | threads | peak RSS before | threads before |"
-    );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
-    for (peer, mode, m) in memory {
-        let mode = if *mode == "watches" { "1,000 watches" } else { "idle" };
-        match m {
-            Ok(m) => {
-                let _ = writeln!(
-                    out,
-                    "| {peer} | {mode} | {:.1} MiB | {:.1} MiB | {} | {:.1} MiB | {} |",
-                    m.hwm_kb / 1024.0,
-                    m.rss_kb / 1024.0,
-                    m.threads,
-                    m.base_hwm_kb / 1024.0,
-                    m.base_threads
-                );
-            }
-            Err(e) => {
-                let _ = writeln!(out, "| {peer} | {mode} | failed: {e} | | | | |");
+    // Skipped by `--only`.
+    if !memory.is_empty() {
+        let _ = writeln!(out, "\n## Memory and threads of one client\n");
+        let _ = writeln!(
+            out,
+            "Each figure comes from a fresh process: peak RSS (VmHWM) and threads after connecting \
+             (`idle`) or after leaving {} watches (exists on absent nodes); \"before\" is the same \
+             process before it connected (for Kazoo: after `import kazoo`).\n",
+            mem::WATCHES
+        );
+        let _ = writeln!(
+            out,
+            "| client | state | peak RSS | RSS | threads | peak RSS before | threads before |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
+        for (peer, mode, m) in memory {
+            let mode = if *mode == "watches" { "1,000 watches" } else { "idle" };
+            match m {
+                Ok(m) => {
+                    let _ = writeln!(
+                        out,
+                        "| {peer} | {mode} | {:.1} MiB | {:.1} MiB | {} | {:.1} MiB | {} |",
+                        m.hwm_kb / 1024.0,
+                        m.rss_kb / 1024.0,
+                        m.threads,
+                        m.base_hwm_kb / 1024.0,
+                        m.base_threads
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "| {peer} | {mode} | failed: {e} | | | | |");
+                }
             }
         }
     }

@@ -8,6 +8,7 @@
 #   scripts/bench.sh            full run (9 rounds; about 4-5 minutes on 2 cores)
 #   scripts/bench.sh --quick    CI-sized run (3 short rounds; about 1 minute)
 #   extra flags go to the bench: --rounds N, --slice-ms N, --serial N, --fsync, --no-kazoo,
+#   --only WORDS (just the rows containing one of the comma-separated words: --only cycle),
 #   --no-curator
 # Also: scripts/bench.sh --ops  runs only issue A's engine bench (benches/ops.rs).
 #       scripts/bench.sh --coordination  counter and election beside Kazoo (benches/coordination.rs).
@@ -15,6 +16,9 @@
 #       writes target/bench-membership.md; takes --quick, --rounds N, --slice-ms N).
 #       scripts/bench.sh --queues  queues and TreeCache beside Kazoo (benches/queues.rs,
 #       scripts/bench_kazoo_queues.py); report in target/bench-queues.md; --quick, --no-kazoo.
+#       scripts/bench.sh --tls  serial ops, pipelined gets and the lock cycle over TLS as a ratio
+#       to plain TCP (benches/tls.rs, feature `tls`); report in target/bench-tls.md; --quick,
+#       --rounds N, --slice-ms N, --serial N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,12 +33,18 @@ for a in "$@"; do
         --coordination) bench=coordination ;;
         --membership) bench=membership ;;
         --queues) bench=queues ;;
+        --tls) bench=tls ;;
         --no-curator) curator=false; args+=("$a") ;;
         *) args+=("$a") ;;
     esac
 done
 
-if [ "$bench" != ops ]; then
+features=()
+if [ "$bench" = tls ]; then
+    features=(--features tls)
+fi
+
+if [ "$bench" != ops ] && [ "$bench" != tls ]; then
     ZKCLUSTER_BENCH_PYTHON="$(bash scripts/kazoo-venv.sh)"
     export ZKCLUSTER_BENCH_PYTHON
     if [ "$bench" = compare ] && [ "$curator" = true ]; then
@@ -43,7 +53,7 @@ if [ "$bench" != ops ]; then
     fi
 fi
 
-cargo bench --bench "$bench" -- "${args[@]}"
+cargo bench "${features[@]}" --bench "$bench" -- "${args[@]}"
 if [ "$bench" = compare ]; then
     echo "report: target/bench-report.md" >&2
 fi

@@ -24,8 +24,6 @@ mod watch_stream;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use crossbeam_channel::Receiver;
-
 pub use builder::ClientBuilder;
 pub use ensemble::{ClientIdentity, EnsembleConfig, EnsembleMember, MemberRole, Reconfig};
 pub use ensemble_tracker::EnsembleTracker;
@@ -36,7 +34,7 @@ pub use transaction::{OpResult, ReadOp, ReadResult, Transaction};
 pub use watch_stream::{ChildrenWatch, DataWatch, PersistentWatch, WatchStream};
 
 use crate::proto::Acl;
-use crate::session::{Session, SessionConfig, SessionEvent, SessionState, Shared};
+use crate::session::{Session, SessionConfig, SessionState, Shared};
 use crate::Result;
 
 /// A ZooKeeper client: one session, shared by every thread that holds a clone.
@@ -201,7 +199,8 @@ impl Client {
     }
 
     /// A new receiver of every session transition from now on (each call gets its own; the
-    /// channel ends when the client is closed).
+    /// channel ends when the client is closed). Dropping it unsubscribes, so handles made and
+    /// dropped in a loop cost nothing once gone.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -213,7 +212,7 @@ impl Client {
     /// # }
     /// ```
     #[must_use]
-    pub fn session_events(&self) -> Receiver<SessionEvent> {
+    pub fn session_events(&self) -> crate::SessionEvents {
         self.shared().subscribe()
     }
 

@@ -224,6 +224,15 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// The TLS options given to [`ClientBuilder::tls`](crate::ClientBuilder::tls) cannot be used
+    /// (no CA, a file that cannot be read, PEM that holds no certificate or key, a key that does
+    /// not fit its certificate); nothing was sent. A certificate the server refuses, or a server
+    /// certificate this client refuses, is an [`Error::Connect`] naming the host and the reason.
+    #[error("TLS configuration: {reason}")]
+    TlsConfig {
+        /// What is wrong.
+        reason: String,
+    },
     /// A recipe name (from a configuration file, say) names no variant of the recipe enum.
     #[error(transparent)]
     ParseRecipe(#[from] crate::ParseRecipeError),

@@ -100,7 +100,8 @@ pub use session::GssapiConfig;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use session::TlsConfig;
-pub use session::{SessionEvent, SessionState, WatchEventKind, WatchedEvent};
+pub use session::{SessionEvent, SessionEvents, SessionEventsIter, SessionState};
+pub use session::{WatchEventKind, WatchedEvent};
 pub use zkcluster_macros::Recipe;
 
 // The README's Rust snippets compile as doctests (its testing-kit snippet needs the feature).

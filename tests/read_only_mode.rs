@@ -1,7 +1,8 @@
 //! Read-only mode against a real ensemble: with two of three members down, a client built with
 //! `can_be_read_only(true)` reaches the survivor, reads, and gets a clear `NotReadOnly` for
 //! writes; a client without it gets no session; when the quorum is back the first one is
-//! read-write again.
+//! read-write again; a client on a read-only server that stays cut off finds a read-write
+//! server by itself and moves there.
 
 mod common;
 
@@ -67,4 +68,34 @@ fn reads_go_on_without_a_quorum_and_writes_fail_clearly() {
     reader.create_node("/after", "quorum is back").unwrap();
     wait_for_state(&strict, SessionState::Connected, Duration::from_secs(60));
     assert_eq!(strict.get_node("/after").unwrap().value, b"quorum is back");
+}
+
+/// A read-only server that stays cut off keeps serving its clients; the client must look for a
+/// read-write server itself. Here the read-only survivor of a two-member ensemble stays
+/// read-only for good, and the other server of the connect string, down at first, comes up
+/// read-write (a standalone server): the client's probe finds it and moves there.
+#[test]
+#[serial]
+fn a_client_on_a_read_only_server_moves_to_a_read_write_one_when_it_appears() {
+    let mut cluster = TestingCluster::builder(2).read_only_mode(true).start().unwrap();
+    let mut writable = zkcluster::testing::TestingServer::builder().start().unwrap();
+    writable.stop().unwrap();
+    cluster.member_mut(1).kill().unwrap();
+    let read_only = cluster.member(0).connect_string();
+    let connect = format!("{read_only},{}", writable.connect_string());
+    let reader = client(&connect, true);
+    wait_for_state(&reader, SessionState::ConnectedReadOnly, Duration::from_secs(60));
+    assert_eq!(reader.server(), read_only);
+    let events = reader.session_events();
+
+    writable.restart().unwrap();
+    wait_for_state(&reader, SessionState::Connected, Duration::from_secs(60));
+    assert_eq!(reader.server(), writable.connect_string(), "moved to the read-write server");
+    assert!(
+        events.try_iter().any(|e| matches!(e, SessionEvent::Connected { .. })),
+        "the move is announced"
+    );
+    reader.create_node("/moved", "read-write again").unwrap();
+    // The read-only server is still up and still read-only: the client left it by itself.
+    assert_eq!(cluster.member(0).four_letter("isro").unwrap().trim(), "ro");
 }

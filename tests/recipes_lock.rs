@@ -129,7 +129,9 @@ fn try_acquire_never_waits_and_leaves_nothing() {
     assert!(lock_b.try_acquire().unwrap().is_none());
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(a.get_children(&path).unwrap().len(), 1, "try_acquire left its node");
-    drop(guard);
+    // Released and waited for: a dropped guard only puts its delete on the wire, which another
+    // client's try_acquire may overtake.
+    guard.release().unwrap();
     let guard = lock_b.try_acquire().unwrap().expect("released lock");
     drop(guard);
     assert_no_nodes_left(&a, &[&path]);

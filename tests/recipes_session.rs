@@ -135,7 +135,7 @@ fn release_while_disconnected_finishes_in_the_background() {
 /// Restores the proxy once the client has seen the connection break.
 fn restore_after_suspend(
     proxy: Arc<Proxy>,
-    events: crossbeam_channel::Receiver<zkcluster::SessionEvent>,
+    events: zkcluster::SessionEvents,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while let Ok(event) = events.recv_timeout(LONG) {

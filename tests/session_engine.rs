@@ -286,3 +286,48 @@ fn a_call_made_after_lost_runs_in_the_new_session() {
     assert_eq!(root.path, "/");
     assert_ne!(client.session_id(), old);
 }
+
+/// Issue 12's hand-off: a lock waiter reads its client's socket itself while it waits (so the
+/// predecessor's deletion wakes it directly). That must not hold up the same client's other
+/// calls, must see a cancellation within a read slice, and must get the lock when it is freed.
+#[test]
+fn a_waiter_reading_for_its_watch_lets_calls_through_and_sees_cancel() {
+    let holder = client();
+    let waiter_client = client();
+    let path = unique("/watch-reader");
+    let held = holder.restrict(&path, ZookeeperRecipe::WriteLock, "h", None).unwrap();
+    let guard = held.acquire().unwrap();
+    let lock =
+        Arc::new(waiter_client.restrict(&path, ZookeeperRecipe::WriteLock, "w", None).unwrap());
+    let cancel = lock.cancel_handle();
+    let waiting = {
+        let lock = lock.clone();
+        std::thread::spawn(move || lock.acquire_timeout(LONG))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    // Calls of the same client go through while the waiter reads.
+    let started = Instant::now();
+    for _ in 0..200 {
+        waiter_client.exist_node(&path).unwrap();
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "calls slowed: {:?}", started.elapsed());
+    let cancelled_at = Instant::now();
+    cancel.cancel();
+    let err = waiting.join().unwrap().unwrap_err();
+    assert!(err.is_cancelled(), "{err}");
+    assert!(
+        cancelled_at.elapsed() < Duration::from_secs(1),
+        "cancel seen after {:?}",
+        cancelled_at.elapsed()
+    );
+    // A waiter is handed the lock when the holder lets go.
+    let lock =
+        Arc::new(waiter_client.restrict(&path, ZookeeperRecipe::WriteLock, "w2", None).unwrap());
+    let waiting = {
+        let lock = lock.clone();
+        std::thread::spawn(move || lock.acquire_timeout(LONG).map(drop))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    drop(guard);
+    waiting.join().unwrap().expect("the waiter was not handed the lock");
+}

@@ -388,6 +388,9 @@ impl Peer for Floor {
             Workload::GetPipelined(n) => {
                 Ok(vec![(w.row(), pipelined(&self.addr, op::GET_DATA, TARGET, n, cfg.slice)?)])
             }
+            Workload::Lock(LockKind::Semaphore) => {
+                Ok(vec![(w.row(), semaphore_floor(&self.addr, base, cfg.slice)?)])
+            }
             Workload::Lock(_) => {
                 // The least a lock cycle needs: one round trip, the delete of the last cycle's
                 // node pipelined with this cycle's create and getChildren.
@@ -468,4 +471,60 @@ impl Peer for Floor {
             }
         }
     }
+}
+
+/// The least a semaphore cycle in Kazoo's layout needs (pool `base`, inner lock `base-__lock__`,
+/// leases under the pool): one round trip of four requests — create and list the inner lock,
+/// list the pool, create the lease — with the last cycle's two deletes (inner node, lease) in
+/// front (the pool's data need not be read every cycle). Four writes a cycle where a lock
+/// cycle has two.
+fn semaphore_floor(addr: &str, base: &str, slice: Duration) -> R<f64> {
+    let mut conn = RawConn::connect(addr)?;
+    conn.ensure(base)?;
+    let inner = format!("{base}-__lock__");
+    conn.ensure(&inner)?;
+    let create_inner =
+        Body::create(&format!("{inner}/lock-"), b"", create_mode::EPHEMERAL_SEQUENTIAL);
+    let list_inner = Body::path_watch(&inner, false);
+    let pool = Body::path_watch(base, false);
+    let check = |what: &str, err: i32| -> R<()> {
+        if err == 0 {
+            Ok(())
+        } else {
+            Err(format!("semaphore floor {what}: error {err}").into())
+        }
+    };
+    let mut out = Vec::new();
+    let mut last: Vec<String> = Vec::new();
+    let mut n = 0u64;
+    let rate = timed(slice, || {
+        out.clear();
+        let deleting = std::mem::take(&mut last);
+        for node in &deleting {
+            conn.encode(&mut out, op::DELETE, &Body::delete(node));
+        }
+        let lease = format!("{base}/lease-{n}");
+        n += 1;
+        conn.encode(&mut out, op::CREATE, &create_inner);
+        conn.encode(&mut out, op::GET_CHILDREN, &list_inner);
+        conn.encode(&mut out, op::GET_CHILDREN, &pool);
+        conn.encode(&mut out, op::CREATE, &Body::create(&lease, b"", create_mode::EPHEMERAL));
+        conn.write(&out)?;
+        for _ in &deleting {
+            check("delete", conn.reply()?.err)?;
+        }
+        let created = conn.reply()?;
+        check("create inner", created.err)?;
+        let me = Reader::new(conn.body(&created)).string()?;
+        check("list inner", conn.reply()?.err)?;
+        check("list pool", conn.reply()?.err)?;
+        check("create lease", conn.reply()?.err)?;
+        last = vec![me, lease];
+        Ok(())
+    })?;
+    for node in last {
+        conn.delete(&node)?;
+    }
+    conn.close();
+    Ok(rate)
 }

@@ -22,6 +22,7 @@ pub mod op {
 /// Create flags.
 pub mod create_mode {
     pub const PERSISTENT: i32 = 0;
+    pub const EPHEMERAL: i32 = 1;
     pub const EPHEMERAL_SEQUENTIAL: i32 = 3;
 }
 

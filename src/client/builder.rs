@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::Client;
 use crate::proto::Acl;
-use crate::session::{ConnectString, SessionConfig};
+use crate::session::{ConnectString, Connector, SessionConfig};
 use crate::Result;
 
 /// Builds a [`Client`] with options other than the defaults.
@@ -39,6 +39,8 @@ pub struct ClientBuilder {
     create_chroot: bool,
     can_be_read_only: bool,
     sasl: Option<(String, String)>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::TlsConfig>,
     #[cfg(feature = "gssapi")]
     gssapi: Option<crate::GssapiConfig>,
 }
@@ -59,6 +61,8 @@ impl ClientBuilder {
             create_chroot: false,
             can_be_read_only: false,
             sasl: None,
+            #[cfg(feature = "tls")]
+            tls: None,
             #[cfg(feature = "gssapi")]
             gssapi: None,
         }
@@ -95,7 +99,9 @@ impl ClientBuilder {
     /// through and writes fail with the server's `NotReadOnly`. When the quorum is back the
     /// server closes its read-only sessions; the client reconnects and reports `Connected` (a
     /// session begun on a read-only server is local to it, so that is a new session, after
-    /// `Lost`).
+    /// `Lost`). A read-only server that stays cut off would keep its clients, so meanwhile the
+    /// client asks the other servers of its list whether they serve read-write (the `isro`
+    /// command, at intervals from 100 ms doubling to 30 s) and moves to the first that does.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -164,6 +170,37 @@ impl ClientBuilder {
     pub fn sasl_gssapi(mut self, gssapi: crate::GssapiConfig) -> ClientBuilder {
         self.gssapi = Some(gssapi);
         self.sasl = None;
+        self
+    }
+
+    /// Connects over TLS (ZooKeeper's `secureClientPort`, so the connect string names those
+    /// ports), checking every server's certificate against the configuration's CA bundle and
+    /// against the host name or IP address in the connect string, and presenting its client
+    /// certificate, if it has one (the server's `x509` scheme then knows the session as
+    /// `x509:CN=...`). Every connection is TLS: the first, failovers and reconnects. The TLS
+    /// handshake counts against the same per-attempt limit as the rest of the connection's
+    /// handshake (at most the connect timeout). Needs the `tls` feature.
+    ///
+    /// A server whose certificate does not check out (another CA, expired, for another name)
+    /// or that does not speak TLS on that port fails the attempt with a reason naming the host;
+    /// if no server can be reached, [`connect`](Self::connect) fails with
+    /// [`Error::Connect`](crate::Error::Connect) carrying the last reason.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let tls = zkcluster::TlsConfig::new()
+    ///     .ca_pem_file("/etc/zookeeper/ca.pem")
+    ///     .client_certificate_pem_files("/etc/crawler/client.crt", "/etc/crawler/client.key");
+    /// let client = zkcluster::Client::builder("zk1.example:2281,zk2.example:2281")
+    ///     .tls(tls)
+    ///     .connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls(mut self, config: crate::TlsConfig) -> ClientBuilder {
+        self.tls = Some(config);
         self
     }
 
@@ -274,9 +311,19 @@ impl ClientBuilder {
     /// As [`Client::connect`]: [`InvalidConnectString`](crate::Error::InvalidConnectString),
     /// [`Connect`](crate::Error::Connect) (with the last I/O error as its `source()`),
     /// [`ChrootMissing`](crate::Error::ChrootMissing) unless [`create_chroot`](Self::create_chroot)
-    /// is set, [`AuthFailed`](crate::Error::AuthFailed), or a server error of the chroot's
+    /// is set, [`AuthFailed`](crate::Error::AuthFailed), [`TlsConfig`](crate::Error::TlsConfig)
+    /// for unusable TLS options, or a server error of the chroot's
     /// creation.
     pub fn connect(self) -> Result<Client> {
+        #[cfg(feature = "tls")]
+        let connector = match &self.tls {
+            Some(tls) => {
+                Connector::tls(tls.build().map_err(|reason| crate::Error::TlsConfig { reason })?)
+            }
+            None => Connector::default(),
+        };
+        #[cfg(not(feature = "tls"))]
+        let connector = Connector::default();
         let config = SessionConfig {
             connect: ConnectString::parse(&self.connect_string)?,
             session_timeout: self.session_timeout,
@@ -288,6 +335,7 @@ impl ClientBuilder {
             backoff: self.backoff,
             can_be_read_only: self.can_be_read_only,
             sasl: self.sasl,
+            connector,
             #[cfg(feature = "gssapi")]
             gssapi: self.gssapi,
         };

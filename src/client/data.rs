@@ -680,7 +680,23 @@ impl Client {
     /// # }
     /// ```
     pub fn get_children_with_stat(&self, path: &str) -> Result<(Vec<String>, Stat)> {
-        validate(path, false)?;
+        self.get_children_with_stat_async(path).wait()
+    }
+
+    /// [`get_children_with_stat`](Self::get_children_with_stat) without waiting.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let (children, stat) = client.get_children_with_stat_async("/workers").wait()?;
+    /// assert_eq!(children.len() as i32, stat.num_children);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_children_with_stat_async(&self, path: &str) -> Pending<(Vec<String>, Stat)> {
+        if let Err(e) = validate(path, false) {
+            return Pending::failed(e);
+        }
         let body = PathWatchRequest { path: self.shared().server_path(path), watch: false };
         let client = self.clone();
         let requested = path.to_string();
@@ -689,7 +705,6 @@ impl Client {
             let r: GetChildren2Response = client.decode(&reply, "get_children", &requested)?;
             Ok((r.children, r.stat))
         })
-        .wait()
     }
 
     /// Creates `path` and any missing ancestors (persistent, empty, default ACL); succeeds if

@@ -66,6 +66,11 @@ impl Client {
     /// spreads onto added ones without a restart. Standalone servers and ensembles without
     /// dynamic configuration have an empty configuration, which the tracker ignores.
     ///
+    /// The configuration lists each member's plain client port only (not its
+    /// `secureClientPort`), so a client connected over TLS does not apply it: it still gets
+    /// every configuration from [`configs`](EnsembleTracker::configs), to map to the TLS
+    /// ports and pass to [`update_hosts`](Self::update_hosts) itself.
+    ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
     /// let client = zkcluster::Client::connect("10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181")?;
@@ -92,7 +97,9 @@ impl Client {
                     let changed = match read {
                         Ok((config, changed)) => {
                             if applied != Some(config.version) && !config.members.is_empty() {
-                                if let Some(client) = weak.upgrade() {
+                                if let Some(client) =
+                                    weak.upgrade().filter(|c| !c.shared().config.connector.is_tls())
+                                {
                                     if let Err(e) = client.update_hosts(&config.connect_string()) {
                                         log::warn!("ensemble tracker: {e}");
                                     }

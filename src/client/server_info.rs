@@ -1,11 +1,10 @@
 //! What the client can learn about the server it is connected to: its version and the answers
 //! of ZooKeeper's four-letter commands, sent on a connection of their own.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::Client;
+use crate::session::{four_letter, Connector};
 use crate::{Error, Result};
 
 /// How long a four-letter command may take when the caller gives no deadline.
@@ -13,9 +12,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Client {
     /// Sends a four-letter command (`ruok`, `srvr`, `stat`, `mntr`, `conf`, `envi`, ...) to the
-    /// server this client is connected to, on a separate short connection, and returns the
-    /// answer. Servers answer only the commands in their `4lw.commands.whitelist` (by default
-    /// just `srvr`). Takes at most 5 s.
+    /// server this client is connected to, on a separate short connection (over TLS when the
+    /// client uses TLS), and returns the answer. Servers answer only the commands in their
+    /// `4lw.commands.whitelist` (by default just `srvr`). Takes at most 5 s.
     ///
     /// ```no_run
     /// # fn main() -> zkcluster::Result<()> {
@@ -30,7 +29,7 @@ impl Client {
     /// [`Error::FourLetterWord`] if the server cannot be reached, does not answer in time, or
     /// answers that the command is not allowed.
     pub fn four_letter_word(&self, command: &str) -> Result<String> {
-        four_letter_word(&self.server(), command, DEFAULT_TIMEOUT)
+        four_letter_word(&self.shared().config.connector, &self.server(), command, DEFAULT_TIMEOUT)
     }
 
     /// The ZooKeeper version of the server this client is connected to (e.g. `3.8.0`), from its
@@ -50,7 +49,8 @@ impl Client {
     /// answer names no version.
     pub fn server_version(&self) -> Result<String> {
         let server = self.server();
-        let answer = four_letter_word(&server, "srvr", DEFAULT_TIMEOUT)?;
+        let connector = &self.shared().config.connector;
+        let answer = four_letter_word(connector, &server, "srvr", DEFAULT_TIMEOUT)?;
         parse_version(&answer).ok_or_else(|| Error::FourLetterWord {
             server,
             command: "srvr".to_string(),
@@ -66,7 +66,12 @@ fn parse_version(srvr: &str) -> Option<String> {
     (!version.is_empty()).then(|| version.to_string())
 }
 
-fn four_letter_word(server: &str, command: &str, timeout: Duration) -> Result<String> {
+fn four_letter_word(
+    connector: &Connector,
+    server: &str,
+    command: &str,
+    timeout: Duration,
+) -> Result<String> {
     if command.len() != 4 || !command.bytes().all(|b| b.is_ascii_lowercase()) {
         return Err(Error::InvalidArgument {
             path: String::new(),
@@ -78,28 +83,8 @@ fn four_letter_word(server: &str, command: &str, timeout: Duration) -> Result<St
         command: command.to_string(),
         reason,
     };
-    let deadline = Instant::now() + timeout;
-    let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    let addr = server
-        .to_socket_addrs()
-        .map_err(|e| fail(format!("cannot resolve: {e}")))?
-        .next()
-        .ok_or_else(|| fail("resolves to no address".to_string()))?;
-    let mut stream =
-        TcpStream::connect_timeout(&addr, left()).map_err(|e| fail(format!("connect: {e}")))?;
-    stream.set_write_timeout(Some(left())).map_err(|e| fail(e.to_string()))?;
-    stream.write_all(command.as_bytes()).map_err(|e| fail(format!("send: {e}")))?;
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        stream.set_read_timeout(Some(left())).map_err(|e| fail(e.to_string()))?;
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => answer.extend_from_slice(&chunk[..n]),
-            Err(e) => return Err(fail(format!("no complete answer within {timeout:?}: {e}"))),
-        }
-    }
-    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let answer = four_letter(connector, server, command, Instant::now() + timeout)
+        .map_err(|reason| fail(format!("{reason} (within {timeout:?})")))?;
     if answer.contains("is not executed because it is not in the whitelist") {
         return Err(fail(answer.trim().to_string()));
     }
@@ -123,7 +108,9 @@ mod tests {
         // Port 9 on loopback (discard) is never a ZooKeeper: the error must come before any
         // connection attempt.
         for bad in ["stats", "srv", "SRVR", "sr r"] {
-            let err = four_letter_word("127.0.0.1:9", bad, Duration::from_millis(10)).unwrap_err();
+            let plain = Connector::default();
+            let err = four_letter_word(&plain, "127.0.0.1:9", bad, Duration::from_millis(10))
+                .unwrap_err();
             assert!(matches!(err, Error::InvalidArgument { .. }), "{bad}: {err}");
         }
     }

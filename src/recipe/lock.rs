@@ -29,6 +29,8 @@
 //! behind our create already showed us holding: then [`Held::fresh`] is true. When the lock
 //! path was missing, the create makes the parents and goes again *after* that listing, so the
 //! listing that counts is a later one and `fresh` is false; so it is after any wait.
+//! [`Settled::holds_fresh`] tells the same before the acquire is completed (and waits), so
+//! the semaphore can take back a lease it sent in that pipeline on the chance it would win.
 //!
 //! # Failure modes
 //!
@@ -100,6 +102,36 @@ impl Listing {
     }
 }
 
+/// An [`Attempt`] whose create and listing replies are in (see [`LockCore::settle`]).
+pub(crate) struct Settled {
+    ours: Ours,
+    listing: Result<Listing>,
+}
+
+impl Settled {
+    /// Whether the listing sent right behind our create shows us holding the lock: then every
+    /// request the caller pipelined after `begin` ran on the server while we held it (what
+    /// [`Held::fresh`] says once completed).
+    pub(crate) fn holds_fresh(&self) -> bool {
+        match (&self.ours, &self.listing) {
+            (Ours::Created { name, life, .. }, Ok(listing)) => {
+                listing.behind_create
+                    && !life.has_ended()
+                    && node_name::position(&listing.children, name) == Position::Holder
+            }
+            _ => false,
+        }
+    }
+
+    /// The session our node was created in, if it was.
+    pub(crate) fn life(&self) -> Option<&Arc<SessionLife>> {
+        match &self.ours {
+            Ours::Created { life, .. } => Some(life),
+            _ => None,
+        }
+    }
+}
+
 /// What this acquire knows about its own node.
 enum Ours {
     /// None yet (or the last one is gone): create one.
@@ -131,6 +163,14 @@ pub(crate) struct LockCore {
 /// Whether trying again (after reconnecting) may succeed.
 pub(crate) fn retryable(e: &Error) -> bool {
     e.is_connection_loss() || e.is_timeout() || e.is_session_expired()
+}
+
+/// The instant a `wait` ends, if it does.
+pub(crate) fn deadline_of(wait: Wait) -> Option<Instant> {
+    match wait {
+        Wait::Until(at) => Some(at),
+        Wait::No | Wait::Forever => None,
+    }
 }
 
 pub(crate) fn passed(deadline: Option<Instant>) -> bool {
@@ -304,17 +344,34 @@ impl LockCore {
         wait: Wait,
         token: &CancelToken,
     ) -> Result<Option<Held>> {
-        let blocking = wait != Wait::No;
-        let deadline = match wait {
-            Wait::Until(at) => Some(at),
-            Wait::No | Wait::Forever => None,
-        };
-        let mut first = Some(attempt);
+        let settled = self.settle(attempt, deadline_of(wait));
+        self.complete_settled(settled, wait, token)
+    }
+
+    /// Waits for the create and listing replies of `attempt`, without acting on them yet: the
+    /// caller may look at [`Settled::holds_fresh`] first, then hand it to
+    /// [`complete_settled`](Self::complete_settled) (which owns our node from then on).
+    pub(crate) fn settle(&self, attempt: Attempt, deadline: Option<Instant>) -> Settled {
         let mut ours = Ours::Nothing;
+        let listing = self.resolve(attempt, deadline, &mut ours);
+        Settled { ours, listing }
+    }
+
+    /// [`complete`](Self::complete), from an attempt already settled.
+    pub(crate) fn complete_settled(
+        &self,
+        settled: Settled,
+        wait: Wait,
+        token: &CancelToken,
+    ) -> Result<Option<Held>> {
+        let blocking = wait != Wait::No;
+        let deadline = deadline_of(wait);
+        let Settled { mut ours, listing } = settled;
+        let mut first = Some(listing);
         loop {
             let first_round = first.is_some();
             let listing = match first.take() {
-                Some(attempt) => self.resolve(attempt, deadline, &mut ours),
+                Some(listing) => listing,
                 None => self.next_listing(deadline, &mut ours),
             };
             if token.is_cancelled() {
@@ -550,29 +607,33 @@ impl LockCore {
         token: &CancelToken,
         deadline: Option<Instant>,
     ) -> Wake {
-        let timer = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
+        use crate::session::WatchWake;
         let lost = life.signal();
         loop {
-            select! {
-                recv(watch) -> event => return match event {
-                    Ok(crate::WatchedEvent { kind: crate::WatchEventKind::NodeDeleted, .. }) => {
-                        Wake::Deleted
+            // The session reads the socket on this thread while it can, so the predecessor's
+            // deletion wakes us with no thread hop (the hand-off's latency).
+            let signals = [token.signal(), &lost, &changed];
+            match client.shared().await_watch(watch, &signals, deadline) {
+                WatchWake::Fired(Ok(crate::WatchedEvent {
+                    kind: crate::WatchEventKind::NodeDeleted,
+                    ..
+                })) => return Wake::Deleted,
+                WatchWake::Fired(_) => return Wake::Recheck,
+                WatchWake::Signal(0) => {
+                    if token.is_cancelled() {
+                        return Wake::Cancelled;
                     }
-                    _ => Wake::Recheck,
-                },
-                recv(token.signal()) -> _ => if token.is_cancelled() {
-                    return Wake::Cancelled;
-                },
-                recv(lost) -> _ => return Wake::Recheck,
-                recv(changed) -> _ => {
+                }
+                WatchWake::Signal(1) => return Wake::Recheck,
+                WatchWake::Signal(_) => {
                     let next = client.shared().next_change();
                     // Suspended: the watch may still fire after a resume; wait on.
                     if client.state() != SessionState::Suspended {
                         return Wake::Recheck;
                     }
                     changed = next;
-                },
-                recv(timer) -> _ => return Wake::Deadline,
+                }
+                WatchWake::Deadline => return Wake::Deadline,
             }
         }
     }

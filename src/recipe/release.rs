@@ -9,7 +9,9 @@
 //! One checker thread per process waits for those replies, in order. It looks at a reply only
 //! [`CHECK_AFTER`] after its delete was sent: by then the reply has almost always been read
 //! already by whichever caller read the socket, so the checker does not compete for the
-//! connection's reader token (a thread hop on the next caller's replies). It starts with the
+//! connection's reader token (a thread hop on the next caller's replies). Waking up for one
+//! reply, it also checks every other sent at least half that long ago, so a thread releasing
+//! in a loop costs it a wake-up every few milliseconds rather than one per release. It starts with the
 //! first release and ends after [`IDLE`] without one, so nothing lingers after the last client
 //! is closed; while a reply is outstanding it holds a clone of its client, for the hand-over.
 //! A closed client's replies fail at once, so the checker never keeps a session alive.
@@ -84,9 +86,30 @@ fn enqueue(sent: Sent) {
 }
 
 fn run(rx: &Receiver<Sent>) {
+    // The oldest reply taken off the queue but not yet due.
+    let mut next: Option<Sent> = None;
     loop {
-        match rx.recv_timeout(IDLE) {
-            Ok(sent) => check(sent),
+        let received = match next.take() {
+            Some(sent) => Ok(sent),
+            None => rx.recv_timeout(IDLE),
+        };
+        match received {
+            Ok(sent) => {
+                check(sent);
+                // Every reply sent at least half the wait ago is checked in the same wake-up:
+                // a thread that releases in a loop costs this one a wake-up every few
+                // milliseconds, not one per release.
+                loop {
+                    match rx.try_recv() {
+                        Ok(sent) if sent.sent_at.elapsed() >= CHECK_AFTER / 2 => check(sent),
+                        Ok(sent) => {
+                            next = Some(sent);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
             Err(RecvTimeoutError::Timeout) => {
                 let mut checker = CHECKER.lock().unwrap_or_else(|p| p.into_inner());
                 // Senders enqueue under the same lock: empty now means empty for good.

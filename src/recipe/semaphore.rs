@@ -10,25 +10,37 @@
 //! string, written when `P` is created; an acquire that finds another number there fails with
 //! [`Error::LeaseMismatch`] naming both; data that is not a number fails with
 //! [`Error::InvalidArgument`] naming the path (Kazoo's `int()` refuses it too), and empty data
-//! (a node made by `ensure_path`, say) is accepted.
+//! (a node made by `ensure_path`, say) is accepted. The data is read by an object's first
+//! acquire and again whenever the stat of `P` that every acquire's listing carries shows
+//! another node (another creation zxid) or other data (another version) than was checked.
 //! Waiting contenders queue FIFO on the inner lock; only its holder watches `P`'s children.
 //!
 //! # Round trips
 //!
-//! An uncontended acquire costs **two**, the fewest this layout allows (the lease may only be
-//! created once the inner lock is known to be ours and the pool counted under it): (1) read
-//! (and check) `P`'s data, create the inner lock node, list the inner lock and list `P`,
-//! pipelined — the first acquire of a `Semaphore` object also creates `P` if missing in the
-//! same round trip; (2) create the lease (a create2: its creation zxid is the lease's fencing
-//! token) and delete the inner lock node, pipelined, waiting only for the create (the inner
-//! delete's reply is checked in the background, see `release.rs`). Dropping the lease puts its
-//! delete on the wire without waiting. When the inner lock is busy it costs one more per wake-up (none
-//! when the lock is handed over by the only contender ahead; see `lock.rs`) plus a listing of
-//! `P`; when the pool is full, two per wake-up (list `P`, create).
+//! An uncontended acquire costs **one**: (1) create the inner lock node, list the inner lock,
+//! list `P` with its stat (a getChildren2, which also vouches for the checked pool data) and
+//! create the lease (a create2: its creation zxid is the lease's fencing token), all
+//! pipelined; then the inner lock node's delete goes on the
+//! wire without waiting (its reply is checked in the background, see `release.rs`), and so
+//! does the lease's delete when the guard is dropped. ZooKeeper runs a session's requests in
+//! order, so when the replies show the inner lock ours at its listing and room in the pool,
+//! the lease was created under the inner lock after counting `P` — Kazoo's protocol, only
+//! without waiting between its steps, and the fewest round trips its layout allows.
+//!
+//! Sending the lease before seeing the count is optimistic: it is done only when the previous
+//! acquire through this object found the inner lock free and room in the pool (not on the
+//! first acquire, which also creates `P` if missing and reads its data in the same round trip). When the replies show the inner lock
+//! busy or the pool full, the lease is not ours: it is deleted (waited for) before anything
+//! else, and the next acquires go the cautious way, two round trips: (1) as above without the
+//! lease, (2) the lease's create and the inner delete, pipelined, waiting only for the create.
+//! When the inner lock is busy an acquire costs one more per wake-up (none when the lock is
+//! handed over by the only contender ahead; see `lock.rs`) plus a listing of `P`; when the
+//! pool is full, two per wake-up (list `P`, create).
 //!
 //! The pool listing of round (1) counts only if the inner listing sent right before it showed
-//! the inner lock ours ([`lock::Held::fresh`]); on the first use of a path the inner lock path
-//! is created on the way and that listing is stale, so `P` is listed again under the lock.
+//! the inner lock ours ([`lock::Settled::holds_fresh`]); on the first use of a path the inner
+//! lock path is created on the way and that listing is stale, so `P` is listed again under the
+//! lock (and an optimistic lease is withdrawn).
 //!
 //! # Failure modes
 //!
@@ -39,21 +51,27 @@
 //! - Session loss while waiting: the inner lock node is gone; the acquire starts over in the
 //!   new session. Session loss while holding: the lease is gone, [`Guard::lost`] fires.
 //! - A non-cooperating client that adds children to `P` takes leases away (they count).
+//! - A withdrawn optimistic lease is a child of `P` for about one round trip: anyone counting
+//!   then counts one lease more (it can only make them wait, never admit more holders), and
+//!   Kazoo's `lease_holders` may list it meanwhile. Its delete wakes whoever waits on a full
+//!   pool, like any release.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crossbeam_channel::select;
 
 use super::cancel::{CancelHandle, CancelToken};
 use super::cleanup::{self, Target};
-use super::create_stat::create_with_stat;
+use super::create_stat::{create_with_stat, Created};
 use super::holds::{self, Hold};
 use super::lock::{self, reply, retryable, LockCore};
 use super::node_name::{self, LockKind, SEMAPHORE_LOCK_SUFFIX};
 use super::release;
 use super::{Guard, NewRestriction, Restriction, Wait};
-use crate::{Client, CreateOptions, Error, Result, SessionState};
+use crate::session::SessionLife;
+use crate::{Client, CreateOptions, Error, Pending, Result, SessionState, Stat, ZookeeperNode};
 
 /// At most `max_leases` holders at a path.
 ///
@@ -79,9 +97,35 @@ pub struct Semaphore {
     max_leases: u32,
     inner: LockCore,
     cancel: CancelHandle,
-    /// The pool node is known to exist: later acquires skip creating it and only read its data
-    /// (still checked every time). Cleared if the pool vanishes.
-    pool_checked: AtomicBool,
+    /// The pool node as last checked: later acquires neither create nor read it, and check
+    /// the stat their listing of `P` carries against this instead (a pool re-created or
+    /// rewritten since is read and checked again). `None` until checked, or once it vanished.
+    pool: Mutex<Option<PoolStamp>>,
+    /// The last acquire found the inner lock free and room in the pool: the next one sends
+    /// its lease in the first round trip too (see the module docs). Cleared when that fails.
+    optimistic: AtomicBool,
+}
+
+/// Which pool node was checked, and which data of it: a node re-created at the path has
+/// another creation zxid, rewritten data another version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PoolStamp {
+    czxid: i64,
+    version: i32,
+}
+
+impl PoolStamp {
+    fn of(stat: &Stat) -> PoolStamp {
+        PoolStamp { czxid: stat.czxid, version: stat.version }
+    }
+}
+
+/// A lease create on the wire.
+struct SentLease {
+    path: String,
+    create: Pending<Created>,
+    /// The session current once it was sent.
+    life: Arc<SessionLife>,
 }
 
 impl NewRestriction for Semaphore {
@@ -120,7 +164,8 @@ impl NewRestriction for Semaphore {
             max_leases,
             inner,
             cancel: CancelHandle::new(),
-            pool_checked: AtomicBool::new(false),
+            pool: Mutex::new(None),
+            optimistic: AtomicBool::new(false),
         })
     }
 }
@@ -187,48 +232,82 @@ impl Semaphore {
     /// One pass: pool check and inner lock (pipelined), then a lease under the inner lock.
     fn pass(&self, wait: Wait, deadline: Option<Instant>, token: &CancelToken) -> Result<Pass> {
         let client = &self.client;
-        // Once the pool is known to exist, only its data is read (a cheap read; the create that
-        // fails with NodeExists would go through the server's write pipeline every time).
-        let pool_known = self.pool_checked.load(Ordering::SeqCst);
-        let pool_create = (!pool_known).then(|| {
+        // Once the pool is checked it is neither created nor read again: the listing of P,
+        // a getChildren2, carries P's stat, which says whether P is still the node checked.
+        let known = *self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let pool_create = known.is_none().then(|| {
             client.create_async(
                 &self.path,
                 self.max_leases.to_string(),
                 &CreateOptions::new().parents(),
             )
         });
-        let pool_read = client.get_node_async(&self.path);
+        let pool_read = known.is_none().then(|| client.get_node_async(&self.path));
         let attempt = self.inner.begin();
-        let pool_children = client.get_children_async(&self.path);
+        let pool_children = client.get_children_with_stat_async(&self.path);
+        // Behind the count, on the server as in Kazoo's order (see the module docs).
+        let optimistic =
+            (known.is_some() && self.optimistic.load(Ordering::SeqCst)).then(|| self.send_lease());
 
-        // When P's parents were missing, the create made them and retried after the read had
-        // already failed with NoNode: read again then.
-        let read_pool = |pending| match reply(pending, deadline) {
-            Err(e) if e.is_no_node() && !pool_known => {
-                reply(client.get_node_async(&self.path), deadline)
+        let (children, checked) = match (known, reply(pool_children, deadline)) {
+            (None, listed) => (
+                listed.ok().map(|(children, _)| children),
+                self.create_and_check(pool_create, pool_read, deadline),
+            ),
+            (Some(stamp), Ok((children, stat))) if PoolStamp::of(&stat) == stamp => {
+                (Some(children), Ok(()))
             }
-            other => other,
+            // Re-created or rewritten since we checked it: check it again.
+            (Some(_), Ok((children, _))) => (
+                Some(children),
+                self.create_and_check(None, Some(client.get_node_async(&self.path)), deadline),
+            ),
+            (Some(_), Err(e)) => (None, Err(e)),
         };
-        let pool = match pool_create.map(|create| reply(create, deadline)) {
-            None | Some(Ok(_)) => read_pool(pool_read).map(|node| node.value),
-            Some(Err(e)) if e.is_node_exists() => read_pool(pool_read).map(|node| node.value),
-            Some(Err(e)) => Err(e),
-        };
-        if let Err(e) = pool.and_then(|data| self.check_pool(&data)) {
+        if let Err(e) = checked {
             self.inner.abandon(attempt, deadline);
+            if let Some(sent) = optimistic {
+                self.withdraw(sent, deadline);
+            }
             return self.retry_or_fail(e);
         }
-        self.pool_checked.store(true, Ordering::SeqCst);
 
-        let held = match self.inner.complete(attempt, wait, token)? {
-            Some(held) => held,
-            None => return Ok(Pass::Done(None)),
-        };
+        let settled = self.inner.settle(attempt, deadline);
         // The listing of P went out right after our inner create and listing. It is current
         // only if that inner listing already showed us holding the inner lock (`fresh`): then
         // P was listed under the lock. Otherwise (the inner lock path had to be created, or we
         // waited) leases may have been taken since, and P is listed again below.
-        let mut listing = if held.fresh { reply(pool_children, deadline).ok() } else { None };
+        let fresh = settled.holds_fresh();
+        let mut listing = if fresh { children } else { None };
+        let room = listing.as_ref().is_some_and(|c| c.len() < self.max_leases as usize);
+        if let Some(sent) = optimistic {
+            let same_session = settled.life().is_some_and(|life| Arc::ptr_eq(life, &sent.life));
+            if room && same_session {
+                // Created under the inner lock, after the count: ours. Completing a fresh
+                // holder sends nothing.
+                return match self.inner.complete_settled(settled, wait, token) {
+                    Ok(Some(held)) => self.finish_lease(&held, sent, deadline),
+                    other => {
+                        // Cancelled (the inner node is given up already).
+                        self.withdraw(sent, deadline);
+                        other.map(|_| Pass::Done(None))
+                    }
+                };
+            }
+            // Busy or full: the lease is not ours to keep. Gone before we wait or list again.
+            self.optimistic.store(false, Ordering::SeqCst);
+            self.withdraw(sent, deadline);
+        }
+
+        let held = match self.inner.complete_settled(settled, wait, token)? {
+            Some(held) => held,
+            None => return Ok(Pass::Done(None)),
+        };
+        if !held.fresh {
+            listing = None;
+        }
+        // Room at the first count, under a lock that was free: optimistic next time.
+        self.optimistic.store(room && held.fresh, Ordering::SeqCst);
         // Without waiting: a try_acquire of a full pool costs its one round trip only.
         let release_inner = |held: &lock::Held| {
             release::delete_without_waiting(client, &held.life, held.node.clone());
@@ -308,19 +387,91 @@ impl Semaphore {
         }
     }
 
-    /// Creates our lease and releases the inner lock, pipelined.
-    fn take_lease(&self, held: &lock::Held, deadline: Option<Instant>) -> Result<Pass> {
+    /// Waits for the pool's create (when sent) and read, checks its data and remembers what
+    /// was checked.
+    fn create_and_check(
+        &self,
+        create: Option<Pending<String>>,
+        read: Option<Pending<ZookeeperNode>>,
+        deadline: Option<Instant>,
+    ) -> Result<()> {
         let client = &self.client;
-        let lease = crate::path::join(&self.path, &node_name::uuid_hex());
+        let creating = create.is_some();
+        // When P's parents were missing, the create made them and retried after the read had
+        // already failed with NoNode: read again then.
+        let read_pool = |pending: Option<Pending<ZookeeperNode>>| {
+            let pending = pending.unwrap_or_else(|| client.get_node_async(&self.path));
+            match reply(pending, deadline) {
+                Err(e) if e.is_no_node() && creating => {
+                    reply(client.get_node_async(&self.path), deadline)
+                }
+                other => other,
+            }
+        };
+        let node = match create.map(|create| reply(create, deadline)) {
+            None | Some(Ok(_)) => read_pool(read)?,
+            Some(Err(e)) if e.is_node_exists() => read_pool(read)?,
+            Some(Err(e)) => return Err(e),
+        };
+        self.check_pool(&node.value)?;
+        *self.pool.lock().unwrap_or_else(|p| p.into_inner()) = Some(PoolStamp::of(&node.stat));
+        Ok(())
+    }
+
+    /// Sends the create of a new lease node (a create2: its creation zxid is the fencing token).
+    fn send_lease(&self) -> SentLease {
+        let path = crate::path::join(&self.path, &node_name::uuid_hex());
         let create = create_with_stat(
-            client,
-            &lease,
+            &self.client,
+            &path,
             self.identifier.as_bytes(),
             &CreateOptions::new().ephemeral(),
         );
+        SentLease { path, create, life: self.client.shared().life() }
+    }
+
+    /// Takes back a lease sent without the inner lock: deletes it if it was created, waiting
+    /// for the delete (a listing of P by anyone after we return must not count it), or leaves
+    /// it to the cleanup worker when its create's outcome is unknown.
+    fn withdraw(&self, sent: SentLease, deadline: Option<Instant>) {
+        let client = &self.client;
+        match reply(sent.create, deadline) {
+            Ok(_) => cleanup::delete_by(client, &sent.life, Target::Node(sent.path), deadline),
+            Err(e) if e.is_connection_loss() || e.is_timeout() => {
+                cleanup::hand_over(client, &sent.life, Target::Node(sent.path));
+            }
+            Err(_) => {} // not created (the pool is gone, the session ended)
+        }
+    }
+
+    /// Creates our lease and releases the inner lock, pipelined.
+    fn take_lease(&self, held: &lock::Held, deadline: Option<Instant>) -> Result<Pass> {
+        let sent = self.send_lease();
+        self.finish_lease(held, sent, deadline)
+    }
+
+    /// Releases the inner lock behind our lease's create and waits for the create: the lease
+    /// is ours if it was created in the inner lock's session.
+    fn finish_lease(
+        &self,
+        held: &lock::Held,
+        sent: SentLease,
+        deadline: Option<Instant>,
+    ) -> Result<Pass> {
+        let client = &self.client;
+        let SentLease { path: lease, create, life } = sent;
         // Released behind the create (the lease exists before the inner lock is free), and
         // not waited for: its reply would cost one more server write on the critical path.
         release::delete_without_waiting(client, &held.life, held.node.clone());
+        if !Arc::ptr_eq(&life, &held.life) {
+            // Sent in another session than the inner lock's: not created under it.
+            drop(create);
+            cleanup::hand_over(client, &life, Target::Node(lease));
+            return Ok(Pass::Retry(Error::SessionExpired {
+                op: "acquire",
+                path: self.path.clone(),
+            }));
+        }
         match reply(create, deadline) {
             Ok((_, stat)) if !held.life.has_ended() => {
                 let ticket =
@@ -351,7 +502,7 @@ impl Semaphore {
     /// A transient error starts the acquire over; so does a pool that vanished since we checked
     /// it (deleted by someone): the next pass creates and checks it again.
     fn retry_or_fail(&self, e: Error) -> Result<Pass> {
-        if e.is_no_node() && self.pool_checked.swap(false, Ordering::SeqCst) {
+        if e.is_no_node() && self.pool.lock().unwrap_or_else(|p| p.into_inner()).take().is_some() {
             return Ok(Pass::Retry(e));
         }
         if retryable(&e) {

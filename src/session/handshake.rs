@@ -1,10 +1,11 @@
 //! Opening one connection: TCP connect, ConnectRequest, ConnectResponse.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::sasl::{DigestMd5, Mechanism, SaslStep};
+use super::stream::Stream;
 use super::{lock, Shared};
 use crate::proto::{
     encode_request, op, ConnectRequest, ConnectResponse, Decode, Encode, ErrorCode, FrameBuffer,
@@ -17,7 +18,7 @@ const SASL_XID_BASE: i32 = 1;
 
 /// A connection whose handshake succeeded.
 pub(crate) struct Opened {
-    pub stream: TcpStream,
+    pub stream: Stream,
     pub response: ConnectResponse,
     pub server: String,
 }
@@ -61,6 +62,14 @@ pub(crate) fn open(
             }
         };
         *lock(&shared.connecting) = stream.try_clone().ok();
+        let stream = match shared.config.connector.secure(stream, host, deadline) {
+            Ok(stream) => stream,
+            Err(e) => {
+                *lock(&shared.connecting) = None;
+                last = OpenError::Failed(format!("{host}: {e}"), Some(e));
+                continue;
+            }
+        };
         let result = handshake(shared, host, stream, deadline, session_id, passwd);
         *lock(&shared.connecting) = None;
         match result {
@@ -87,16 +96,15 @@ fn handshake(
     shared: &Shared,
     // The GSSAPI login names the server after it.
     #[cfg_attr(not(feature = "gssapi"), allow(unused_variables))] host: &str,
-    mut stream: TcpStream,
+    mut stream: Stream,
     deadline: Instant,
     session_id: i64,
     passwd: &[u8],
-) -> Result<(TcpStream, ConnectResponse), HandshakeError> {
+) -> Result<(Stream, ConnectResponse), HandshakeError> {
     let io = |e: std::io::Error| HandshakeError::Io(e.to_string());
-    let _ = stream.set_nodelay(true);
     let request = ConnectRequest {
         protocol_version: 0,
-        last_zxid_seen: shared.last_zxid.load(std::sync::atomic::Ordering::SeqCst),
+        last_zxid_seen: shared.last_zxid(),
         timeout_ms: shared.config.session_timeout.as_millis().min(i32::MAX as u128) as i32,
         session_id,
         passwd: passwd.to_vec(),
@@ -106,12 +114,13 @@ fn handshake(
     request.encode(&mut w);
     stream.set_write_timeout(Some(remaining(deadline)?)).map_err(io)?;
     stream.write_all(&w.into_frame()).map_err(io)?;
+    stream.flush().map_err(io)?;
     let mut frames = FrameBuffer::new(4096);
     let frame = read_frame(&mut stream, &mut frames, deadline)?;
     let response = ConnectResponse::decode(&mut Reader::new(&frame))
         .map_err(|e| HandshakeError::Io(format!("bad connect response: {e}")))?;
     if response.timeout_ms <= 0 {
-        let _ = stream.shutdown(Shutdown::Both);
+        stream.shutdown();
         return Err(HandshakeError::Expired);
     }
     if let Some((user, password)) = &shared.config.sasl {
@@ -134,7 +143,7 @@ fn handshake(
 /// requires SASL never sees an unauthenticated request of ours): each token goes in a `sasl`
 /// request and the server's answer feeds the mechanism, until it is done.
 fn sasl_login(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     frames: &mut FrameBuffer,
     deadline: Instant,
     mechanism: &mut dyn Mechanism,
@@ -149,6 +158,7 @@ fn sasl_login(
         let frame = encode_request(SASL_XID_BASE + step, op::SASL, &SaslToken { token });
         stream.set_write_timeout(Some(remaining(deadline)?)).map_err(io)?;
         stream.write_all(&frame).map_err(io)?;
+        stream.flush().map_err(io)?;
         let reply = read_frame(stream, frames, deadline)?;
         let mut r = Reader::new(&reply);
         let bad = |e: crate::proto::DecodeError| HandshakeError::Io(format!("bad SASL reply: {e}"));
@@ -169,7 +179,7 @@ fn sasl_login(
 
 /// Reads one whole frame, giving up at `deadline`.
 fn read_frame(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     frames: &mut FrameBuffer,
     deadline: Instant,
 ) -> Result<Vec<u8>, HandshakeError> {
@@ -183,7 +193,7 @@ fn read_frame(
             // A server that is not serving (or is read-only and we are not) closes at once.
             Ok(0) => {
                 return Err(HandshakeError::Io(
-                    "server closed the connection (not serving?)".into(),
+                    "server closed the connection (not serving, or a TLS port?)".into(),
                 ))
             }
             Ok(n) => frames.filled(n),

@@ -4,9 +4,10 @@
 //! earlier than it was sent, and cannot expire the session before that send time plus the
 //! negotiated timeout. Guards turn this into a lease deadline (`Guard::valid_until`).
 //!
-//! Fed by `dispatch.rs`: a reply is matched to its request (`InFlight::written_at`), a ping
-//! reply to the oldest ping of its connection still unanswered (`Wire::take_ping`; the server
-//! answers pings in order, and the pings of a connection that ended are forgotten with it).
+//! Fed by the protocol core (`Core::receive`): a reply is matched to its request
+//! (`InFlight::written_at`), a ping reply to the oldest ping of its connection still unanswered
+//! (`Wire::take_ping`; the server answers pings in order, and the pings of a connection that
+//! ended are forgotten with it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use crossbeam_channel::RecvTimeoutError;
 
-use super::watches::WatchKind;
+use super::{WatchKind, WatchSender};
 use crate::{Error, Result};
 
 /// Why the session could not deliver a reply.
@@ -240,7 +240,7 @@ pub(crate) struct InFlight {
     pub xid: i32,
     pub reply: ReplySender,
     /// The watch to register when the reply says the call succeeded.
-    pub watch: Option<(WatchKind, String, super::watches::WatchSender)>,
+    pub watch: Option<(WatchKind, String, WatchSender)>,
     /// When it was written (see `liveness.rs`).
     pub written_at: Instant,
 }

@@ -1,6 +1,6 @@
 //! TLS to ZooKeeper's `secureClientPort`, with rustls: the options users give
 //! ([`TlsConfig`]), and the handshake over an already connected TCP stream, bounded by a
-//! deadline.
+//! deadline. After the handshake the connection's stream is split in two (`stream.rs`).
 //!
 //! The server's certificate is checked against the CA bundle the user names (never the
 //! system's roots: a ZooKeeper ensemble has its own CA) and against the host name or IP address
@@ -39,7 +39,8 @@ impl Pem {
 }
 
 /// How the client speaks TLS to the ensemble: the CA bundle that signed the servers'
-/// certificates, optionally a client certificate and key, all PEM.
+/// certificates, optionally a client certificate and key, all PEM. Give it to
+/// [`ClientBuilder::tls`](crate::ClientBuilder::tls); files are read when the client connects.
 ///
 /// ```
 /// use zkcluster::TlsConfig;
@@ -266,10 +267,59 @@ pub(crate) fn handshake(
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"));
             }
-            Err(e) => return Err(io::Error::new(e.kind(), format!("TLS handshake: {e}"))),
+            Err(e) => {
+                let why = explain(&e, host);
+                return Err(io::Error::new(e.kind(), format!("TLS handshake: {why}")));
+            }
         }
     }
+    log::debug!(
+        "TLS with {host}: {:?}, {:?}",
+        stream.conn.protocol_version(),
+        stream.conn.negotiated_cipher_suite().map(|s| s.suite())
+    );
     Ok(stream)
+}
+
+/// What a failed handshake means, in words a user can act on (rustls' own text in brackets).
+fn explain(e: &io::Error, name: &str) -> String {
+    use rustls::CertificateError as Cert;
+    let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) else {
+        return match e.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted => format!(
+                "the server hung up during the handshake; is this its TLS port \
+                 (secureClientPort)? ({e})"
+            ),
+            _ => e.to_string(),
+        };
+    };
+    let why = match tls {
+        rustls::Error::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature) => {
+            "the server's certificate is not signed by a CA of the TLS configuration".to_string()
+        }
+        rustls::Error::InvalidCertificate(Cert::Expired | Cert::ExpiredContext { .. }) => {
+            "the server's certificate has expired".to_string()
+        }
+        rustls::Error::InvalidCertificate(Cert::NotValidYet | Cert::NotValidYetContext { .. }) => {
+            "the server's certificate is not valid yet".to_string()
+        }
+        rustls::Error::InvalidCertificate(
+            Cert::NotValidForName | Cert::NotValidForNameContext { .. },
+        ) => format!(
+            "the server's certificate is not for {name:?}: connect with a name it lists (or, \
+             for test setups only, TlsConfig::dangerous_skip_server_name_verification)"
+        ),
+        rustls::Error::AlertReceived(alert) => {
+            format!("the server refused the handshake ({alert:?}); does it trust our certificate?")
+        }
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            "the server does not speak TLS on this port".to_string()
+        }
+        _ => return tls.to_string(),
+    };
+    format!("{why} ({tls})")
 }
 
 #[cfg(test)]

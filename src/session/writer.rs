@@ -1,8 +1,8 @@
 //! Moving the outbox onto the socket, with no lock held while a write blocks.
 //!
-//! The write token is `Wire::writing`, taken and released under `Shared::wire`'s mutex; its
+//! The write token is `Wire::writing`, taken and released under `Shared::core`'s mutex; its
 //! holder alone locks `Shared::writer` (the socket's write half and the frame it is part-way
-//! through) and writes frames one by one, taking each from the outbox under the wire mutex
+//! through) and writes frames one by one, taking each from the outbox under the core's mutex
 //! only for that moment. Whoever queues a request while the token is taken leaves it to the
 //! holder, who takes frames until the outbox is empty and releases the token in the same step
 //! as it sees that (so nothing queued is left behind).
@@ -15,10 +15,9 @@
 //! own deadline (its queued request is withdrawn then), and a connection whose writes make no
 //! progress for as long as a silent one may stay silent is declared dead by the session thread.
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use super::stream::WriteHalf;
 use super::{lock, Shared};
 
 /// The longest one write call blocks.
@@ -27,14 +26,14 @@ pub(crate) const WRITE_SLICE: Duration = Duration::from_millis(10);
 /// The write half of one connection.
 pub(crate) struct WriteSide {
     generation: u64,
-    stream: TcpStream,
+    stream: WriteHalf,
     /// A frame part-way written (its bytes and how many went out): a stalled write is
     /// continued from there by the next token holder.
     current: Option<(Vec<u8>, usize)>,
 }
 
 impl WriteSide {
-    pub fn new(generation: u64, stream: TcpStream) -> std::io::Result<WriteSide> {
+    pub fn new(generation: u64, stream: WriteHalf) -> std::io::Result<WriteSide> {
         stream.set_write_timeout(Some(WRITE_SLICE))?;
         Ok(WriteSide { generation, stream, current: None })
     }
@@ -64,7 +63,8 @@ impl Shared {
     /// returns at once when another thread holds it.
     pub(crate) fn pump(&self, who: Writer) {
         {
-            let mut wire = lock(&self.wire);
+            let mut core = lock(&self.core);
+            let wire = &mut core.wire;
             if !wire.can_write(who == Writer::Session) || wire.outbox.is_empty() && !wire.stalled {
                 return;
             }
@@ -77,20 +77,21 @@ impl Shared {
         };
         let generation = slot.as_ref().map(|side| side.generation);
         drop(slot);
-        let mut wire = lock(&self.wire);
+        let mut core = lock(&self.core);
+        let wire = &mut core.wire;
         match step {
             Step::Drained => {} // released by write_all_queued, under the same lock
             Step::Stalled => {
                 wire.writing = false;
                 wire.stalled = true;
-                drop(wire);
+                drop(core);
                 if who == Writer::Caller {
                     self.wake_driver();
                 }
             }
             Step::Broken(reason) => {
                 wire.writing = false;
-                drop(wire);
+                drop(core);
                 if let Some(generation) = generation {
                     self.shutdown_socket(Some(generation));
                 }
@@ -104,7 +105,8 @@ impl Shared {
     fn write_all_queued(&self, side: &mut WriteSide) -> Step {
         loop {
             if side.current.is_none() {
-                let mut wire = lock(&self.wire);
+                let mut core = lock(&self.core);
+                let wire = &mut core.wire;
                 match wire.next_frame(side.generation, Instant::now()) {
                     Some(frame) => side.current = Some((frame, 0)),
                     None => {
@@ -119,10 +121,11 @@ impl Shared {
                 Ok(0) => return Step::Broken("socket accepts no more bytes".to_string()),
                 Ok(n) => {
                     *done += n;
-                    self.activity.progressed();
+                    let now = Instant::now();
+                    self.activity.progressed(now);
                     if *done == frame.len() {
                         side.current = None;
-                        self.activity.sent();
+                        self.activity.sent(now);
                     }
                 }
                 Err(e) if super::handshake::is_timeout(&e) => return Step::Stalled,

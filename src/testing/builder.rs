@@ -40,8 +40,7 @@ pub struct TestingServerBuilder {
     extra_lines: Vec<String>,
     jvm_properties: Vec<String>,
     startup_timeout: Duration,
-    /// Key store (server key + certificate) and trust store (CA), PEM.
-    tls: Option<(String, String)>,
+    tls: Option<ServerTls>,
     sasl_users: Vec<(String, String)>,
     sasl_required: bool,
     kerberos: Option<Kerberos>,
@@ -241,9 +240,7 @@ impl TestingServerBuilder {
     /// # }
     /// ```
     pub fn tls(mut self, tls: &TestingTls) -> Self {
-        let server = tls.server_certificate();
-        self.tls =
-            Some((format!("{}{}", server.key_pem, server.cert_pem), tls.ca_pem().to_string()));
+        self.tls = Some(ServerTls::new(tls));
         self
     }
 
@@ -313,19 +310,7 @@ impl TestingServerBuilder {
     fn security_lines(&self, tls_port: Option<u16>) -> Vec<String> {
         let mut lines = Vec::new();
         if let Some(port) = tls_port {
-            lines.extend([
-                format!("secureClientPort={port}"),
-                "secureClientPortAddress=127.0.0.1".to_string(),
-                // Only Netty's connection factory speaks TLS.
-                "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory".to_string(),
-                format!("ssl.keyStore.location={KEY_STORE_FILE}"),
-                "ssl.keyStore.type=PEM".to_string(),
-                format!("ssl.trustStore.location={TRUST_STORE_FILE}"),
-                "ssl.trustStore.type=PEM".to_string(),
-                "ssl.clientAuth=want".to_string(),
-                "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider"
-                    .to_string(),
-            ]);
+            lines.extend(ServerTls::lines(port));
         }
         if self.sasl_enabled() {
             lines.push(
@@ -342,9 +327,8 @@ impl TestingServerBuilder {
     }
 
     fn write_security_files(&self, server: &TestingServer) -> Result<(), TestingError> {
-        if let Some((key_store, trust_store)) = &self.tls {
-            server.write_file(KEY_STORE_FILE, key_store)?;
-            server.write_file(TRUST_STORE_FILE, trust_store)?;
+        if let Some(tls) = &self.tls {
+            tls.write(server)?;
         }
         if !self.sasl_users.is_empty() {
             let users: String = self
@@ -376,6 +360,46 @@ impl TestingServerBuilder {
         lines.push(format!("maxSessionTimeout={}", self.max_session_timeout.as_millis()));
         lines.extend(self.extra_lines.iter().cloned());
         lines
+    }
+}
+
+/// A server's TLS key store (its key and certificate) and trust store (the CA), PEM, as
+/// ZooKeeper reads them; shared by standalone servers and ensemble members.
+#[derive(Debug, Clone)]
+pub(super) struct ServerTls {
+    key_store: String,
+    trust_store: String,
+}
+
+impl ServerTls {
+    pub(super) fn new(tls: &TestingTls) -> ServerTls {
+        let server = tls.server_certificate();
+        ServerTls {
+            key_store: format!("{}{}", server.key_pem, server.cert_pem),
+            trust_store: tls.ca_pem().to_string(),
+        }
+    }
+
+    /// The `zoo.cfg` lines of a TLS port (`secureClientPort`) with these stores.
+    pub(super) fn lines(port: u16) -> Vec<String> {
+        vec![
+            format!("secureClientPort={port}"),
+            "secureClientPortAddress=127.0.0.1".to_string(),
+            // Only Netty's connection factory speaks TLS.
+            "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory".to_string(),
+            format!("ssl.keyStore.location={KEY_STORE_FILE}"),
+            "ssl.keyStore.type=PEM".to_string(),
+            format!("ssl.trustStore.location={TRUST_STORE_FILE}"),
+            "ssl.trustStore.type=PEM".to_string(),
+            "ssl.clientAuth=want".to_string(),
+            "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider"
+                .to_string(),
+        ]
+    }
+
+    pub(super) fn write(&self, server: &TestingServer) -> Result<(), TestingError> {
+        server.write_file(KEY_STORE_FILE, &self.key_store)?;
+        server.write_file(TRUST_STORE_FILE, &self.trust_store)
     }
 }
 

@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::builder::base_config;
+use super::builder::{base_config, ServerTls};
 use super::install::Installation;
 use super::server::QUORUM_MAIN;
-use super::{net, TestingError, TestingServer};
+use super::{net, TestingError, TestingServer, TestingTls};
 
 const TICK: Duration = Duration::from_millis(500);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -50,6 +50,7 @@ pub struct TestingClusterBuilder {
     size: usize,
     read_only: bool,
     reconfig: bool,
+    tls: Option<ServerTls>,
 }
 
 impl TestingClusterBuilder {
@@ -79,6 +80,24 @@ impl TestingClusterBuilder {
     /// ```
     pub fn reconfig_enabled(mut self, enabled: bool) -> Self {
         self.reconfig = enabled;
+        self
+    }
+
+    /// Gives every member a TLS port (next to its plain one) with the certificate `tls` made,
+    /// as [`TestingServerBuilder::tls`](super::TestingServerBuilder::tls) does for one server;
+    /// clients connect to [`TestingCluster::tls_connect_string`]. The members still talk to
+    /// each other in plain TCP.
+    ///
+    /// ```no_run
+    /// use zkcluster::testing::{TestingCluster, TestingTls};
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let cluster = TestingCluster::builder(3).tls(&TestingTls::generate()?).start()?;
+    /// assert_eq!(cluster.tls_connect_string().unwrap().split(',').count(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls(mut self, tls: &TestingTls) -> Self {
+        self.tls = Some(ServerTls::new(tls));
         self
     }
 
@@ -117,6 +136,7 @@ impl TestingClusterBuilder {
         }
         for member in &cluster.members {
             member.wait_until_serving()?;
+            member.wait_for_tls_port()?;
         }
         cluster.wait_for_leader(STARTUP_TIMEOUT)?;
         Ok(cluster)
@@ -167,6 +187,14 @@ impl TestingClusterBuilder {
                 spec.split_once(":participant;").map_or(spec.clone(), |(peer, _)| peer.to_string())
             }));
         }
+        let tls_port = match &self.tls {
+            Some(_) => {
+                let port = net::free_ports(1)?[0];
+                config.extend(ServerTls::lines(port));
+                Some(port)
+            }
+            None => None,
+        };
         let member = TestingServer::create(
             install.clone(),
             QUORUM_MAIN,
@@ -174,7 +202,11 @@ impl TestingClusterBuilder {
             &config,
             Some(id),
             STARTUP_TIMEOUT,
-        )?;
+        )?
+        .with_tls_port(tls_port);
+        if let Some(tls) = &self.tls {
+            tls.write(&member)?;
+        }
         Ok(member.with_jvm_properties(&properties))
     }
 }
@@ -222,7 +254,7 @@ impl TestingCluster {
     /// # }
     /// ```
     pub fn builder(n: usize) -> TestingClusterBuilder {
-        TestingClusterBuilder { size: n, read_only: false, reconfig: false }
+        TestingClusterBuilder { size: n, read_only: false, reconfig: false, tls: None }
     }
 
     /// Starts a new member (the next id) that is not part of the ensemble yet: its own
@@ -289,6 +321,22 @@ impl TestingCluster {
     pub fn connect_string(&self) -> String {
         let members: Vec<String> = self.members.iter().map(TestingServer::connect_string).collect();
         members.join(",")
+    }
+
+    /// All members' TLS ports (`127.0.0.1:PORT`, comma-separated, in member order) of a
+    /// cluster built with [`TestingClusterBuilder::tls`]; `None` otherwise.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zkcluster::testing::TestingError> {
+    /// let cluster = zkcluster::testing::TestingCluster::start(3)?;
+    /// assert_eq!(cluster.tls_connect_string(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_connect_string(&self) -> Option<String> {
+        let members: Option<Vec<String>> =
+            self.members.iter().map(TestingServer::tls_connect_string).collect();
+        members.map(|m| m.join(","))
     }
 
     /// The number of members, running or not.

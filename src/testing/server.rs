@@ -319,7 +319,8 @@ impl TestingServer {
     pub fn restart(&mut self) -> Result<(), TestingError> {
         self.stop()?;
         self.launch()?;
-        self.wait_until_serving()
+        self.wait_until_serving()?;
+        self.wait_for_tls_port()
     }
 
     /// Suspends the server (SIGSTOP): connections stay open but nothing answers, as with a

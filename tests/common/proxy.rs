@@ -173,7 +173,7 @@ fn pump_frames(state: &State, mut from: TcpStream, mut to: TcpStream) {
 /// (for tests that lose a reply with [`Proxy::lose_next_reply`]).
 pub fn restore_after_suspend(
     proxy: Arc<Proxy>,
-    events: crossbeam_channel::Receiver<zkcluster::SessionEvent>,
+    events: zkcluster::SessionEvents,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while let Ok(event) = events.recv_timeout(Duration::from_secs(15)) {

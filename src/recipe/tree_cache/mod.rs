@@ -421,7 +421,7 @@ struct Keeper {
     root: String,
     shared: Arc<Shared>,
     watch: Option<PersistentWatch>,
-    sessions: Receiver<SessionEvent>,
+    sessions: crate::SessionEvents,
     stop: Receiver<()>,
     /// The cache may have missed something: crawl again once connected.
     stale: bool,

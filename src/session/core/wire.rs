@@ -3,20 +3,19 @@
 //! flight (in the order they were written, which is the order the server answers them), the
 //! xid counter, the auth packets to replay, and the gate of the current connection.
 //!
-//! Everything here is decided under `Shared::wire`'s mutex and takes the time as an argument;
+//! Everything here is decided under `Shared::core`'s mutex and takes the time as an argument;
 //! the bytes themselves are written by whoever holds the write token (see `writer.rs`), with
 //! no lock held. So a stalled socket never keeps a reader, the session thread or a caller that
 //! only queues a request waiting on this mutex.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use super::life::SessionLife;
-use super::request::{Failure, InFlight, ReplySender};
+use super::super::life::SessionLife;
+use super::super::request::{Failure, InFlight, ReplySender};
 use super::watches::{WatchKind, WatchSender};
 use crate::proto::{self, op, xid, AuthPacket, Encode, Writer};
 
@@ -79,78 +78,6 @@ pub(crate) struct Wire {
     pub stalled: bool,
     next_xid: i32,
     next_id: u64,
-}
-
-/// When the connection last sent and last received anything, readable without a lock (the
-/// session thread checks them every tick while callers read and write).
-pub(crate) struct Activity {
-    epoch: Instant,
-    last_sent: AtomicU64,
-    last_recv: AtomicU64,
-    /// The last request written or reply awaited by a caller.
-    last_active: AtomicU64,
-    /// The last write that made progress (a stalled socket stops advancing it).
-    last_progress: AtomicU64,
-}
-
-impl Activity {
-    pub fn new() -> Activity {
-        Activity {
-            epoch: Instant::now(),
-            last_sent: AtomicU64::new(0),
-            last_recv: AtomicU64::new(0),
-            last_active: AtomicU64::new(0),
-            last_progress: AtomicU64::new(0),
-        }
-    }
-
-    fn now(&self) -> u64 {
-        self.at(Instant::now())
-    }
-
-    fn at(&self, t: Instant) -> u64 {
-        t.saturating_duration_since(self.epoch).as_nanos().min(u64::MAX as u128) as u64
-    }
-
-    fn since(&self, stamp: &AtomicU64) -> Duration {
-        Duration::from_nanos(self.now().saturating_sub(stamp.load(Ordering::Relaxed)))
-    }
-
-    pub fn sent(&self) {
-        let now = self.now();
-        self.last_sent.store(now, Ordering::Relaxed);
-        self.last_active.store(now, Ordering::Relaxed);
-    }
-
-    /// A write made progress.
-    pub fn progressed(&self) {
-        self.last_progress.store(self.now(), Ordering::Relaxed);
-    }
-
-    pub fn since_progress(&self) -> Duration {
-        self.since(&self.last_progress)
-    }
-
-    /// A caller finished waiting for a reply.
-    pub fn active(&self) {
-        self.last_active.store(self.now(), Ordering::Relaxed);
-    }
-
-    pub fn since_active(&self) -> Duration {
-        self.since(&self.last_active)
-    }
-
-    pub fn received(&self) {
-        self.last_recv.store(self.now(), Ordering::Relaxed);
-    }
-
-    pub fn since_sent(&self) -> Duration {
-        self.since(&self.last_sent)
-    }
-
-    pub fn since_received(&self) -> Duration {
-        self.since(&self.last_recv)
-    }
 }
 
 /// A frame holding only a request header (ping, closeSession).
@@ -367,6 +294,7 @@ impl Wire {
 mod tests {
     use super::*;
     use crate::session::request::reply_channel;
+    use std::time::Duration;
 
     fn conn(generation: u64, life: &Arc<SessionLife>) -> Conn {
         Conn { generation, life: life.clone(), open: true }
