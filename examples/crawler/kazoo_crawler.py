@@ -29,9 +29,9 @@ What one member does, with root R:
   as the Rust members spell them (the URL string is the key), on the demo's domains only:
   those of ``--seeds`` (or of a "domains" list in R/config), else any loopback host;
 - appends its events as JSON lines to DIR/<member>.jsonl (joined, config, fetch, recovered,
-  stale_rejected, session_expired, done);
-- exits with status 0 once R/finished exists (status 2 on bad arguments or a server it cannot
-  reach at start).
+  stale_rejected, session_expired, lease_uncertain, late_fetch, done);
+- exits with status 0 once R/finished exists (2 on bad arguments or a server it cannot reach
+  at start, 3 if the process that started it is gone: no orphan crawls on).
 
 Failure modes, and what the crawler does about them:
 
@@ -39,8 +39,9 @@ Failure modes, and what the crawler does about them:
   retry policy, so the item in hand is kept. A commit whose reply was lost is resolved after
   reconnecting: the record is read back, and it is ours only if it carries our token;
   otherwise the commit is sent again and the server decides (the fence makes the retry safe).
-  A queue hold whose create reply was lost is found by its holder id and deleted, so it does
-  not block its item for the rest of the session. Likewise a lock acquire that times out while
+  A queue hold whose create reply was lost is found by its holder id and deleted (after every
+  connection loss, and whenever a get finds nothing), so it does not block its item for the
+  rest of the session. Likewise a lock acquire that times out while
   disconnected (Kazoo's clean-up of its node is best effort and fails then): the contender
   node is found by its prefix and deleted, for the claims and the config ReadLock. Lease
   acquires do not time out, for that reason: an orphaned node there would block a domain.
@@ -51,8 +52,9 @@ Failure modes, and what the crawler does about them:
   back in the queue for whoever takes it next, who finds the result if the commit had landed.
 - A process stopped (SIGSTOP, a stall) past its session timeout while holding a lease would,
   once resumed, send its request on a lease that is gone: one request more than politeness
-  allows. So the lease node is confirmed on the server right before every request; what is
-  left is the moment between that reply and the request going out.
+  allows. So the lease node is confirmed on the server right before every request (if it is
+  gone: ``lease_uncertain``, the item goes back), and again after it (if it is gone then, the
+  request may have gone out on a lost lease: ``late_fetch``).
 - A member that dies between its commit and its consume leaves a recorded page in the queue:
   the next holder logs ``recovered`` and consumes it; a page is never recorded twice.
 - The counter is a progress figure, the results are exact: a member killed between its commit
@@ -101,6 +103,9 @@ FINISH_WAIT = 15.0  # for the workers to stop once R/finished exists
 CONFIG_EVERY_PAGES = 20  # re-read the config at least this often
 FRONTIER_PRIORITY = 100
 
+# Exit status when the process that started us (the orchestrator) is gone, as the Rust members'.
+ORPHANED = 3
+
 # Errors that leave the outcome of a call unknown: the call may or may not have been applied.
 UNCERTAIN = (ConnectionLoss, OperationTimeoutError, SessionExpiredError)
 
@@ -130,6 +135,18 @@ def watcher(event):
         event.set()
 
     return watch
+
+
+def failure(error):
+    """An unexpected error, with where it left this script and where it was raised."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if f.filename == __file__] or frames
+    here = ours[-1]
+    there = frames[-1]
+    return (
+        f"{error!r} in {here.name} (line {here.lineno}), "
+        f"raised in {there.name} ({os.path.basename(there.filename)}:{there.lineno})"
+    )
 
 
 # --- the node layout ---------------------------------------------------------------------------
@@ -533,31 +550,28 @@ class Worker(threading.Thread):
                     self._process(url)
                     self._crawl_delay()
             except Exception as e:  # noqa: BLE001 -- a worker never dies of one item
-                where = traceback.extract_tb(e.__traceback__)[-1]
-                print(
-                    f"kazoo-crawler: {self.name}: {e!r} in {where.name} "
-                    f"({os.path.basename(where.filename)}:{where.lineno}); starting over",
-                    file=sys.stderr,
-                )
+                print(f"kazoo-crawler: {self.name}: {failure(e)}; starting over", file=sys.stderr)
                 self._abandon()
                 self.m.session.wait_connected(1.0)
 
     # Step 1: take an item.
     def _take(self):
-        self._sweep_lost_holds()
+        if self.m.session.drops != self.drops_seen:
+            self._sweep_lost_holds()
         self.m.config.refresh_if_due()
         item = self.queue.get(timeout=QUEUE_WAIT)
-        return None if item is None else item.decode("utf-8")
+        if item is None:
+            self._sweep_lost_holds()  # nothing to take: cheap insurance against an orphan
+            return None
+        return item.decode("utf-8")
 
     def _sweep_lost_holds(self):
-        """After a connection loss, deletes queue holds of ours that we do not hold knowingly:
-        a hold whose create reply was lost, or one of an item abandoned while disconnected,
-        would block its item until the session ends."""
-        drops = self.m.session.drops
-        if drops == self.drops_seen:
-            return
+        """Deletes queue holds of ours that we do not hold knowingly: a hold whose create
+        reply was lost, or one of an item abandoned while disconnected, would block its item
+        until the session ends. Run after every connection loss, and whenever a get found
+        nothing (no get of ours is running then, so no hold of ours is being made)."""
+        self.drops_seen = self.m.session.drops
         self.m.session.wait_connected()
-        self.drops_seen = drops
         taken = self.layout.frontier + "/taken"
         known = self.queue.processing_element[0] if self.queue.processing_element else None
         for name in self.zk.retry(self.zk.get_children, taken):
@@ -651,22 +665,28 @@ class Worker(threading.Thread):
         # node behind (the clean-up fails), which would block the domain for everyone.
         semaphore.acquire()
         try:
-            self._check_lease(semaphore, epoch)
+            if not self._lease_stands(semaphore):
+                self.m.events.log("lease_uncertain", url=url)
+                raise ClaimLost()
+            if self.m.session.epoch != epoch:
+                raise ClaimLost()  # a lease of the new session; the claim was of the old one
             start = now_ms()
             status, body = self.m.fetcher.get(url)
             end = now_ms()
+            if not self._lease_stands(semaphore) or self.m.session.epoch != epoch:
+                # Stopped during the fetch past the session timeout: the request may have gone
+                # out on a lease someone else holds by now (the politeness check looks for these).
+                self.m.events.log("late_fetch", url=url, domain=authority(url))
         finally:
             self.zk.retry(semaphore.release)
         return start, status, body, end
 
-    def _check_lease(self, semaphore, epoch):
-        """Confirms with the server, right before the request, that the lease (and the claim,
-        of the same session) still stands. A process stopped after acquiring (SIGSTOP, a long
-        GC-like stall) would otherwise send its request on a lease that expired meanwhile,
-        one request more than the politeness allows."""
-        held = self.zk.retry(self.zk.exists, semaphore.create_path) is not None
-        if not held or self.m.session.epoch != epoch:
-            raise ClaimLost()  # the lease is gone, or of a new session while the claim was not
+    def _lease_stands(self, semaphore):
+        """Whether the lease node still exists, asked of the server: Kazoo's leases have no
+        deadline of their own, and a process stopped after acquiring (SIGSTOP, a long stall)
+        would otherwise send its request on a lease that expired meanwhile, one request more
+        than the politeness allows."""
+        return self.zk.retry(self.zk.exists, semaphore.create_path) is not None
 
     def _semaphore(self, url):
         path = self.layout.politeness(url)
@@ -734,6 +754,7 @@ class Member:
         self.layout = Layout(args.root)
         self.events = EventLog(args.events, self.id)
         self.stop = threading.Event()
+        self.orphaned = False
         self.zk = KazooClient(
             hosts=args.hosts,
             timeout=args.session_timeout_ms / 1000.0,
@@ -753,19 +774,34 @@ class Member:
         except KazooTimeoutError:
             print(f"kazoo-crawler: cannot reach ZooKeeper at {self.zk.hosts}", file=sys.stderr)
             return 2
+        threading.Thread(target=self._watch_parent, name="parent-watch", daemon=True).start()
         try:
             self._prepare()
             if not self.config.read_first(self.stop):
-                return 0
+                return ORPHANED if self.orphaned else 0
             workers = [Worker(self, i) for i in range(self.workers_wanted)]
             for worker in workers:
                 worker.start()
             self._wait_finished()
             self._join(workers)
+            if self.orphaned:
+                return ORPHANED
             self.events.log("done", pages=sum(w.pages for w in workers))
             return 0
         finally:
             self._leave()
+
+    def _watch_parent(self):
+        """Stops the crawl if the orchestrator that started us is gone (it was interrupted or
+        killed): a member does not crawl on as an orphan."""
+        parent = os.getppid()
+        while not self.stop.wait(1.0):
+            if os.getppid() != parent:
+                print(
+                    f"kazoo-crawler: {self.id}: the orchestrator is gone, exiting", file=sys.stderr
+                )
+                self.orphaned = True
+                self.stop.set()
 
     def _prepare(self):
         for path in self.layout.dirs:
@@ -774,11 +810,12 @@ class Member:
         self.events.log("joined")
 
     def _wait_finished(self):
-        """Until R/finished exists: rejoins the party after a lost session, then sets `stop`."""
+        """Until R/finished exists (or `stop` is set): rejoins the party after a lost session;
+        then sets `stop`."""
         wake = threading.Event()
         watch = watcher(wake)
         epoch = self.session.epoch
-        while not self._finished_exists(watch):
+        while not self.stop.is_set() and not self._finished_exists(watch):
             if self.session.epoch != epoch and self.session.connected.is_set():
                 epoch = self.session.epoch
                 self.party.join()  # the party node went with the lost session
