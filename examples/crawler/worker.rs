@@ -120,13 +120,13 @@ fn process(
         // A lease is only as good as its session: after a long stop (SIGSTOP, GC-like pause)
         // the session may be gone and the slot taken by someone else. Fetch only while the
         // lease surely lasts; otherwise give the URL back.
-        let lasts = lease.valid_until().is_some_and(|until| Instant::now() + LEASE_MARGIN < until);
-        if !lasts {
+        let lasts =
+            || lease.valid_until().is_some_and(|until| Instant::now() + LEASE_MARGIN < until);
+        let start = now_ms();
+        let Some(fetched) = member.fetcher.get(&url, lasts) else {
             member.events.log("lease_uncertain", json!({"url": url}));
             return Ok(()); // the item and the claim are dropped: back to the frontier
-        }
-        let start = now_ms();
-        let fetched = member.fetcher.get(&url);
+        };
         if !lease.is_valid() {
             // Stopped during the fetch past the lease's deadline: the request may have gone
             // out on a lease someone else holds now (the politeness check looks for these).
