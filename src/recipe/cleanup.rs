@@ -24,7 +24,7 @@ use crate::{Client, Error};
 
 /// How long a give-up waits for its delete past the caller's deadline (or from now, when the
 /// deadline has passed or there is none); after that the worker makes sure.
-pub(crate) const GIVE_UP_WAIT: Duration = Duration::from_millis(50);
+pub(crate) const GIVE_UP_WAIT: Duration = Duration::from_millis(30);
 
 /// The first and the longest pause between two tries of one deletion.
 const FIRST_PAUSE: Duration = Duration::from_millis(50);

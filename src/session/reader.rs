@@ -49,7 +49,7 @@ const PARK_POLL: Duration = Duration::from_millis(20);
 
 /// The longest a watch waiter blocks in one read: its signals (cancellation above all) are
 /// checked between reads, so this bounds how late it sees one.
-pub(crate) const WATCH_SLICE: Duration = Duration::from_millis(20);
+pub(crate) const WATCH_SLICE: Duration = Duration::from_millis(10);
 
 /// What ended a [`Shared::await_watch`].
 #[derive(Debug)]
