@@ -382,3 +382,90 @@ fn hand_off_chain_keeps_mutual_exclusion() {
     assert_eq!(all.len(), n, "every grant has its own token");
     assert_no_nodes_left(&clients[0], &[&path]);
 }
+
+/// Runs `lock.acquire_timeout(LONG)` on a thread; sends its id once it holds the lock, keeps
+/// it `hold` long and counts how many hold it at once in `most`.
+fn contend(
+    lock: ZookeeperRecipeRestriction,
+    id: &'static str,
+    hold: Duration,
+    inside: &Arc<std::sync::atomic::AtomicUsize>,
+    most: &Arc<std::sync::atomic::AtomicUsize>,
+    tx: &mpsc::Sender<&'static str>,
+) -> std::thread::JoinHandle<()> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (inside, most, tx) = (inside.clone(), most.clone(), tx.clone());
+    std::thread::spawn(move || {
+        let guard = lock.acquire_timeout(LONG).unwrap();
+        most.fetch_max(inside.fetch_add(1, SeqCst) + 1, SeqCst);
+        tx.send(id).unwrap();
+        std::thread::sleep(hold);
+        inside.fetch_sub(1, SeqCst);
+        guard.release().unwrap();
+    })
+}
+
+/// A waiter watching every node ahead of it takes the lock only when all are gone: one ahead
+/// giving up (here: cancelled) is not the holder releasing.
+#[test]
+fn a_give_up_ahead_does_not_hand_the_lock_over() {
+    let path = unique("giveup-ahead");
+    let (a, b, c) = (client(), client(), client());
+    let lock_a = write_lock(&a, &path, "a");
+    let guard = lock_a.acquire().unwrap();
+    let lock_b = Arc::new(write_lock(&b, &path, "b"));
+    let cancel_b = lock_b.cancel_handle();
+    let waiter_b = {
+        let lock_b = lock_b.clone();
+        std::thread::spawn(move || lock_b.acquire().map(drop))
+    };
+    assert!(eventually(LONG, || lock_a.contenders().unwrap() == ["a", "b"]));
+    let (tx, rx) = mpsc::channel();
+    let inside = Arc::new(std::sync::atomic::AtomicUsize::new(1)); // a holds
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let waiter_c = contend(write_lock(&c, &path, "c"), "c", Duration::ZERO, &inside, &most, &tx);
+    assert!(eventually(LONG, || lock_a.contenders().unwrap() == ["a", "b", "c"]));
+    cancel_b.cancel();
+    assert!(waiter_b.join().unwrap().unwrap_err().is_cancelled());
+    assert_eq!(lock_a.contenders().unwrap(), ["a", "c"]);
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "c took a lock a holds");
+    inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    guard.release().unwrap();
+    assert_eq!(rx.recv_timeout(LONG).unwrap(), "c");
+    waiter_c.join().unwrap();
+    assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_no_nodes_left(&a, &[&path]);
+}
+
+/// A waiter whose own node is deleted by hand while it waits queues again rather than taking
+/// the lock when the nodes ahead go: a contender that queued meanwhile would hold it too.
+#[test]
+fn a_waiter_whose_node_was_deleted_queues_again() {
+    let path = unique("deleted-waiter");
+    let (a, b, c, admin) = (client(), client(), client(), client());
+    let lock_a = write_lock(&a, &path, "a");
+    let guard = lock_a.acquire().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let inside = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hold = Duration::from_millis(300);
+    let waiter_b = contend(write_lock(&b, &path, "b"), "b", hold, &inside, &most, &tx);
+    assert!(eventually(LONG, || lock_a.contenders().unwrap() == ["a", "b"]));
+    let b_node = admin
+        .get_children(&path)
+        .unwrap()
+        .into_iter()
+        .find(|n| admin.get_node(&format!("{path}/{n}")).unwrap().value == b"b")
+        .expect("b's node");
+    assert!(admin.delete_node(&format!("{path}/{b_node}")).unwrap());
+    assert!(eventually(LONG, || lock_a.contenders().unwrap() == ["a"]));
+    let waiter_c = contend(write_lock(&c, &path, "c"), "c", hold, &inside, &most, &tx);
+    assert!(eventually(LONG, || lock_a.contenders().unwrap() == ["a", "c"]));
+    guard.release().unwrap();
+    let order: Vec<&str> = (0..2).map(|_| rx.recv_timeout(LONG).unwrap()).collect();
+    waiter_b.join().unwrap();
+    waiter_c.join().unwrap();
+    assert_eq!(order, ["c", "b"], "b queued again behind c");
+    assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 1, "two held the lock at once");
+    assert_no_nodes_left(&a, &[&path]);
+}

@@ -79,8 +79,8 @@ pub(crate) fn wait_change(
 ) -> Wake {
     // The session's change signal, not `events`: that one is kept for the callers' own use.
     let _ = events;
-    let changed = client.shared().next_change();
-    LockCore::wait_change(client, watch, &client.shared().life(), changed, token, deadline)
+    let mut changed = client.shared().next_change();
+    LockCore::wait_change(client, watch, &client.shared().life(), &mut changed, token, deadline)
 }
 
 /// Before sending: waits for a connection if there is none, until `deadline` (`Ok(false)` when

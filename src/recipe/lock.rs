@@ -7,8 +7,10 @@
 //! (data: its identifier). A writer (`__lock__`) holds the lock when no lower node of either
 //! kind exists; a reader (`__rlock__`) when no lower writer exists. So at any time either one
 //! writer or any number of readers hold it, and contenders are served in the order of their
-//! sequence numbers. Each waiter watches only the one node it waits for (no herd effect) and
-//! never looks at higher sequences (Kazoo #649). Kazoo clients queue in the same line.
+//! sequence numbers. A waiter watches only nodes it waits for, never higher sequences (Kazoo
+//! #649): all of them when there are at most `WATCH_ALL_AHEAD` (8), else only the nearest, as
+//! Kazoo does (so a deletion wakes at most 8 waiters, and makes none of them send a request
+//! unless the lock is now theirs: no herd effect). Kazoo clients queue in the same line.
 //!
 //! # Round trips
 //!
@@ -16,11 +18,12 @@
 //! session's requests in order), so an uncontended acquire costs **one** round trip; dropping
 //! the guard puts the delete on the wire without waiting (see `release.rs`), so a lock cycle
 //! costs about one. The create is a create2, whose reply carries the node's stat: its creation
-//! zxid is the guard's fencing token, at no extra cost. A contended acquire costs one more per
-//! wake-up (a data watch on the predecessor); when the predecessor was the only node ahead
-//! that we conflict with, its deletion hands the lock over with no further request (no node
-//! can join ahead of ours later), else a new getChildren follows. The first acquire on a
-//! missing lock path costs a few more, to create the path.
+//! zxid is the guard's fencing token, at no extra cost. A contended acquire costs one more (the
+//! data watches, pipelined); when it watches every node ahead that it conflicts with, the last
+//! one's deletion hands the lock over with no further request, since no node can join ahead
+//! of ours later (sequence numbers only grow; near the counter's wrap it lists again). When it
+//! watches only the nearest, or a watched node changes instead of going, a new getChildren
+//! follows. The first acquire on a missing lock path costs a few more, to create the path.
 //!
 //! # Which listing is fresh
 //!
@@ -42,7 +45,7 @@
 //!   ends, so no node is leaked to block the queue.
 //! - Session loss while waiting: the node is gone with the session; the acquire creates a new
 //!   one in the new session (when the client renews sessions) or fails. Waiters re-check their
-//!   predecessor after every reconnect and session change, so none waits on a watch that can no
+//!   queue after every reconnect and session change, so none waits on a watch that can no
 //!   longer fire.
 //! - The deadline covers the whole acquire (creating, waiting, reconnecting); a request
 //!   written just before it is given a little longer (`session::ON_ITS_WAY`) so an answer on
@@ -142,10 +145,15 @@ enum Ours {
     Created { name: String, life: Arc<SessionLife>, token: i64 },
 }
 
+/// The most nodes ahead of ours a waiter watches all of (see [`LockCore::complete_settled`]):
+/// each deletion in a queue this short notifies at most this many waiters and makes no
+/// request, where a longer queue's waiters watch only their predecessor.
+const WATCH_ALL_AHEAD: usize = 8;
+
 /// Why a wait ended.
 pub(crate) enum Wake {
     Recheck,
-    /// The watched predecessor was deleted.
+    /// The watched node (every watched node, for `wait_deleted`) was deleted.
     Deleted,
     Cancelled,
     Deadline,
@@ -412,7 +420,7 @@ impl LockCore {
                 token: node_token,
                 fresh,
             };
-            let (predecessor, sole) = match node_name::position(&children, &name) {
+            let ahead: Vec<String> = match node_name::position(&children, &name) {
                 Position::Missing => {
                     // Our node is gone (its session ended, or someone deleted it): queue again.
                     // Deleting it first is a no-op then, and keeps a node that only looked
@@ -421,7 +429,7 @@ impl LockCore {
                     continue;
                 }
                 Position::Holder => return Ok(Some(held(fresh))),
-                Position::After { predecessor, sole } => (predecessor.to_string(), sole),
+                Position::After { ahead } => ahead.into_iter().map(str::to_string).collect(),
             };
             if !blocking {
                 self.give_up(ours, deadline);
@@ -431,40 +439,100 @@ impl LockCore {
                 self.give_up(ours, deadline);
                 return Ok(None);
             }
-            // Taken before the exists call, so no reconnect between them goes unseen.
-            let changed = self.client.shared().next_change();
-            // A data watch, not an exists watch: on a predecessor that is already gone it sets
-            // nothing, where an exists watch would stay registered (here and on the server) for
-            // a node that never comes back.
-            let watched =
-                self.client.get_node_watch_async(&crate::path::join(&self.path, &predecessor));
-            // The only node ahead of ours is gone, and none can join ahead later: the lock is
-            // ours without listing again (the hand-off costs no round trip).
-            let ours_now = || sole && !life.has_ended() && node_name::may_skip_relisting(&name);
-            match reply(watched, deadline) {
-                Err(e) if e.is_no_node() && ours_now() => return Ok(Some(held(false))),
-                Err(e) if e.is_no_node() => continue, // already gone: look again
-                Ok((_, watch)) => {
-                    match Self::wait_change(&self.client, &watch, &life, changed, token, deadline) {
-                        Wake::Deleted if ours_now() => return Ok(Some(held(false))),
-                        Wake::Recheck | Wake::Deleted => continue,
-                        Wake::Cancelled => {
-                            self.give_up(ours, deadline);
-                            return Err(Error::Cancelled { path: self.path.clone() });
-                        }
-                        Wake::Deadline => {
-                            self.give_up(ours, deadline);
-                            return Ok(None);
-                        }
-                    }
-                }
+            // Taken before the watches are set, so no reconnect between them goes unseen.
+            let mut changed = self.client.shared().next_change();
+            // With a few nodes ahead we watch them all: no node can join ahead of ours later,
+            // so once each is gone the lock is ours without listing again (the hand-off costs
+            // no round trip). With more we watch the nearest only, as Kazoo does, and list
+            // again when it goes (it may have given up rather than held the lock).
+            let watch_all = ahead.len() <= WATCH_ALL_AHEAD && node_name::may_skip_relisting(&name);
+            // When watching them all, our own node is watched last: had it been deleted (by
+            // hand; an ended session is seen anyway), that would be notified before the last
+            // deletion ahead, and we would not take a lock we no longer queue for.
+            let mut names = if watch_all { ahead.clone() } else { ahead[..1].to_vec() };
+            if watch_all {
+                names.push(name.clone());
+            }
+            let mut watches = match self.watch_each(&names, deadline) {
+                Ok(watches) => watches,
                 Err(e) if retryable(&e) => continue, // the next listing waits for the connection
                 Err(e) => {
                     self.give_up(ours, deadline);
                     return Err(e);
                 }
+            };
+            let own = if watch_all {
+                match watches.pop().flatten() {
+                    Some(own) => Some(own),
+                    None => continue, // ours is gone: the next listing tells what to do
+                }
+            } else {
+                None
+            };
+            let ahead: Vec<_> = watches.into_iter().flatten().collect();
+            let wake =
+                Self::wait_deleted(&self.client, &ahead, &life, &mut changed, token, deadline);
+            let ours_changed = own.is_some_and(|own| !own.is_empty());
+            match wake {
+                Wake::Deleted if watch_all && !ours_changed && !life.has_ended() => {
+                    return Ok(Some(held(false)));
+                }
+                Wake::Recheck | Wake::Deleted => continue,
+                Wake::Cancelled => {
+                    self.give_up(ours, deadline);
+                    return Err(Error::Cancelled { path: self.path.clone() });
+                }
+                Wake::Deadline => {
+                    self.give_up(ours, deadline);
+                    return Ok(None);
+                }
             }
         }
+    }
+
+    /// Sets a data watch on each of `names` (children of the lock path), pipelined: one round
+    /// trip. A data watch, not an exists watch: on a node that is already gone it sets nothing
+    /// (`None`), where an exists watch would stay registered (here and on the server) for a
+    /// node that never comes back.
+    fn watch_each(
+        &self,
+        names: &[String],
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Option<Receiver<crate::WatchedEvent>>>> {
+        let pending: Vec<_> = names
+            .iter()
+            .map(|n| self.client.get_node_watch_async(&crate::path::join(&self.path, n)))
+            .collect();
+        let mut watches = Vec::with_capacity(pending.len());
+        for watched in pending {
+            match reply(watched, deadline) {
+                Ok((_, watch)) => watches.push(Some(watch)),
+                Err(e) if e.is_no_node() => watches.push(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(watches)
+    }
+
+    /// Waits until every one of `watches` saw its node deleted ([`Wake::Deleted`], at once
+    /// when there are none), or for the first other outcome: another event on a watched node,
+    /// a session change, cancellation or the deadline.
+    fn wait_deleted(
+        client: &Client,
+        watches: &[Receiver<crate::WatchedEvent>],
+        life: &SessionLife,
+        changed: &mut Receiver<()>,
+        token: &CancelToken,
+        deadline: Option<Instant>,
+    ) -> Wake {
+        // Lowest first: in a queue nobody leaves, that is the order they go in.
+        for watch in watches.iter().rev() {
+            match Self::wait_change(client, watch, life, changed, token, deadline) {
+                Wake::Deleted => {}
+                other => return other,
+            }
+        }
+        Wake::Deleted
     }
 
     /// Waits for the pipelined create and getChildren of `attempt`, recording our node in
@@ -598,12 +666,12 @@ impl LockCore {
         cleanup::delete_by(&self.client, &life, target, deadline);
     }
 
-    /// Waits for the predecessor's watch, a session change, cancellation or the deadline.
+    /// Waits for one watch, a session change, cancellation or the deadline.
     pub(crate) fn wait_change(
         client: &Client,
         watch: &Receiver<crate::WatchedEvent>,
         life: &SessionLife,
-        mut changed: Receiver<()>,
+        changed: &mut Receiver<()>,
         token: &CancelToken,
         deadline: Option<Instant>,
     ) -> Wake {
@@ -612,7 +680,7 @@ impl LockCore {
         loop {
             // The session reads the socket on this thread while it can, so the predecessor's
             // deletion wakes us with no thread hop (the hand-off's latency).
-            let signals = [token.signal(), &lost, &changed];
+            let signals = [token.signal(), &lost, &*changed];
             match client.shared().await_watch(watch, &signals, deadline) {
                 WatchWake::Fired(Ok(crate::WatchedEvent {
                     kind: crate::WatchEventKind::NodeDeleted,
@@ -631,7 +699,7 @@ impl LockCore {
                     if client.state() != SessionState::Suspended {
                         return Wake::Recheck;
                     }
-                    changed = next;
+                    *changed = next;
                 }
                 WatchWake::Deadline => return Wake::Deadline,
             }

@@ -127,16 +127,17 @@ pub(crate) enum Position<'a> {
     Missing,
     /// Nobody we must wait for is ahead of us: we hold the lock.
     Holder,
-    /// We must wait until `predecessor` (the nearest lower child we conflict with) is gone.
-    /// `sole`: it is the only such child, so once it is gone we hold the lock without looking
-    /// again (no child can join ahead of us later; see [`may_skip_relisting`]).
-    After { predecessor: &'a str, sole: bool },
+    /// We must wait until every node in `ahead` (the lower children we conflict with, nearest
+    /// first: `ahead[0]` is the predecessor Kazoo watches) is gone. None can join them later
+    /// (see [`may_skip_relisting`]), so once they are all gone we hold the lock without
+    /// looking again.
+    After { ahead: Vec<&'a str> },
 }
 
-/// Decides whether the node `ours` (a child name) holds the lock. A writer waits for the nearest
-/// lower node of either kind, a reader for the nearest lower writer; higher sequences are never
-/// considered (a reader that looked at them could deadlock, Kazoo issue #649). "Lower" is
-/// Kazoo's order (see the module docs).
+/// Decides whether the node `ours` (a child name) holds the lock. A writer waits for the lower
+/// nodes of either kind, a reader for the lower writers; higher sequences are never considered
+/// (a reader that looked at them could deadlock, Kazoo issue #649). "Lower" is Kazoo's order
+/// (see the module docs).
 pub(crate) fn position<'a>(children: &'a [String], ours: &str) -> Position<'a> {
     let Some(me) = parse(ours) else {
         return Position::Missing;
@@ -144,23 +145,16 @@ pub(crate) fn position<'a>(children: &'a [String], ours: &str) -> Position<'a> {
     if !children.iter().any(|c| c == ours) {
         return Position::Missing;
     }
-    let mut ahead = children
+    let mut ahead: Vec<Contender<'a>> = children
         .iter()
         .filter_map(|c| parse(c))
-        .filter(|c| c.name != ours && c.suffix < me.suffix && me.kind.waits_for(c.kind));
-    let Some(first) = ahead.next() else {
+        .filter(|c| c.name != ours && c.suffix < me.suffix && me.kind.waits_for(c.kind))
+        .collect();
+    if ahead.is_empty() {
         return Position::Holder;
-    };
-    let mut count = 1;
-    let nearest = ahead.fold(first, |best, c| {
-        count += 1;
-        if c.queue_cmp(&best) == Ordering::Greater {
-            c
-        } else {
-            best
-        }
-    });
-    Position::After { predecessor: nearest.name, sole: count == 1 }
+    }
+    ahead.sort_by(|a, b| b.queue_cmp(a));
+    Position::After { ahead: ahead.iter().map(|c| c.name).collect() }
 }
 
 /// Whether a waiter whose sole predecessor is gone may take the lock without listing again.
@@ -258,15 +252,26 @@ mod tests {
         assert_eq!(position(&children, "e__lock__-0000000001"), Position::Holder);
         assert_eq!(
             position(&children, "c__rlock__-2147483648"),
-            Position::After { predecessor: "d__lock__-2147483647", sole: false }
+            Position::After { ahead: vec!["d__lock__-2147483647", "e__lock__-0000000001"] }
         );
         assert_eq!(
             position(&children, "b__lock__2147483647"),
-            Position::After { predecessor: "a__lock__2147483646", sole: false }
+            Position::After {
+                ahead: vec![
+                    "a__lock__2147483646",
+                    "g__rlock__0000000001",
+                    "f__lock__0000000000",
+                    "c__rlock__-2147483648",
+                    "d__lock__-2147483647",
+                    "e__lock__-0000000001",
+                ]
+            }
         );
         assert_eq!(
             position(&children, "g__rlock__0000000001"),
-            Position::After { predecessor: "f__lock__0000000000", sole: false }
+            Position::After {
+                ahead: vec!["f__lock__0000000000", "d__lock__-2147483647", "e__lock__-0000000001"]
+            }
         );
         assert_eq!(holders(&queue(&children)), vec!["e__lock__-0000000001"]);
         // Near and past the wrap a waiter always lists again.
@@ -303,7 +308,7 @@ mod tests {
         assert_eq!(position(&children, "a__lock__0000000001"), Position::Holder);
         assert_eq!(
             position(&children, "c__lock__0000000003"),
-            Position::After { predecessor: "b__rlock__0000000002", sole: false }
+            Position::After { ahead: vec!["b__rlock__0000000002", "a__lock__0000000001"] }
         );
         assert_eq!(position(&children, "d__lock__0000000004"), Position::Missing);
     }
@@ -320,11 +325,11 @@ mod tests {
         assert_eq!(position(&children, "r1__rlock__0000000001"), Position::Holder);
         assert_eq!(
             position(&children, "r2__rlock__0000000003"),
-            Position::After { predecessor: "w__lock__0000000002", sole: true }
+            Position::After { ahead: vec!["w__lock__0000000002"] }
         );
         assert_eq!(
             position(&children, "r3__rlock__0000000004"),
-            Position::After { predecessor: "w__lock__0000000002", sole: true }
+            Position::After { ahead: vec!["w__lock__0000000002"] }
         );
         // Readers never look at higher sequences.
         let readers = names(&["r1__rlock__0000000001", "w__lock__0000000009"]);
