@@ -406,3 +406,53 @@ fn racing_sessions_on_a_missing_lock_path_all_get_through() {
         assert_no_nodes_left(&clients[0], &[&path]);
     }
 }
+
+/// Context switches so far of the thread of this process whose name starts with `name` (the
+/// kernel keeps 15 bytes of it; None: no such thread).
+fn switches_of_thread(name: &str) -> Option<u64> {
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = task.ok()?.path();
+        if std::fs::read_to_string(dir.join("comm")).ok()?.trim() != name {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).ok()?;
+        let count = |key: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        return Some(count("voluntary_ctxt_switches:") + count("nonvoluntary_ctxt_switches:"));
+    }
+    None
+}
+
+/// Dropped guards' delete replies are checked off the caller's thread in batches: a thread
+/// that releases in a loop wakes the checker every few milliseconds, not once per release
+/// (it did, sleeping until each reply's own turn, which cost the lock cycle about 15%).
+#[test]
+fn the_release_checker_wakes_in_batches() {
+    let path = unique("checker");
+    let c = client();
+    let lock = write_lock(&c, &path, "w");
+    drop(lock.acquire().unwrap()); // starts the checker (which names itself once running)
+    assert!(eventually(LONG, || switches_of_thread("zkcluster-relea").is_some()));
+    let before = switches_of_thread("zkcluster-relea").expect("the release checker runs");
+    let started = Instant::now();
+    let mut cycles = 0u64;
+    while started.elapsed() < Duration::from_secs(1) {
+        drop(lock.acquire().unwrap());
+        cycles += 1;
+    }
+    let after = switches_of_thread("zkcluster-relea").expect("the release checker runs");
+    let woke = after - before;
+    println!("checker: {woke} switches, {cycles} releases");
+    assert!(
+        woke * 4 < cycles,
+        "the checker switched {woke} times for {cycles} releases in {:?}",
+        started.elapsed()
+    );
+    lock.acquire().unwrap().release().unwrap();
+    assert_no_nodes_left(&c, &[&path]);
+}

@@ -331,3 +331,25 @@ fn a_waiter_reading_for_its_watch_lets_calls_through_and_sees_cancel() {
     drop(guard);
     waiting.join().unwrap().expect("the waiter was not handed the lock");
 }
+
+/// A recipe's pipelined requests go out in one write: a lock's create and listing reach the
+/// server in one segment (through a proxy that counts the chunks it reads from the client),
+/// where written one by one they were two.
+#[test]
+fn a_locks_pipelined_requests_go_out_in_one_write() {
+    let proxy = Proxy::start(&server().connect_string());
+    let client = client_of(&proxy.connect_string());
+    let path = unique("corked");
+    let lock = client.restrict(&path, ZookeeperRecipe::WriteLock, "w", None).unwrap();
+    lock.acquire().unwrap().release().unwrap(); // the lock path exists from here on
+    let mut reads = 0;
+    const ACQUIRES: u64 = 30;
+    for _ in 0..ACQUIRES {
+        let before = proxy.client_reads();
+        let guard = lock.acquire().unwrap();
+        reads += proxy.client_reads() - before;
+        guard.release().unwrap();
+    }
+    // A ping may fall in the window now and then; two writes an acquire were about 45.
+    assert!(reads <= ACQUIRES + 3, "{reads} chunks for {ACQUIRES} acquires");
+}

@@ -308,13 +308,16 @@ impl LockCore {
         let prefix = format!("{}{}", node_name::uuid_hex(), self.kind.marker());
         let options = CreateOptions::new().ephemeral().sequential().parents();
         let before = self.client.shared().life();
-        let create = create_with_stat(
-            &self.client,
-            &crate::path::join(&self.path, &prefix),
-            self.identifier.as_bytes(),
-            &options,
-        );
-        let children = self.client.get_children_async(&self.path);
+        // Corked: both requests in one write.
+        let (create, children) = self.client.shared().corked(|| {
+            let create = create_with_stat(
+                &self.client,
+                &crate::path::join(&self.path, &prefix),
+                self.identifier.as_bytes(),
+                &options,
+            );
+            (create, self.client.get_children_async(&self.path))
+        });
         let after = self.client.shared().life();
         let life = Arc::ptr_eq(&before, &after).then_some(after);
         Attempt { prefix, life, create, children }
@@ -499,10 +502,12 @@ impl LockCore {
         names: &[String],
         deadline: Option<Instant>,
     ) -> Result<Vec<Option<Receiver<crate::WatchedEvent>>>> {
-        let pending: Vec<_> = names
-            .iter()
-            .map(|n| self.client.get_node_watch_async(&crate::path::join(&self.path, n)))
-            .collect();
+        let pending: Vec<_> = self.client.shared().corked(|| {
+            names
+                .iter()
+                .map(|n| self.client.get_node_watch_async(&crate::path::join(&self.path, n)))
+                .collect()
+        });
         let mut watches = Vec::with_capacity(pending.len());
         for watched in pending {
             match reply(watched, deadline) {

@@ -95,10 +95,15 @@ fn run(rx: &Receiver<Sent>) {
         };
         match received {
             Ok(sent) => {
+                if let Some(wait) =
+                    (sent.sent_at + CHECK_AFTER).checked_duration_since(Instant::now())
+                {
+                    std::thread::sleep(wait);
+                }
                 check(sent);
-                // Every reply sent at least half the wait ago is checked in the same wake-up:
-                // a thread that releases in a loop costs this one a wake-up every few
-                // milliseconds, not one per release.
+                // Every reply sent at least half the wait ago is checked in the same wake-up,
+                // without sleeping until its own turn: a thread that releases in a loop costs
+                // this one a wake-up every few milliseconds, not one per release.
                 loop {
                     match rx.try_recv() {
                         Ok(sent) if sent.sent_at.elapsed() >= CHECK_AFTER / 2 => check(sent),
@@ -123,12 +128,9 @@ fn run(rx: &Receiver<Sent>) {
     }
 }
 
-/// Waits for one delete's reply; hands a transient failure over to the cleanup worker.
+/// Waits for one delete's reply (by now it has almost always been read); hands a transient failure over to the cleanup worker.
 fn check(sent: Sent) {
-    let Sent { client, life, node, reply, sent_at } = sent;
-    if let Some(wait) = (sent_at + CHECK_AFTER).checked_duration_since(Instant::now()) {
-        std::thread::sleep(wait);
-    }
+    let Sent { client, life, node, reply, .. } = sent;
     match reply.wait() {
         Ok(()) => {}
         Err(e) if e.is_no_node() || e.is_closed() || e.is_session_expired() => {}

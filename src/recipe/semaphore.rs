@@ -235,19 +235,24 @@ impl Semaphore {
         // Once the pool is checked it is neither created nor read again: the listing of P,
         // a getChildren2, carries P's stat, which says whether P is still the node checked.
         let known = *self.pool.lock().unwrap_or_else(|p| p.into_inner());
-        let pool_create = known.is_none().then(|| {
-            client.create_async(
-                &self.path,
-                self.max_leases.to_string(),
-                &CreateOptions::new().parents(),
-            )
-        });
-        let pool_read = known.is_none().then(|| client.get_node_async(&self.path));
-        let attempt = self.inner.begin();
-        let pool_children = client.get_children_with_stat_async(&self.path);
-        // Behind the count, on the server as in Kazoo's order (see the module docs).
-        let optimistic =
-            (known.is_some() && self.optimistic.load(Ordering::SeqCst)).then(|| self.send_lease());
+        // Corked: the whole pipeline in one write.
+        let (pool_create, pool_read, attempt, pool_children, optimistic) =
+            client.shared().corked(|| {
+                let pool_create = known.is_none().then(|| {
+                    client.create_async(
+                        &self.path,
+                        self.max_leases.to_string(),
+                        &CreateOptions::new().parents(),
+                    )
+                });
+                let pool_read = known.is_none().then(|| client.get_node_async(&self.path));
+                let attempt = self.inner.begin();
+                let pool_children = client.get_children_with_stat_async(&self.path);
+                // Behind the count, on the server as in Kazoo's order (see the module docs).
+                let optimistic = (known.is_some() && self.optimistic.load(Ordering::SeqCst))
+                    .then(|| self.send_lease());
+                (pool_create, pool_read, attempt, pool_children, optimistic)
+            });
 
         let (children, checked) = match (known, reply(pool_children, deadline)) {
             (None, listed) => (

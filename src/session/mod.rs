@@ -479,7 +479,7 @@ impl Shared {
             let job = Job::Request { reply: tx, watch, life, made_at: sent_at, deadline };
             core.wire.push(frame, job)
         };
-        self.pump(writer::Writer::Caller);
+        self.pump_sent();
         Ok(ReplyWaiter { shared: self.clone(), rx, id, sent_at, deadline })
     }
 

@@ -14,7 +14,14 @@
 //! call, reply, ping or hand-off waits behind a full socket, each call is still bounded by its
 //! own deadline (its queued request is withdrawn then), and a connection whose writes make no
 //! progress for as long as a silent one may stay silent is declared dead by the session thread.
+//!
+//! A recipe that sends several requests without waiting between them (a lock's create and
+//! listing) sends them corked ([`Shared::corked`]): they are queued, and written when the last
+//! is, and the token holder writes everything queued in one `write` (up to
+//! [`BATCH_BYTES`]), so the requests cost one system call and reach the server in one segment,
+//! as a hand-written pipeline's would.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use super::stream::WriteHalf;
@@ -23,11 +30,21 @@ use super::{lock, Shared};
 /// The longest one write call blocks.
 pub(crate) const WRITE_SLICE: Duration = Duration::from_millis(10);
 
+/// The most bytes gathered from the outbox into one write: a few requests of the usual size,
+/// while a large request still goes out on its own.
+pub(crate) const BATCH_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    /// The session this thread is sending corked requests on (its address; 0: none), and how
+    /// deep in [`Shared::corked`] it is.
+    static CORKED: Cell<(usize, u32)> = const { Cell::new((0, 0)) };
+}
+
 /// The write half of one connection.
 pub(crate) struct WriteSide {
     generation: u64,
     stream: WriteHalf,
-    /// A frame part-way written (its bytes and how many went out): a stalled write is
+    /// Frames part-way written (their bytes and how many went out): a stalled write is
     /// continued from there by the next token holder.
     current: Option<(Vec<u8>, usize)>,
 }
@@ -59,6 +76,41 @@ enum Step {
 }
 
 impl Shared {
+    /// Runs `f`, which sends requests on this session without waiting for any of their replies,
+    /// and writes what it queued when it returns, in one go (see the module docs). Waiting for
+    /// a reply inside `f` would wait for another thread to write the request (or the session
+    /// thread, within a ping interval), so `f` must not.
+    pub(crate) fn corked<R>(&self, f: impl FnOnce() -> R) -> R {
+        /// Ends the cork even if `f` panics, writing what is queued.
+        struct Uncork<'a>(&'a Shared);
+        impl Drop for Uncork<'_> {
+            fn drop(&mut self) {
+                let (at, depth) = CORKED.get();
+                CORKED.set(if depth <= 1 { (0, 0) } else { (at, depth - 1) });
+                if depth <= 1 {
+                    self.0.pump(Writer::Caller);
+                }
+            }
+        }
+        let me = self as *const Shared as usize;
+        match CORKED.get() {
+            (0, _) => CORKED.set((me, 1)),
+            (at, depth) if at == me => CORKED.set((at, depth + 1)),
+            // Corked on another session already: this one writes as usual.
+            _ => return f(),
+        }
+        let _uncork = Uncork(self);
+        f()
+    }
+
+    /// A caller's write after queueing a request: none while this thread is corked on this
+    /// session (the cork's end writes).
+    pub(crate) fn pump_sent(&self) {
+        if CORKED.get().0 != self as *const Shared as usize {
+            self.pump(Writer::Caller);
+        }
+    }
+
     /// Writes what is queued if the write token can be taken now (see the module docs);
     /// returns at once when another thread holds it.
     pub(crate) fn pump(&self, who: Writer) {
@@ -107,8 +159,18 @@ impl Shared {
             if side.current.is_none() {
                 let mut core = lock(&self.core);
                 let wire = &mut core.wire;
-                match wire.next_frame(side.generation, Instant::now()) {
-                    Some(frame) => side.current = Some((frame, 0)),
+                let now = Instant::now();
+                match wire.next_frame(side.generation, now) {
+                    Some(mut batch) => {
+                        // Everything else queued goes in the same write, up to BATCH_BYTES.
+                        while batch.len() < BATCH_BYTES {
+                            match wire.next_frame(side.generation, now) {
+                                Some(frame) => batch.extend_from_slice(&frame),
+                                None => break,
+                            }
+                        }
+                        side.current = Some((batch, 0));
+                    }
                     None => {
                         wire.writing = false;
                         wire.stalled = false;

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,6 +25,8 @@ struct State {
     /// Swallow the next frame the server sends, then cut everything.
     cut_at_next_reply: AtomicBool,
     stop: AtomicBool,
+    /// How many reads of client bytes have been forwarded (about one per client write).
+    client_reads: AtomicU64,
 }
 
 pub struct Proxy {
@@ -43,6 +45,7 @@ impl Proxy {
             inject: Mutex::new(None),
             cut_at_next_reply: AtomicBool::new(false),
             stop: AtomicBool::new(false),
+            client_reads: AtomicU64::new(0),
         });
         let accept_state = state.clone();
         std::thread::spawn(move || {
@@ -100,6 +103,13 @@ impl Proxy {
 
     /// Sends `frame` (raw bytes, length prefix included) to the client before the next frame
     /// the server sends it.
+    /// How many chunks of client bytes the proxy has read and forwarded so far: on loopback
+    /// one per write the client made, unless writes come faster than the proxy reads.
+    #[allow(dead_code)] // not every test binary looks
+    pub fn client_reads(&self) -> u64 {
+        self.state.client_reads.load(Ordering::SeqCst)
+    }
+
     pub fn inject_to_client(&self, frame: Vec<u8>) {
         *self.state.inject.lock().unwrap() = Some(frame);
     }
@@ -133,6 +143,7 @@ fn pump_bytes(state: &State, mut from: TcpStream, mut to: TcpStream) {
         if n == 0 || !wait_while_blackholed(state) || to.write_all(&buf[..n]).is_err() {
             break;
         }
+        state.client_reads.fetch_add(1, Ordering::SeqCst);
     }
     let _ = to.shutdown(Shutdown::Both);
     let _ = from.shutdown(Shutdown::Both);
