@@ -157,7 +157,7 @@ pub(crate) fn position<'a>(children: &'a [String], ours: &str) -> Position<'a> {
     Position::After { ahead: ahead.iter().map(|c| c.name).collect() }
 }
 
-/// Whether a waiter whose sole predecessor is gone may take the lock without listing again.
+/// Whether a waiter that saw every node ahead of it go may take the lock without listing again.
 /// True unless its suffix is near or past the counter's wrap, where a node created later can
 /// sort ahead of it (then it lists again, as Kazoo always does).
 pub(crate) fn may_skip_relisting(ours: &str) -> bool {

@@ -2,8 +2,8 @@
 //!
 //! Guarantee: any number of readers hold the lock together while no [`WriteLock`](super::WriteLock)
 //! holds it; a reader queued behind a writer waits for that writer (and the writers before it),
-//! so writers are not starved by a stream of readers. A reader waits only for the nearest lower
-//! writer and never looks at higher sequence numbers (the deadlock of Kazoo #649).
+//! so writers are not starved by a stream of readers. A reader waits only for lower writers and
+//! never looks at higher sequence numbers (the deadlock of Kazoo #649).
 //!
 //! Failure modes are those of the shared queue (see `lock.rs`): a lost connection makes the
 //! guard uncertain, a lost session invalidates it, and no failed, cancelled or timed-out acquire
