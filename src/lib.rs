@@ -88,7 +88,7 @@ pub use recipe::{
 };
 pub use recipe::{
     Barrier, Counter, CounterChange, CounterValue, DoubleBarrier, Election, Leadership,
-    LeaseRecord, MultiNonBlockingLease, NonBlockingLease,
+    LeaseRecord, MultiNonBlockingLease, NonBlockingLease, StagedChange,
 };
 pub use recipe::{LockingQueue, Queue, QueueItem, TreeCache, TreeEvent, TreeNode, TreeSnapshot};
 pub use recipe::{

@@ -325,3 +325,53 @@ fn mixed_with_curator_shared_count_loses_no_increment() {
     assert_eq!(done.as_deref(), Ok("done"));
     assert_eq!(ours.value().unwrap(), 5 + 40 + 40, "an increment was lost");
 }
+
+/// A staged change commits with the rest of a fenced transaction or not at all: a change from
+/// someone else between the read and the commit fails the whole transaction (bad version),
+/// and the counter keeps counting exactly.
+#[test]
+fn a_staged_change_commits_with_its_transaction_or_not_at_all() {
+    use zkcluster::{CreateOptions, Restriction, ZookeeperRecipe};
+    let root = unique("counter-staged");
+    let (a, b) = (client(), client());
+    let counter_path = format!("{root}/pages");
+    let pages = Counter::new(&a, &counter_path).unwrap();
+    let lock = a.restrict(&format!("{root}/lock"), ZookeeperRecipe::WriteLock, "a", None).unwrap();
+    let guard = lock.acquire().unwrap();
+
+    // First use: the node is created empty (Kazoo's default 0), the commit writes "1".
+    let staged = pages.stage(1).unwrap();
+    assert_eq!((staged.change().pre, staged.change().post), (0, 1));
+    let first = format!("{root}/result-1");
+    let tx = guard.transaction().create(&first, "r1", &CreateOptions::new());
+    staged.add_to(tx).commit().unwrap();
+    let node = a.get_node(&counter_path).unwrap();
+    assert_eq!(node.value, b"1");
+    assert_eq!(node.stat.version, staged.change().version);
+
+    // Someone counts between our read and our commit: nothing of ours is applied.
+    let staged = pages.stage(1).unwrap();
+    Counter::new(&b, &counter_path).unwrap().add(5).unwrap();
+    let second = format!("{root}/result-2");
+    let tx = guard.transaction().create(&second, "r2", &CreateOptions::new());
+    let err = staged.add_to(tx).commit().unwrap_err();
+    assert!(err.is_bad_version(), "{err}");
+    assert!(a.exist_node(&second).unwrap().is_none(), "the rest of the transaction applied");
+    assert_eq!(a.get_node(&counter_path).unwrap().value, b"6");
+
+    // Staged again: applied on top of the other change, and the counter object still adds.
+    let staged = pages.stage(1).unwrap();
+    let tx = guard.transaction().create(&second, "r2", &CreateOptions::new());
+    staged.add_to(tx).commit().unwrap();
+    assert_eq!(staged.change().post, 7);
+    assert_eq!(pages.add(1).unwrap().post, 8);
+
+    // A lost lock (its node deleted by someone else) refuses the change with the rest.
+    let staged = pages.stage(1).unwrap();
+    for node in guard.nodes() {
+        assert!(b.delete_node(node).unwrap());
+    }
+    let err = staged.add_to(guard.transaction()).commit().unwrap_err();
+    assert!(err.is_lock_lost(), "{err}");
+    assert_eq!(pages.value().unwrap(), 8);
+}

@@ -173,8 +173,8 @@ fn process(
 /// record is there with our token).
 ///
 /// The page is counted in the same transaction (spec step 7, done atomically with step 6): a
-/// compare-and-set of `R/pages` in the `Counter`'s format, so the count is exact even when a
-/// ZooKeeper leader dies under the write. A separate `Counter::add` cut off by a connection
+/// compare-and-set of `R/pages` staged by the `Counter` (`Counter::stage`), so the count is
+/// exact even when a ZooKeeper leader dies under the write. A separate `Counter::add` cut off by a connection
 /// loss has an unknown outcome (zkcluster's fails rather than guess; Kazoo's retries and may
 /// count twice), and then the count and the records drift apart.
 fn commit(
@@ -202,11 +202,13 @@ fn commit(
                 new.push(*link);
             }
         }
-        let (count, version) = read_count(member)?;
-        let mut transaction = guard
-            .transaction()
-            .create(&layout.result(url), record, &CreateOptions::new())
-            .set_data(&layout.pages(), (count + 1).to_string(), Some(version));
+        // The page count's compare-and-set, in the same transaction as the record.
+        let counted = member.counter.stage(1)?;
+        let mut transaction = counted.add_to(guard.transaction().create(
+            &layout.result(url),
+            record,
+            &CreateOptions::new(),
+        ));
         for link in &new {
             transaction = transaction.create(&layout.seen(link), "", &CreateOptions::new()).create(
                 &layout.frontier_entry_prefix(),
@@ -249,21 +251,6 @@ enum Commit {
         by: &'static str,
         error: zkcluster::Error,
     },
-}
-
-/// The page counter's value (Kazoo's integer text; empty is 0) and version.
-fn read_count(member: &Member) -> zkcluster::Result<(i64, i32)> {
-    let node = member.client.get_node(&member.layout.pages())?;
-    let text = node.value_str()?.trim();
-    let count = if text.is_empty() {
-        0
-    } else {
-        text.parse().map_err(|_| zkcluster::Error::InvalidArgument {
-            path: member.layout.pages(),
-            reason: format!("the page counter holds {text:?}, not an integer"),
-        })?
-    };
-    Ok((count, node.stat.version))
 }
 
 fn record_token(data: &[u8]) -> Option<i64> {

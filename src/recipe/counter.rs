@@ -42,6 +42,15 @@
 //! wrote, so a write costs **one** round trip (the conditional set) and a conflict with another
 //! object or client one more (a fresh read). The first change of a counter object costs a read
 //! too. So eight threads on one object cost about one round trip per *batch*, not per change.
+//!
+//! # A change inside a transaction
+//!
+//! [`Counter::stage`] reads the value and version and returns a [`StagedChange`], which adds
+//! the compare-and-set to a caller's [`Transaction`] (a fenced one from
+//! [`Guard::transaction`](crate::Guard::transaction), say): the count then changes if and
+//! only if the rest of the transaction is applied, and the commit fails with `is_bad_version()`
+//! when anyone changed the counter since the read (stage again and retry). The counter object
+//! is not told about the commit; its next [`add`](Counter::add) reads the value afresh.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -50,7 +59,7 @@ use std::time::{Duration, Instant};
 
 use super::cancel::CancelHandle;
 use super::lock::{passed, reply, retryable, wait_connected};
-use crate::{Client, Error, Result};
+use crate::{Client, Error, Result, Transaction};
 
 mod sealed {
     pub trait Sealed {}
@@ -184,6 +193,62 @@ pub struct CounterChange<T> {
     pub post: T,
     /// The node's version after the write.
     pub version: i32,
+}
+
+/// A change read but not yet written: [`add_to`](Self::add_to) puts it in a transaction (see
+/// [`Counter::stage`]).
+///
+/// ```no_run
+/// # fn main() -> zkcluster::Result<()> {
+/// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+/// let pages = zkcluster::Counter::new(&client, "/crawl/pages")?;
+/// let staged = pages.stage(1)?;
+/// let tx = staged.add_to(client.transaction().create("/crawl/done/a", "", &Default::default()));
+/// tx.commit()?;
+/// println!("page number {}", staged.change().post);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a staged change does nothing until added to a transaction and committed"]
+pub struct StagedChange<T> {
+    path: String,
+    data: Vec<u8>,
+    pre: T,
+    post: T,
+    version: i32,
+}
+
+impl<T: CounterValue> StagedChange<T> {
+    /// Adds the change to `transaction`: a set of the new value, conditional on the version
+    /// read. Adding it to several transactions makes all but the first committed fail.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let staged = zkcluster::Counter::new(&client, "/n")?.stage(2)?;
+    /// staged.add_to(client.transaction()).commit()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_to<'a>(&self, transaction: Transaction<'a>) -> Transaction<'a> {
+        transaction.set_data(&self.path, &self.data, Some(self.version))
+    }
+
+    /// What the change does once committed: the value read, the value written and the node's
+    /// version after the write.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let staged = zkcluster::Counter::new(&client, "/n")?.stage(2)?;
+    /// assert_eq!(staged.change().post, staged.change().pre + 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn change(&self) -> CounterChange<T> {
+        CounterChange { pre: self.pre, post: self.post, version: self.version.wrapping_add(1) }
+    }
 }
 
 /// One caller's change, waiting to be written.
@@ -439,6 +504,62 @@ impl<T: CounterValue> Counter<T> {
             };
             turns = self.turn_free.wait_timeout(turns, wait).unwrap_or_else(|p| p.into_inner()).0;
         }
+    }
+
+    /// Reads the counter (creating it empty first if it is missing) and prepares adding
+    /// `delta` to it inside a transaction of the caller's (see the module docs): nothing is
+    /// written until that transaction is committed, and the commit fails with
+    /// `is_bad_version()` if the counter changed since this read. One round trip.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when the counter's timeout passes (waiting for a connection
+    /// included); [`Error::InvalidData`] when the node holds another format;
+    /// [`Error::InvalidArgument`] when the sum overflows or does not fit Curator's format; the
+    /// client's other errors.
+    ///
+    /// ```no_run
+    /// # fn main() -> zkcluster::Result<()> {
+    /// # let client = zkcluster::Client::connect("127.0.0.1:2181")?;
+    /// let lock = client.restrict("/crawl/lock", zkcluster::ZookeeperRecipe::WriteLock, "me", None)?;
+    /// # use zkcluster::Restriction;
+    /// let guard = lock.acquire()?;
+    /// let pages = zkcluster::Counter::new(&client, "/crawl/pages")?;
+    /// loop {
+    ///     let staged = pages.stage(1)?;
+    ///     let tx = guard.transaction().create("/crawl/results/a", "ok", &Default::default());
+    ///     match staged.add_to(tx).commit() {
+    ///         Ok(_) => break,
+    ///         Err(e) if e.is_bad_version() => continue, // counted meanwhile: read again
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stage(&self, delta: T) -> Result<StagedChange<T>> {
+        let deadline = Instant::now().checked_add(self.timeout);
+        let never = CancelHandle::new().token();
+        let (pre, version) = loop {
+            if passed(deadline) {
+                return Err(self.timed_out());
+            }
+            match self.read(deadline) {
+                Ok(Some(seen)) => break seen,
+                Ok(None) => match self.client.ensure_path(&self.path) {
+                    Err(e) if retryable(&e) => self.reconnect(deadline, &never)?,
+                    other => other?,
+                },
+                Err(e) if retryable(&e) => self.reconnect(deadline, &never)?,
+                Err(e) => return Err(e),
+            }
+        };
+        let post = pre.plus(delta).ok_or_else(|| Error::InvalidArgument {
+            path: self.path.clone(),
+            reason: format!("{pre} + {delta} overflows"),
+        })?;
+        let data = self.encode(post)?;
+        Ok(StagedChange { path: self.path.clone(), data, pre, post, version })
     }
 
     /// Subtracts `delta` atomically (Kazoo's `counter -= delta`); errors as for

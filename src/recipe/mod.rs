@@ -91,7 +91,7 @@ use crate::{Client, Result};
 pub use barrier::Barrier;
 pub use building_blocks::{guaranteed_delete, guaranteed_delete_prefix, ProtectedCreate};
 pub use cancel::{CancelHandle, CancelToken};
-pub use counter::{Counter, CounterChange, CounterValue};
+pub use counter::{Counter, CounterChange, CounterValue, StagedChange};
 pub use double_barrier::DoubleBarrier;
 pub use election::{Election, Leadership};
 pub(crate) use fence::Fence;
