@@ -57,7 +57,7 @@ use std::fmt;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::cancel::CancelHandle;
+use super::cancel::{CancelHandle, CancelToken};
 use super::lock::{passed, reply, retryable, wait_connected};
 use crate::{Client, Error, Result, Transaction};
 
@@ -539,26 +539,8 @@ impl<T: CounterValue> Counter<T> {
     /// ```
     pub fn stage(&self, delta: T) -> Result<StagedChange<T>> {
         let deadline = Instant::now().checked_add(self.timeout);
-        let never = CancelHandle::new().token();
-        let (pre, version) = loop {
-            if passed(deadline) {
-                return Err(self.timed_out());
-            }
-            match self.read(deadline) {
-                Ok(Some(seen)) => break seen,
-                Ok(None) => match self.client.ensure_path(&self.path) {
-                    Err(e) if retryable(&e) => self.reconnect(deadline, &never)?,
-                    other => other?,
-                },
-                Err(e) if retryable(&e) => self.reconnect(deadline, &never)?,
-                Err(e) => return Err(e),
-            }
-        };
-        let post = pre.plus(delta).ok_or_else(|| Error::InvalidArgument {
-            path: self.path.clone(),
-            reason: format!("{pre} + {delta} overflows"),
-        })?;
-        let data = self.encode(post)?;
+        let (pre, version) = self.read_or_create(deadline, &CancelHandle::new().token())?;
+        let (post, data) = self.sum(pre, delta)?;
         Ok(StagedChange { path: self.path.clone(), data, pre, post, version })
     }
 
@@ -619,34 +601,13 @@ impl<T: CounterValue> Counter<T> {
             }
             let (pre, version) = match *known {
                 Some(seen) => seen,
-                None => match self.read(deadline) {
-                    Ok(Some(seen)) => seen,
-                    Ok(None) => {
-                        // Missing: create it empty (as Kazoo's ensure_path does), then read.
-                        match self.client.ensure_path(&self.path) {
-                            Err(e) if retryable(&e) => self.reconnect(deadline, &never)?,
-                            other => other?,
-                        }
-                        continue;
-                    }
-                    Err(e) if retryable(&e) => {
-                        self.reconnect(deadline, &never)?;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                },
+                None => self.read_or_create(deadline, &never)?,
             };
             // Each change in turn from `pre`; one that cannot be applied is left out.
             let mut value = pre;
             let mut steps: Vec<(u64, Result<(T, T)>)> = Vec::with_capacity(batch.len());
             for ticket in batch {
-                let step = value
-                    .plus(ticket.delta)
-                    .ok_or_else(|| Error::InvalidArgument {
-                        path: self.path.clone(),
-                        reason: format!("{value} + {} overflows", ticket.delta),
-                    })
-                    .and_then(|post| self.encode(post).map(|_| post));
+                let step = self.sum(value, ticket.delta).map(|(post, _)| post);
                 steps.push((
                     ticket.id,
                     step.map(|post| (std::mem::replace(&mut value, post), post)),
@@ -692,7 +653,7 @@ impl<T: CounterValue> Counter<T> {
     }
 
     /// Waits for the connection, failing with a timeout when the deadline passes first.
-    fn reconnect(&self, deadline: Option<Instant>, never: &super::CancelToken) -> Result<()> {
+    fn reconnect(&self, deadline: Option<Instant>, never: &CancelToken) -> Result<()> {
         if wait_connected(&self.client, &self.path, deadline, never)? {
             Ok(())
         } else {
@@ -702,6 +663,35 @@ impl<T: CounterValue> Counter<T> {
                 after: self.timeout,
             })
         }
+    }
+
+    /// The value and version now, creating the node empty first (as Kazoo's `ensure_path`
+    /// does) when it is missing, and waiting for a connection when there is none, until
+    /// `deadline`. (`never`: counters cannot be cancelled; it satisfies the shared wait.)
+    fn read_or_create(&self, deadline: Option<Instant>, never: &CancelToken) -> Result<(T, i32)> {
+        loop {
+            if passed(deadline) {
+                return Err(self.timed_out());
+            }
+            match self.read(deadline) {
+                Ok(Some(seen)) => return Ok(seen),
+                Ok(None) => match self.client.ensure_path(&self.path) {
+                    Err(e) if retryable(&e) => self.reconnect(deadline, never)?,
+                    other => other?,
+                },
+                Err(e) if retryable(&e) => self.reconnect(deadline, never)?,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// `value + delta` and its encoding, or why it cannot be stored.
+    fn sum(&self, value: T, delta: T) -> Result<(T, Vec<u8>)> {
+        let post = value.plus(delta).ok_or_else(|| Error::InvalidArgument {
+            path: self.path.clone(),
+            reason: format!("{value} + {delta} overflows"),
+        })?;
+        Ok((post, self.encode(post)?))
     }
 
     /// The value and version now, `None` when the node is missing.

@@ -9,8 +9,8 @@
 //! writer or any number of readers hold it, and contenders are served in the order of their
 //! sequence numbers. A waiter watches only nodes it waits for, never higher sequences (Kazoo
 //! #649): all of them when there are at most `WATCH_ALL_AHEAD` (8), else only the nearest, as
-//! Kazoo does (so a deletion wakes at most 8 waiters, and makes none of them send a request
-//! unless the lock is now theirs: no herd effect). Kazoo clients queue in the same line.
+//! Kazoo does (so a deletion notifies at most 8 waiters, and makes none of them send a request
+//! unless the lock may now be theirs: no herd effect). Kazoo clients queue in the same line.
 //!
 //! # Round trips
 //!
@@ -452,9 +452,11 @@ impl LockCore {
             // When watching them all, our own node is watched last: had it been deleted (by
             // hand; an ended session is seen anyway), that would be notified before the last
             // deletion ahead, and we would not take a lock we no longer queue for.
-            let mut names = if watch_all { ahead.clone() } else { ahead[..1].to_vec() };
+            let mut names = ahead;
             if watch_all {
                 names.push(name.clone());
+            } else {
+                names.truncate(1);
             }
             let mut watches = match self.watch_each(&names, deadline) {
                 Ok(watches) => watches,
