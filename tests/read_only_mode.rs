@@ -87,15 +87,25 @@ fn a_client_on_a_read_only_server_moves_to_a_read_write_one_when_it_appears() {
     wait_for_state(&reader, SessionState::ConnectedReadOnly, Duration::from_secs(60));
     assert_eq!(reader.server(), read_only);
     let events = reader.session_events();
+    let (_, watch) = reader.exist_node_watch("/moved").unwrap();
 
     writable.restart().unwrap();
     wait_for_state(&reader, SessionState::Connected, Duration::from_secs(60));
     assert_eq!(reader.server(), writable.connect_string(), "moved to the read-write server");
+    let seen: Vec<SessionEvent> = events.try_iter().collect();
     assert!(
-        events.try_iter().any(|e| matches!(e, SessionEvent::Connected { .. })),
-        "the move is announced"
+        seen.iter().any(|e| matches!(e, SessionEvent::Connected { .. })),
+        "the move is announced: {seen:?}"
+    );
+    // The read-only server's session is unknown to the quorum: the client asks for a new one
+    // rather than resume it and be told it expired.
+    assert!(
+        !seen.iter().any(|e| matches!(e, SessionEvent::Lost { .. })),
+        "the move went through an expiry: {seen:?}"
     );
     reader.create_node("/moved", "read-write again").unwrap();
+    let fired = watch.recv_timeout(Duration::from_secs(10)).expect("the watch carried over");
+    assert_eq!(fired.path, "/moved");
     // The read-only server is still up and still read-only: the client left it by itself.
     assert_eq!(cluster.member(0).four_letter("isro").unwrap().trim(), "ro");
 }

@@ -41,10 +41,10 @@ pub(crate) fn run(shared: &Arc<Shared>) {
     let mut disconnected_since: Option<Instant> = None;
     while !shared.is_closing() {
         let now = Instant::now();
-        let (session_id, passwd, negotiated) = {
+        let (session_id, (resume_id, passwd), negotiated) = {
             let mut core = lock(&shared.core);
             core.wire.expire_queued(now);
-            (core.status.session_id, core.status.passwd.clone(), core.status.negotiated)
+            (core.status.session_id, core.resume_with(), core.status.negotiated)
         };
         // Nobody could be reached for longer than the session timeout: the server has expired
         // the session by now, so say so instead of trying to resume it.
@@ -76,7 +76,7 @@ pub(crate) fn run(shared: &Arc<Shared>) {
             next = next.wrapping_add(1);
             host
         });
-        match handshake::open(shared, &host, session_id, &passwd) {
+        match handshake::open(shared, &host, resume_id, &passwd) {
             Ok(opened) => {
                 failed_in_row = 0;
                 let Some(generation) = activate(shared, opened) else { continue };

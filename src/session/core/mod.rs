@@ -41,6 +41,10 @@ pub(crate) struct Status {
     pub negotiated: Duration,
     pub server: String,
     pub life: Arc<SessionLife>,
+    /// Whether the session has been served by a read-write server. A session a read-only
+    /// server created is known to that server alone: the quorum would call it expired, so until
+    /// then every connect asks for a new session (as ZooKeeper's Java client does).
+    pub seen_rw: bool,
 }
 
 /// What a frame asked of the threads, besides the wake-ups the core did itself.
@@ -79,11 +83,23 @@ impl Core {
                 negotiated: config.session_timeout,
                 server: String::new(),
                 life: Arc::new(SessionLife::new(resume_id)),
+                // A session handed to us to resume is taken to be the quorum's.
+                seen_rw: config.resume.is_some(),
             },
             last_zxid: 0,
             chroot: config.connect.chroot.clone(),
             request_timeout: config.request_timeout,
             liveness,
+        }
+    }
+
+    /// The session id and password the next connect presents: ours, or none (a new session)
+    /// while only read-only servers have served it (see [`Status::seen_rw`]).
+    pub fn resume_with(&self) -> (i64, Vec<u8>) {
+        if self.status.seen_rw || self.status.session_id == 0 {
+            (self.status.session_id, self.status.passwd.clone())
+        } else {
+            (0, vec![0; 16])
         }
     }
 
@@ -205,6 +221,12 @@ impl Core {
         server: &str,
     ) -> (bool, SessionEvent) {
         let resumed = self.status.session_id == response.session_id;
+        // A session only read-only servers served, replaced by a new one (see
+        // `Status::seen_rw`): it is over, and its watches carry over to the new one.
+        let replaced_read_only = !resumed && self.status.session_id != 0 && !self.status.seen_rw;
+        if replaced_read_only {
+            self.status.life.end();
+        }
         let life = if resumed {
             self.status.life.clone()
         } else {
@@ -222,7 +244,7 @@ impl Core {
                 (wire::auth_frame(scheme, auth), job)
             })
             .collect();
-        if resumed {
+        if resumed || replaced_read_only {
             let frames = set_watches_frames(self.last_zxid, self.watches.paths());
             replays.extend(frames.into_iter().map(|f| (f, Job::Special)));
         }
@@ -238,6 +260,7 @@ impl Core {
         } else {
             SessionState::Connected
         };
+        status.seen_rw |= !response.read_only;
         status.life = life;
         let (session_id, server) = (response.session_id, server.to_string());
         let event = if response.read_only {
