@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use super::timers::{Activity, Due, Timers};
 use super::wire::header_frame;
 use super::*;
 use crate::proto::{Encode, FrameBuffer, Writer};
@@ -289,7 +288,6 @@ fn a_refused_auth_is_reported_and_a_notification_for_a_dropped_one_shot_readds_p
     let received = feed(&mut core, &server_frame(xid::AUTH, 0, -115, |_| {}), 1, now).unwrap();
     assert!(received.auth_failed);
     assert_eq!(verdict.try_recv(), Ok(-115));
-    assert_eq!(core.auth_failed(), SessionEvent::AuthFailed);
 
     let mut core = connected();
     let (ptx, prx) = crossbeam_channel::unbounded();
@@ -325,22 +323,34 @@ fn closing_fails_everything_and_ends_the_watches() {
 }
 
 #[test]
-fn timers_at_every_step_of_a_connection() {
+fn a_queued_call_is_backlog_until_written() {
+    // The timers' own tests cover what a backlog defers (a ping); this is where it comes from.
     let t0 = Instant::now();
-    let activity = Activity::new(t0);
-    let timers = Timers::new(Duration::from_secs(3));
     let mut core = connected();
-    // Quiet: ping once a third of the session timeout passed without a write.
-    assert_eq!(timers.due(&activity, t0 + 999 * MS, false, false), Due::Nothing);
-    assert_eq!(timers.due(&activity, t0 + 1000 * MS, false, false), Due::Ping);
+    assert!(!core.wire.has_backlog());
     let (_rx, _) = call(&mut core, t0 + 5000 * MS, false);
-    // A call waiting to be written goes first.
-    assert_eq!(timers.due(&activity, t0 + 1000 * MS, core.wire.has_backlog(), false), Due::Nothing);
-    write_all(&mut core, 1, t0 + 1000 * MS);
-    activity.sent(t0 + 1000 * MS);
-    assert_eq!(timers.due(&activity, t0 + 1999 * MS, false, false), Due::Nothing);
-    // Nothing heard for two thirds of it: dead, whatever else is going on.
-    assert!(matches!(timers.due(&activity, t0 + 2000 * MS, false, false), Due::Dead(_)));
-    activity.received(t0 + 2000 * MS);
-    assert!(!matches!(timers.due(&activity, t0 + 2001 * MS, false, false), Due::Dead(_)));
+    assert!(core.wire.has_backlog());
+    write_all(&mut core, 1, t0);
+    assert!(!core.wire.has_backlog());
+}
+
+#[test]
+fn a_session_only_read_only_servers_served_is_not_resumed() {
+    let mut core = core();
+    assert_eq!(core.resume_with().0, 0);
+    let read_only = ConnectResponse { read_only: true, ..response(9) };
+    core.connected(1, &read_only, "ro:1");
+    let old_life = core.status.life.clone();
+    // Unknown to the quorum: the next connect asks for a new session.
+    assert_eq!(core.resume_with(), (0, vec![0; 16]));
+    core.disconnected();
+    let (resumed, event) = core.connected(2, &response(7), "rw:1");
+    assert!(!resumed);
+    assert!(matches!(event, SessionEvent::Connected { session_id: 7, .. }), "{event:?}");
+    assert!(old_life.has_ended(), "the read-only session's life goes on");
+    // Served read-write once: resumed from now on, through read-only servers too.
+    assert_eq!(core.resume_with(), (7, vec![7; 16]));
+    core.disconnected();
+    core.connected(3, &ConnectResponse { read_only: true, ..response(7) }, "ro:1");
+    assert_eq!(core.resume_with().0, 7);
 }
