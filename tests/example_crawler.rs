@@ -51,6 +51,7 @@ fn crawler_demo_passes_its_checks() {
         &report,
     );
     assert!(stdout.contains("a member paused past its session timeout had its late write rejected"));
+    assert!(stdout.contains("PASS  the configuration changed mid-run reached the crawlers"));
 }
 
 #[test]

@@ -48,6 +48,15 @@ fn first<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
     }
 }
 
+/// Pages each member recorded after `t`.
+fn pages_after(events: &[Event], t: u64) -> BTreeMap<&str, usize> {
+    let mut pages = BTreeMap::new();
+    for e in events.iter().filter(|e| e.kind == "fetch" && e.t > t) {
+        *pages.entry(e.member.as_str()).or_default() += 1;
+    }
+    pages
+}
+
 /// Prints the crawl's figures and the table of checks; true when all pass.
 pub fn report(o: &Outcome) -> bool {
     fn of_kind<'e>(events: &'e [Event], k: &'static str) -> impl Iterator<Item = &'e Event> {
@@ -141,16 +150,19 @@ pub fn report(o: &Outcome) -> bool {
     // A member stopped between its lease check and its request sends that request when it
     // wakes up, on a lease its session lost meanwhile: no client-side check can rule that out
     // (leases are time-bound, and a web server takes no fencing token). The member reports
-    // such fetches (`late_fetch`); an excess that includes one is shown and allowed, any other
-    // fails.
+    // such fetches (`late_fetch`); an excess is allowed only as far as those explain it (the
+    // other requests in flight then were within the limit), any other fails.
     let late: Vec<(&str, &str)> =
         kind("late_fetch").filter_map(|e| Some((e.member.as_str(), e.url.as_deref()?))).collect();
     let excess = o.stats.excess.lock().unwrap_or_else(|p| p.into_inner());
     let woke = |(m, path, _): &(String, String, u64)| {
         late.iter().any(|(lm, url)| lm == m && url.ends_with(path.as_str()))
     };
-    let unexplained: Vec<_> =
-        excess.iter().filter(|(_, active)| !active.iter().any(woke)).collect();
+    let limit = o.options.politeness as usize;
+    let unexplained: Vec<_> = excess
+        .iter()
+        .filter(|(_, active)| active.iter().filter(|r| !woke(r)).count() > limit)
+        .collect();
     for (domain, active) in unexplained.iter().take(5) {
         println!("  over the limit on {}: {active:?}", o.site.domains[*domain]);
     }
@@ -177,6 +189,34 @@ pub fn report(o: &Outcome) -> bool {
         ),
     );
     drop(excess);
+
+    // The coordinator's mid-run configuration change: seen by the crawlers (each re-reads it
+    // when its data watch fires and every config::BATCH pages per worker).
+    let bump = kind("config_bump").next();
+    let saw: BTreeSet<&str> = match bump {
+        Some(b) => kind("config").filter(|e| e.t >= b.t).map(|e| e.member.as_str()).collect(),
+        None => BTreeSet::new(),
+    };
+    let batch = crate::config::BATCH * o.options.workers;
+    let missed: Vec<&str> = match bump {
+        Some(b) => pages_after(o.events, b.t)
+            .into_iter()
+            .filter(|(m, n)| *n > batch && !saw.contains(m))
+            .map(|(m, _)| m)
+            .collect(),
+        None => Vec::new(),
+    };
+    check(
+        &mut checks,
+        bump.is_some() && !saw.is_empty() && missed.is_empty(),
+        "the configuration changed mid-run reached the crawlers",
+        match bump {
+            Some(b) => {
+                format!("bumped by {}; seen by {}{}", b.member, saw.len(), first(missed.iter()))
+            }
+            None => "never bumped".into(),
+        },
+    );
 
     let paused = faults("pause");
     if o.options.faults {

@@ -24,6 +24,8 @@ impl Fetcher {
             // restarts the call. Connecting stays bounded; the site is local.
             .timeout_connect(Some(Duration::from_secs(5)))
             .user_agent("zkcluster-crawler-demo")
+            // The site is on loopback: never through an HTTP_PROXY from the environment.
+            .proxy(None)
             .build()
             .into();
         Fetcher { agent, member: member.to_string() }

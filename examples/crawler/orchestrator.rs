@@ -221,7 +221,7 @@ fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
         leftovers: &leftovers,
         fleet: &fleet.procs,
         timed_out,
-        zk_fault: schedule.zk_killed.is_some() && schedule.zk_restarted,
+        zk_fault: schedule.zk_killed.is_some() && schedule.zk_back_mid_run,
     };
     println!("\ncrawled {} pages in {:.1} s", results.len(), elapsed.as_secs_f64());
     let passed = checks::report(&outcome);

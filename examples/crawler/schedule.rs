@@ -28,7 +28,10 @@ pub struct Schedule {
     pub pause: Option<String>,
     /// The member killed, when, and the pages recorded then.
     pub zk_killed: Option<(usize, Instant, usize)>,
+    /// Whether its restart was tried (it is not tried again).
     pub zk_restarted: bool,
+    /// Whether it was restarted while the crawl went on (the fault the checks report).
+    pub zk_back_mid_run: bool,
 }
 
 /// Arms the kill of the coordinator, then the pause of another Rust member (each fires at the
@@ -101,6 +104,7 @@ pub fn zookeeper_fault(
                 Ok(()) => {
                     log.log("fault", json!({"fault": "zk-restart", "target": format!("zk-{i}")}));
                     progress.println(format!("restarted ZooKeeper member {i}"));
+                    schedule.zk_back_mid_run = true;
                 }
                 Err(e) => progress.println(format!("cannot restart ZooKeeper member {i}: {e}")),
             }
