@@ -34,6 +34,8 @@ missing_kerberos() {
     done
     # bindgen loads libclang at build time (any LLVM version).
     compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null || echo libclang-dev
+    # The Kazoo venv builds pykerberos (source only on PyPI) against Python's headers.
+    compgen -G "/usr/include/python3*/Python.h" >/dev/null || echo python3-dev
 }
 
 if [ -f "$JAR" ] && [ -f "$CURATOR_JAR" ] && have_java && have_javac && [ -z "$(missing_kerberos)" ]; then

@@ -101,8 +101,6 @@ impl Proxy {
         self.state.cut_at_next_reply.store(true, Ordering::SeqCst);
     }
 
-    /// Sends `frame` (raw bytes, length prefix included) to the client before the next frame
-    /// the server sends it.
     /// How many chunks of client bytes the proxy has read and forwarded so far: on loopback
     /// one per write the client made, unless writes come faster than the proxy reads.
     #[allow(dead_code)] // not every test binary looks
@@ -110,6 +108,8 @@ impl Proxy {
         self.state.client_reads.load(Ordering::SeqCst)
     }
 
+    /// Sends `frame` (raw bytes, length prefix included) to the client before the next frame
+    /// the server sends it.
     pub fn inject_to_client(&self, frame: Vec<u8>) {
         *self.state.inject.lock().unwrap() = Some(frame);
     }
