@@ -148,3 +148,22 @@ fn a_tracking_client_follows_its_server_out_of_the_ensemble() {
     assert_eq!(admin.get_node("/tracked").unwrap().value, b"1");
     drop(tracker); // ends its thread (the join in Drop would hang otherwise)
 }
+
+/// A tracker whose read of the configuration finds the client disconnected does not hold up
+/// its drop for the client's request timeout (its read used to wait in the queue that long).
+#[test]
+fn a_tracker_started_while_disconnected_drops_at_once() {
+    let proxy = common::proxy::Proxy::start(&common::server().connect_string());
+    let client = Client::builder(&proxy.connect_string())
+        .request_timeout(Duration::from_secs(10))
+        .connect()
+        .unwrap();
+    proxy.cut();
+    assert!(common::eventually(Duration::from_secs(10), || !client.state().is_connected()));
+    let tracker = client.track_ensemble();
+    std::thread::sleep(Duration::from_millis(200)); // its first read is under way
+    let started = std::time::Instant::now();
+    drop(tracker);
+    assert!(started.elapsed() < Duration::from_secs(2), "drop took {:?}", started.elapsed());
+    proxy.restore();
+}

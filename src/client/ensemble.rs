@@ -378,12 +378,15 @@ impl Client {
     /// # Errors
     /// As [`get_config`](Self::get_config).
     pub fn get_config_with_stat(&self) -> Result<(EnsembleConfig, Stat)> {
-        self.read_config(None)
+        self.read_config(None).wait()
     }
 
     /// Reads the config node, optionally leaving a one-shot data watch on it. The node lives
     /// outside the chroot, so both the request and the watch use its path as is.
-    pub(super) fn read_config(&self, watch: Option<WatchSender>) -> Result<(EnsembleConfig, Stat)> {
+    pub(super) fn read_config(
+        &self,
+        watch: Option<WatchSender>,
+    ) -> Pending<(EnsembleConfig, Stat)> {
         let body = PathWatchRequest { path: CONFIG_NODE.to_string(), watch: watch.is_some() };
         let frame = crate::proto::encode_request(0, op::GET_DATA, &body);
         let registration = watch.map(|tx| (WatchKind::Data, CONFIG_NODE.to_string(), tx));
@@ -399,7 +402,7 @@ impl Client {
             }
             Err(failure) => Pending::failed(failure.into_error("get_config", CONFIG_NODE)),
         };
-        pending.wait()
+        pending
     }
 
     /// Starts a change of the ensemble's membership (dynamic reconfiguration, ZooKeeper 3.5+);

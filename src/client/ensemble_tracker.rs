@@ -3,7 +3,7 @@
 //! client keeps working while members are added and removed.
 
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
 
@@ -64,7 +64,8 @@ impl Client {
     /// changes (and once at the start), the tracker calls [`update_hosts`](Self::update_hosts)
     /// with its members' client addresses, so this client moves off removed members and
     /// spreads onto added ones without a restart. Standalone servers and ensembles without
-    /// dynamic configuration have an empty configuration, which the tracker ignores.
+    /// dynamic configuration have an empty configuration, which the tracker ignores; one that
+    /// does not give every member's client address is reported but not applied.
     ///
     /// The configuration lists each member's plain client port only (not its
     /// `secureClientPort`), so a client connected over TLS does not apply it: it still gets
@@ -96,11 +97,16 @@ impl Client {
                     drop(client);
                     let changed = match read {
                         Ok((config, changed)) => {
+                            // Applied only when it gives every member's client address (a
+                            // member without one would silently drop out of the hosts).
+                            let hosts = config.connect_string();
+                            let complete = hosts.split(',').count() == config.members.len();
                             if applied != Some(config.version) && !config.members.is_empty() {
-                                if let Some(client) =
-                                    weak.upgrade().filter(|c| !c.shared().config.connector.is_tls())
+                                if let Some(client) = weak
+                                    .upgrade()
+                                    .filter(|c| complete && !c.shared().config.connector.is_tls())
                                 {
-                                    if let Err(e) = client.update_hosts(&config.connect_string()) {
+                                    if let Err(e) = client.update_hosts(&hosts) {
                                         log::warn!("ensemble tracker: {e}");
                                     }
                                 }
@@ -126,14 +132,17 @@ impl Client {
                     }
                 }
             })
+            .map_err(|e| log::warn!("ensemble tracker: cannot start its thread: {e}"))
             .ok();
         EnsembleTracker { stop: Some(stop_tx), configs, thread }
     }
 
-    /// The configuration and a one-shot data watch on it.
+    /// The configuration and a one-shot data watch on it, failing at once while disconnected
+    /// and after [`RETRY`] at most (so a dropped tracker is not kept waiting on the read).
     fn get_config_watch(&self) -> Result<(EnsembleConfig, Receiver<WatchedEvent>)> {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let (config, _) = self.read_config(Some(tx))?;
+        let (config, _) =
+            self.read_config(Some(tx)).wait_until(Instant::now().checked_add(RETRY))?;
         Ok((config, rx))
     }
 }
