@@ -423,7 +423,7 @@ impl LockCore {
                 token: node_token,
                 fresh,
             };
-            let ahead: Vec<String> = match node_name::position(&children, &name) {
+            let ahead = match node_name::position(&children, &name) {
                 Position::Missing => {
                     // Our node is gone (its session ended, or someone deleted it): queue again.
                     // Deleting it first is a no-op then, and keeps a node that only looked
@@ -432,7 +432,7 @@ impl LockCore {
                     continue;
                 }
                 Position::Holder => return Ok(Some(held(fresh))),
-                Position::After { ahead } => ahead.into_iter().map(str::to_string).collect(),
+                Position::After { ahead } => ahead,
             };
             if !blocking {
                 self.give_up(ours, deadline);
@@ -452,12 +452,11 @@ impl LockCore {
             // When watching them all, our own node is watched last: had it been deleted (by
             // hand; an ended session is seen anyway), that would be notified before the last
             // deletion ahead, and we would not take a lock we no longer queue for.
-            let mut names = ahead;
-            if watch_all {
-                names.push(name.clone());
+            let names: Vec<&str> = if watch_all {
+                ahead.into_iter().chain([name.as_str()]).collect()
             } else {
-                names.truncate(1);
-            }
+                ahead[..1].to_vec()
+            };
             let mut watches = match self.watch_each(&names, deadline) {
                 Ok(watches) => watches,
                 Err(e) if retryable(&e) => continue, // the next listing waits for the connection
@@ -501,7 +500,7 @@ impl LockCore {
     /// node that never comes back.
     fn watch_each(
         &self,
-        names: &[String],
+        names: &[&str],
         deadline: Option<Instant>,
     ) -> Result<Vec<Option<Receiver<crate::WatchedEvent>>>> {
         let pending: Vec<_> = self.client.shared().corked(|| {

@@ -550,10 +550,7 @@ impl Restriction for Semaphore {
             lock::connected_now(&self.client, &self.path)?;
         }
         let token = self.cancel.token();
-        let deadline = match wait {
-            Wait::Until(at) => Some(at),
-            Wait::No | Wait::Forever => None,
-        };
+        let deadline = lock::deadline_of(wait);
         loop {
             match self.pass(wait, deadline, &token)? {
                 Pass::Done(guard) => return Ok(guard),
