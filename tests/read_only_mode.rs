@@ -6,22 +6,15 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serial_test::serial;
 use zkcluster::testing::TestingCluster;
 use zkcluster::{Client, ErrorCode, SessionEvent, SessionState};
 
 fn wait_for_state(client: &Client, want: SessionState, within: Duration) {
-    let deadline = Instant::now() + within;
-    while client.state() != want {
-        assert!(
-            Instant::now() < deadline,
-            "still {:?} after {within:?}, waiting for {want:?}",
-            client.state()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let reached = common::eventually(within, || client.state() == want);
+    assert!(reached, "still {:?} after {within:?}, waiting for {want:?}", client.state());
 }
 
 fn client(connect: &str, read_only: bool) -> Client {

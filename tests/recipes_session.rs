@@ -6,7 +6,7 @@ mod common;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use common::proxy::Proxy;
+use common::proxy::{restore_after_suspend, Proxy};
 use common::{assert_no_nodes_left, client, client_of, eventually, expire_session, server, unique};
 use zkcluster::{GuardStatus, Restriction, ZookeeperRecipe};
 
@@ -130,22 +130,6 @@ fn release_while_disconnected_finishes_in_the_background() {
     let next = other.acquire_timeout(LONG).expect("the background deletion never ran");
     drop(next);
     assert_no_nodes_left(&observer, &[&path]);
-}
-
-/// Restores the proxy once the client has seen the connection break.
-fn restore_after_suspend(
-    proxy: Arc<Proxy>,
-    events: zkcluster::SessionEvents,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        while let Ok(event) = events.recv_timeout(LONG) {
-            if matches!(event, zkcluster::SessionEvent::Suspended { .. }) {
-                proxy.restore();
-                return;
-            }
-        }
-        panic!("the connection never broke");
-    })
 }
 
 /// The reply to the lock's create is lost with the connection: the node was created, and the

@@ -184,19 +184,8 @@ fn fails_over_between_tls_members_and_resumes_the_session() {
         .find(|&i| cluster.member(i).tls_connect_string().as_deref() == Some(on.as_str()))
         .expect("connected to a member's TLS port");
     cluster.member_mut(member).kill().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match events.recv_timeout(left) {
-            Ok(SessionEvent::Reconnected { session_id, server }) => {
-                assert_eq!(session_id, session);
-                assert_ne!(server, on, "reconnected to the member that was killed");
-                break;
-            }
-            Ok(_) => {}
-            Err(e) => panic!("no reconnect over TLS within 30 s: {e}"),
-        }
-    }
+    let server = common::await_reconnect(&events, session);
+    assert_ne!(server, on, "reconnected to the member that was killed");
     assert_eq!(client.get_node("/failover").unwrap().value, b"before");
     client.set_data("/failover", b"after", None).unwrap();
     cluster.member_mut(member).restart().unwrap();

@@ -3,11 +3,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use serial_test::serial;
 use zkcluster::testing::TestingCluster;
-use zkcluster::SessionEvent;
 
 #[test]
 #[serial]
@@ -28,20 +25,8 @@ fn a_client_whose_server_leaves_the_list_resumes_its_session_on_one_in_it() {
     assert_eq!(client.server(), first, "a refused update changes nothing");
 
     assert!(client.update_hosts(&others).unwrap(), "its server left the list: it must move");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match events.recv_timeout(left) {
-            Ok(SessionEvent::Reconnected { session_id, server }) => {
-                assert_eq!(session_id, session, "the same session, resumed");
-                assert_ne!(server, first);
-                break;
-            }
-            Ok(SessionEvent::Lost { .. }) => panic!("moving must not lose the session"),
-            Ok(_) => {}
-            Err(e) => panic!("no reconnect within 30 s: {e}"),
-        }
-    }
+    let server = common::await_reconnect(&events, session);
+    assert_ne!(server, first);
     assert!(others.split(',').any(|h| h == client.server()), "now on {}", client.server());
     client.set_value_to_node("/owned", b"after").unwrap();
     assert_eq!(client.get_node("/owned").unwrap().value, b"after");

@@ -125,16 +125,24 @@ pub fn restart_and_await_same_session(server: &mut TestingServer, client: &Clien
     let events = client.session_events();
     let session = client.session_id();
     server.restart().unwrap();
+    await_reconnect(&events, session);
+}
+
+/// Waits (30 s at most) for the `Reconnected` of session `session` among `events` and returns
+/// the server it is on; a lost session, another session or an `AuthFailed` (the SASL login
+/// of the new connection) on the way fails the test.
+pub fn await_reconnect(events: &zkcluster::SessionEvents, session: i64) -> String {
+    use zkcluster::SessionEvent;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match events.recv_timeout(left) {
-            Ok(zkcluster::SessionEvent::Reconnected { session_id, .. })
-                if session_id == session =>
-            {
-                return
+            Ok(SessionEvent::Reconnected { session_id, server }) => {
+                assert_eq!(session_id, session, "reconnected with another session");
+                return server;
             }
-            Ok(zkcluster::SessionEvent::AuthFailed) => panic!("the login after the restart failed"),
+            Ok(SessionEvent::AuthFailed) => panic!("the login of the new connection failed"),
+            Ok(SessionEvent::Lost { .. }) => panic!("the session was lost, not resumed"),
             Ok(_) => {}
             Err(e) => panic!("no reconnect within 30 s: {e}"),
         }
