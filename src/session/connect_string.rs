@@ -51,6 +51,14 @@ impl ConnectString {
     }
 }
 
+/// The host of a `host:port` or `[v6]:port` entry, without the brackets: the name a TLS
+/// certificate or a Kerberos service principal is checked against.
+#[cfg(any(feature = "tls", feature = "gssapi"))]
+pub(super) fn host_of(entry: &str) -> &str {
+    let host = split_port(entry).map_or(entry, |(host, _)| host);
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+}
+
 /// Splits `host[:port]`, `[v6]` or `[v6]:port`, checking the port is a number.
 pub(super) fn split_port(entry: &str) -> std::result::Result<(&str, Option<u16>), String> {
     let (host, port) = if let Some(rest) = entry.strip_prefix('[') {
@@ -91,6 +99,14 @@ mod tests {
         assert_eq!(ConnectString::parse("a:1/").unwrap().chroot, None);
         assert_eq!(ConnectString::parse("[::1]:2181").unwrap().hosts, vec!["[::1]:2181"]);
         assert_eq!(ConnectString::parse("[::1]").unwrap().hosts, vec!["[::1]:2181"]);
+    }
+
+    #[test]
+    #[cfg(any(feature = "tls", feature = "gssapi"))]
+    fn the_host_of_an_entry_drops_its_port_and_brackets() {
+        assert_eq!(host_of("zk1.example.com:2181"), "zk1.example.com");
+        assert_eq!(host_of("[::1]:2181"), "::1");
+        assert_eq!(host_of("localhost"), "localhost");
     }
 
     #[test]

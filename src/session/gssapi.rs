@@ -31,7 +31,7 @@ use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::name::Name;
 use libgssapi::oid::{OidSet, GSS_MECH_KRB5, GSS_NT_HOSTBASED_SERVICE, GSS_NT_KRB5_PRINCIPAL};
 
-use super::connect_string::split_port;
+use super::connect_string::host_of;
 use super::sasl::{Mechanism, SaslStep};
 
 /// ZooKeeper's default service name (`zookeeper.sasl.client.username`).
@@ -259,12 +259,6 @@ impl Mechanism for GssapiLogin {
     }
 }
 
-/// The host of a `host:port` or `[v6]:port` entry, for the host-based service name.
-fn host_of(server: &str) -> &str {
-    let host = split_port(server).map_or(server, |(host, _)| host);
-    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
-}
-
 /// Our answer to the server's (unwrapped) security-layer offer (RFC 4752 section 3.1): the
 /// layer "none" with a maximum message size of 0 and no authorization id.
 fn security_layer_choice(offer: &[u8]) -> Result<[u8; 4], String> {
@@ -309,12 +303,5 @@ mod tests {
         assert_eq!(config.clone().service_name("zk").target_for("h"), "zk@h");
         let fixed = config.server_principal("zookeeper/zk@EXAMPLE.COM");
         assert_eq!(fixed.target_for("h"), "zookeeper/zk@EXAMPLE.COM");
-    }
-
-    #[test]
-    fn the_host_of_a_connect_string_entry_drops_its_port_and_brackets() {
-        assert_eq!(host_of("zk1.example.com:2181"), "zk1.example.com");
-        assert_eq!(host_of("[::1]:2181"), "::1");
-        assert_eq!(host_of("localhost"), "localhost");
     }
 }

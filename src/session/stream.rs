@@ -64,7 +64,7 @@ impl Connector {
         let _ = tcp.set_nodelay(true);
         #[cfg(feature = "tls")]
         if let Some(config) = &self.tls {
-            let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
+            let name = super::connect_string::host_of(host);
             return tls::handshake(config, tcp, name, deadline).map(|s| Stream::Tls(Box::new(s)));
         }
         let _ = (host, deadline);

@@ -244,7 +244,6 @@ pub(crate) fn handshake(
     host: &str,
     deadline: Instant,
 ) -> io::Result<TlsStream> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
     let name = ServerName::try_from(host.to_string()).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
