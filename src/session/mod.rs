@@ -134,8 +134,8 @@ pub(crate) struct Session {
 pub(crate) struct Shared {
     pub config: SessionConfig,
     /// The protocol state (outbox, in flight, xids, watches, identity, state); see `core/`.
-    /// Never held across a socket operation. Lock order: `subscribers`, then `reader`, then
-    /// this.
+    /// Never held across a socket operation. Lock order: `reader`, then `subscribers` (a
+    /// reader dispatching a refused auth makes a transition), then this.
     core: Mutex<Core>,
     /// The socket's write half, locked only by the holder of the write token (`writer.rs`).
     writer: Mutex<Option<writer::WriteSide>>,
@@ -149,7 +149,7 @@ pub(crate) struct Shared {
     socket: Mutex<Option<(u64, std::net::TcpStream)>>,
     /// The reader token: the read side of the current connection (`None` while disconnected).
     /// Whoever holds it reads and dispatches frames; see `reader.rs`. Lock order: `reader`
-    /// before `wire`, never the other way.
+    /// before `subscribers` and `core`, never the other way.
     reader: Mutex<Option<reader::ReadSide>>,
     /// Why a reader or writer gave the connection up (and which connection); taken by the
     /// session thread.
